@@ -1,0 +1,177 @@
+// Package model holds Strait's routing model: the fully resolved, sorted and
+// typed description of what the data plane serves. It is the output of
+// translate and the input of the proxy's compiler. No Kubernetes types appear
+// here, so the data plane never depends on the API machinery.
+package model
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+)
+
+// CatchAllHost is the name of the virtual host that answers requests whose
+// Host matches no other virtual host (nginx's "_" server).
+const CatchAllHost = "*"
+
+// Model is one routing generation's worth of configuration. Every slice is
+// sorted so that two equal inputs give byte-identical encodings.
+type Model struct {
+	// Hosts are the named virtual hosts, sorted by Name. Exact names and
+	// wildcard names ("*.example.com", one label) both appear here.
+	Hosts []VirtualHost `json:"hosts,omitempty"`
+	// CatchAll answers requests for hosts that match nothing in Hosts: rules
+	// without a host and the catch-all default backend.
+	CatchAll VirtualHost `json:"catchAll"`
+	// Backends are the upstream sets referenced by routes, sorted by Name.
+	Backends []Backend `json:"backends,omitempty"`
+	// Certificates are the server certificates referenced by SNI, sorted by
+	// Name.
+	Certificates []Certificate `json:"certificates,omitempty"`
+	// SNI binds server names (exact or one-label wildcard) to certificates,
+	// sorted by Host. Names absent here get the default certificate.
+	SNI []SNIBinding `json:"sni,omitempty"`
+}
+
+// VirtualHost is a set of routes selected by the request's Host.
+type VirtualHost struct {
+	// Name is a lower-case host name, a wildcard "*.parent" or CatchAllHost.
+	Name string `json:"name"`
+	// Routes in match precedence order: Exact before Prefix, then longer
+	// paths before shorter ones, then by Name.
+	Routes []Route `json:"routes,omitempty"`
+	// Default is the action for requests that match no route.
+	Default Action `json:"default"`
+}
+
+// PathType says how a route's path is compared with the request path.
+type PathType string
+
+const (
+	// PathExact matches the request path exactly, case-sensitively.
+	PathExact PathType = "Exact"
+	// PathPrefix matches element-wise: "/foo" matches "/foo", "/foo/" and
+	// "/foo/bar" but never "/foobar".
+	PathPrefix PathType = "Prefix"
+)
+
+// Route is one path of one rule of one source object.
+type Route struct {
+	// Name is stable across generations, e.g.
+	// "ingress/<ns>/<name>/rule/<i>/path/<j>".
+	Name string `json:"name"`
+	// Source is the object the route comes from.
+	Source ObjectRef `json:"source"`
+	// PathType and Path select requests. Prefix paths are stored without a
+	// trailing slash, except the root "/".
+	PathType PathType `json:"pathType"`
+	Path     string   `json:"path"`
+	// Action says what to do with matched requests.
+	Action Action `json:"action"`
+}
+
+// Action is what a route does with a request: proxy it to a backend or
+// answer it directly. Exactly one of Backend and Status is set.
+type Action struct {
+	// Backend names an entry of Model.Backends.
+	Backend string `json:"backend,omitempty"`
+	// Status is a direct response code: 404 for the built-in default
+	// backend, 503 for a route whose Service cannot be resolved.
+	Status int `json:"status,omitempty"`
+}
+
+// Protocol is the protocol spoken to a backend.
+type Protocol string
+
+// ProtocolHTTP is HTTP/1.1 in clear text, ingress-nginx's default.
+const ProtocolHTTP Protocol = "HTTP"
+
+// Backend is a set of endpoints one Service port resolves to.
+type Backend struct {
+	// Name is "<namespace>/<service>:<port>", with the Service port's
+	// number (an ExternalName Service without ports keeps the Ingress's).
+	Name string `json:"name"`
+	// Service is the Service the backend resolves.
+	Service ObjectRef `json:"service"`
+	// Protocol spoken to the endpoints.
+	Protocol Protocol `json:"protocol"`
+	// Endpoints are the ready addresses, sorted. Empty means every request
+	// is answered 503.
+	Endpoints []Endpoint `json:"endpoints,omitempty"`
+}
+
+// Endpoint is one upstream address. Host is an IP address, or a DNS name for
+// Services of type ExternalName (resolved when dialling).
+type Endpoint struct {
+	Host string `json:"host"`
+	Port int32  `json:"port"`
+}
+
+// Certificate is a server certificate and its private key, PEM encoded.
+type Certificate struct {
+	// Name is "<namespace>/<secret>".
+	Name string `json:"name"`
+	// Fingerprint is a hash of the chain and the key; it identifies the
+	// certificate across generations and shows in golden files instead of
+	// the key material.
+	Fingerprint string `json:"fingerprint"`
+	// ChainPEM and KeyPEM are the Secret's tls.crt and tls.key.
+	ChainPEM []byte `json:"-"`
+	KeyPEM   []byte `json:"-"`
+}
+
+// NewCertificate returns a Certificate with its fingerprint computed.
+func NewCertificate(name string, chainPEM, keyPEM []byte) Certificate {
+	h := sha256.New()
+	h.Write(chainPEM)
+	h.Write([]byte{0})
+	h.Write(keyPEM)
+	return Certificate{Name: name, Fingerprint: hex.EncodeToString(h.Sum(nil))[:16], ChainPEM: chainPEM, KeyPEM: keyPEM}
+}
+
+// SNIBinding serves Certificate for TLS handshakes naming Host.
+type SNIBinding struct {
+	Host        string `json:"host"`
+	Certificate string `json:"certificate"`
+}
+
+// ObjectRef names a source object.
+type ObjectRef struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Name      string `json:"name"`
+}
+
+// String renders the reference as "Kind ns/name".
+func (r ObjectRef) String() string {
+	if r.Namespace == "" {
+		return r.Kind + " " + r.Name
+	}
+	return r.Kind + " " + r.Namespace + "/" + r.Name
+}
+
+// Problem is something wrong with one object that translate worked around.
+// Problems become log lines, Kubernetes Events and status conditions.
+type Problem struct {
+	// Object is the object that carries the mistake.
+	Object ObjectRef `json:"object"`
+	// Field is the path of the offending field, e.g.
+	// "spec.rules[0].http.paths[1].backend.service.name".
+	Field string `json:"field,omitempty"`
+	// Reason is a short CamelCase word for Events and metrics.
+	Reason string `json:"reason"`
+	// Message says what is wrong and what Strait did about it.
+	Message string `json:"message"`
+}
+
+// Hash returns a digest of the model's canonical encoding. Equal models have
+// equal hashes, so it detects generations that change nothing.
+func (m *Model) Hash() string {
+	b, err := json.Marshal(m)
+	if err != nil {
+		// Model holds only plain values; Marshal cannot fail on it.
+		panic(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}

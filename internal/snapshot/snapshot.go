@@ -1,0 +1,134 @@
+// Package snapshot defines the immutable set of cluster objects one routing
+// generation is computed from. Sources (Kubernetes informers or a manifests
+// directory) build snapshots; translate reads them and never mutates them.
+package snapshot
+
+import (
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// ServiceNameLabel is the label that ties an EndpointSlice to its Service.
+const ServiceNameLabel = "kubernetes.io/service-name"
+
+// Snapshot is a filtered, immutable view of the objects that matter to
+// routing. Builders fill it once; nobody writes to it afterwards.
+type Snapshot struct {
+	// Ingresses this controller serves (after class and namespace
+	// filtering), sorted by namespace/name.
+	Ingresses []*networkingv1.Ingress
+	// IngressClasses known to the source, sorted by name.
+	IngressClasses []*networkingv1.IngressClass
+	// Services by namespace/name.
+	Services map[types.NamespacedName]*corev1.Service
+	// EndpointSlices by the namespace/name of the Service they belong to,
+	// each list sorted by slice name.
+	EndpointSlices map[types.NamespacedName][]*discoveryv1.EndpointSlice
+	// Secrets by namespace/name.
+	Secrets map[types.NamespacedName]*corev1.Secret
+	// ConfigMaps by namespace/name.
+	ConfigMaps map[types.NamespacedName]*corev1.ConfigMap
+}
+
+// Objects is an unfiltered bag of objects as a source read them.
+type Objects struct {
+	Ingresses      []*networkingv1.Ingress
+	IngressClasses []*networkingv1.IngressClass
+	Services       []*corev1.Service
+	EndpointSlices []*discoveryv1.EndpointSlice
+	Secrets        []*corev1.Secret
+	ConfigMaps     []*corev1.ConfigMap
+}
+
+// ClassOptions selects the Ingresses a controller serves, with the meaning
+// of ingress-nginx's flags of the same names.
+type ClassOptions struct {
+	// ControllerClass is the IngressClass spec.controller value we own.
+	ControllerClass string `json:"controllerClass"`
+	// IngressClass is the class name accepted in the legacy
+	// kubernetes.io/ingress.class annotation, and with IngressClassByName
+	// the IngressClass name accepted whatever its controller.
+	IngressClass string `json:"ingressClass"`
+	// IngressClassByName accepts the IngressClass named IngressClass.
+	IngressClassByName bool `json:"ingressClassByName,omitempty"`
+	// WatchWithoutClass serves Ingresses that name no class at all.
+	WatchWithoutClass bool `json:"watchWithoutClass,omitempty"`
+}
+
+// LegacyClassAnnotation is the deprecated annotation naming an Ingress class.
+const LegacyClassAnnotation = "kubernetes.io/ingress.class"
+
+// Build filters objs by class and indexes them into a Snapshot. The
+// objects are shared with the caller, who must not change them afterwards.
+func Build(objs Objects, opts ClassOptions) *Snapshot {
+	s := &Snapshot{
+		Services:       make(map[types.NamespacedName]*corev1.Service, len(objs.Services)),
+		EndpointSlices: make(map[types.NamespacedName][]*discoveryv1.EndpointSlice),
+		Secrets:        make(map[types.NamespacedName]*corev1.Secret, len(objs.Secrets)),
+		ConfigMaps:     make(map[types.NamespacedName]*corev1.ConfigMap, len(objs.ConfigMaps)),
+	}
+	s.IngressClasses = append(s.IngressClasses, objs.IngressClasses...)
+	sort.Slice(s.IngressClasses, func(i, j int) bool { return s.IngressClasses[i].Name < s.IngressClasses[j].Name })
+	ours := map[string]bool{}
+	for _, c := range s.IngressClasses {
+		if c.Spec.Controller == opts.ControllerClass || (opts.IngressClassByName && c.Name == opts.IngressClass) {
+			ours[c.Name] = true
+		}
+	}
+	for _, ing := range objs.Ingresses {
+		if classMatches(ing, ours, opts) {
+			s.Ingresses = append(s.Ingresses, ing)
+		}
+	}
+	sort.Slice(s.Ingresses, func(i, j int) bool {
+		return less(s.Ingresses[i].Namespace, s.Ingresses[i].Name, s.Ingresses[j].Namespace, s.Ingresses[j].Name)
+	})
+	for _, o := range objs.Services {
+		s.Services[key(o.Namespace, o.Name)] = o
+	}
+	for _, o := range objs.Secrets {
+		s.Secrets[key(o.Namespace, o.Name)] = o
+	}
+	for _, o := range objs.ConfigMaps {
+		s.ConfigMaps[key(o.Namespace, o.Name)] = o
+	}
+	for _, o := range objs.EndpointSlices {
+		svc := o.Labels[ServiceNameLabel]
+		if svc == "" {
+			continue
+		}
+		k := key(o.Namespace, svc)
+		s.EndpointSlices[k] = append(s.EndpointSlices[k], o)
+	}
+	for _, list := range s.EndpointSlices {
+		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	}
+	return s
+}
+
+// classMatches applies ingress-nginx's decision order: spec.ingressClassName
+// first, then the legacy annotation, then the without-class switch.
+func classMatches(ing *networkingv1.Ingress, ours map[string]bool, opts ClassOptions) bool {
+	if ing.Spec.IngressClassName != nil && *ing.Spec.IngressClassName != "" {
+		return ours[*ing.Spec.IngressClassName]
+	}
+	if v, ok := ing.Annotations[LegacyClassAnnotation]; ok && v != "" {
+		return v == opts.IngressClass
+	}
+	return opts.WatchWithoutClass
+}
+
+func key(ns, name string) types.NamespacedName {
+	return types.NamespacedName{Namespace: ns, Name: name}
+}
+
+func less(ns1, n1, ns2, n2 string) bool {
+	if ns1 != ns2 {
+		return ns1 < ns2
+	}
+	return n1 < n2
+}

@@ -1,0 +1,111 @@
+package translate
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/straitgw/strait/internal/model"
+)
+
+// certResult is a Secret resolved once per translation.
+type certResult struct {
+	cert *model.Certificate // nil when the Secret is unusable
+	leaf *x509.Certificate
+	err  string
+}
+
+// tls binds the hosts of an Ingress's spec.tls entries to certificates. The
+// oldest Ingress naming a host wins. Hosts whose Secret is missing or
+// invalid, or whose certificate does not cover them, get the default
+// certificate and the Ingress gets a problem.
+func (t *translator) tls(ing *networkingv1.Ingress) {
+	ref := ingressRef(ing)
+	for i, entry := range ing.Spec.TLS {
+		field := fmt.Sprintf("spec.tls[%d]", i)
+		var cr *certResult
+		if entry.SecretName != "" {
+			cr = t.secret(ing.Namespace, entry.SecretName)
+			if cr.cert == nil {
+				t.problem(ref, field+".secretName", "InvalidCertificate", "Secret %s/%s: %s; the default certificate is served instead", ing.Namespace, entry.SecretName, cr.err)
+			}
+		}
+		hosts := entry.Hosts
+		if len(hosts) == 0 && cr != nil && cr.cert != nil {
+			// No hosts listed: the entry covers the rule hosts its
+			// certificate names.
+			for _, r := range ing.Spec.Rules {
+				if r.Host != "" && covers(cr.leaf, strings.ToLower(r.Host)) {
+					hosts = append(hosts, r.Host)
+				}
+			}
+		}
+		for j, h := range hosts {
+			host, err := normalizeHost(h)
+			if err != nil {
+				t.problem(ref, fmt.Sprintf("%s.hosts[%d]", field, j), "InvalidHost", "host %q: %v", h, err)
+				continue
+			}
+			if _, taken := t.sni[host]; taken {
+				continue
+			}
+			if cr == nil || cr.cert == nil {
+				continue
+			}
+			if !covers(cr.leaf, host) {
+				t.problem(ref, fmt.Sprintf("%s.hosts[%d]", field, j), "CertificateHostMismatch",
+					"certificate in Secret %s/%s does not cover %q; the default certificate is served for it", ing.Namespace, entry.SecretName, host)
+				continue
+			}
+			t.sni[host] = cr.cert.Name
+		}
+	}
+}
+
+// secret loads and checks a kubernetes.io/tls Secret once per translation.
+func (t *translator) secret(ns, name string) *certResult {
+	key := ns + "/" + name
+	if cr, ok := t.certs[key]; ok {
+		return cr
+	}
+	cr := &certResult{}
+	t.certs[key] = cr
+	s := t.snap.Secrets[types.NamespacedName{Namespace: ns, Name: name}]
+	switch {
+	case s == nil:
+		cr.err = "not found"
+	case len(s.Data[corev1.TLSCertKey]) == 0 || len(s.Data[corev1.TLSPrivateKeyKey]) == 0:
+		cr.err = "has no tls.crt or tls.key"
+	default:
+		pair, err := tls.X509KeyPair(s.Data[corev1.TLSCertKey], s.Data[corev1.TLSPrivateKeyKey])
+		if err != nil {
+			cr.err = "invalid certificate or key: " + err.Error()
+			break
+		}
+		c := model.NewCertificate(key, s.Data[corev1.TLSCertKey], s.Data[corev1.TLSPrivateKeyKey])
+		cr.cert, cr.leaf = &c, pair.Leaf
+	}
+	return cr
+}
+
+// covers reports whether the certificate is valid for host. A wildcard host
+// is covered only by a certificate for the same wildcard.
+func covers(leaf *x509.Certificate, host string) bool {
+	if leaf == nil {
+		return false
+	}
+	if strings.HasPrefix(host, "*.") {
+		for _, n := range leaf.DNSNames {
+			if strings.EqualFold(n, host) {
+				return true
+			}
+		}
+		return false
+	}
+	return leaf.VerifyHostname(host) == nil
+}
