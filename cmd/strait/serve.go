@@ -1,0 +1,70 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/straitgw/strait/internal/server"
+)
+
+// serveFlags are the flags shared by serve and demo. Names and meanings
+// follow ingress-nginx's controller flags.
+type serveFlags struct {
+	cfg      server.Config
+	logLevel string
+}
+
+func (f *serveFlags) register(fs *pflag.FlagSet, httpPort, httpsPort int) {
+	fs.StringVar(&f.cfg.Manifests, "manifests", "", "directory of Kubernetes YAML manifests to serve (standalone mode); watched for changes")
+	fs.StringVar(&f.cfg.BindAddress, "bind-address", "", "address the HTTP and HTTPS listeners bind (default all)")
+	fs.IntVar(&f.cfg.HTTPPort, "http-port", httpPort, "port for plain HTTP")
+	fs.IntVar(&f.cfg.HTTPSPort, "https-port", httpsPort, "port for HTTPS (HTTP/2 and HTTP/1.1 by ALPN)")
+	fs.IntVar(&f.cfg.HealthzPort, "healthz-port", 10254, "port serving /healthz and /debug/model")
+	fs.StringVar(&f.cfg.Classes.ControllerClass, "controller-class", "strait.dev/ingress-controller", "IngressClass spec.controller value this controller owns")
+	fs.StringVar(&f.cfg.Classes.IngressClass, "ingress-class", "strait", "class name accepted in the kubernetes.io/ingress.class annotation")
+	fs.BoolVar(&f.cfg.Classes.IngressClassByName, "ingress-class-by-name", false, "also serve the IngressClass named by --ingress-class, whatever its controller")
+	fs.BoolVar(&f.cfg.Classes.WatchWithoutClass, "watch-ingress-without-class", true, "serve Ingresses that name no class")
+	fs.StringVar(&f.cfg.Translate.DefaultBackendService, "default-backend-service", "", "namespace/name of the Service answering unmatched requests (default: built-in 404)")
+	fs.DurationVar(&f.cfg.ShutdownGracePeriod, "shutdown-grace-period", 10*time.Second, "how long in-flight requests may take to finish on shutdown")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+func (f *serveFlags) logger() (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, err
+	}
+	l := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	slog.SetDefault(l)
+	return l, nil
+}
+
+func serveCommand() *cobra.Command {
+	f := &serveFlags{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the Ingresses of a manifests directory",
+		Args:  cobra.NoArgs,
+		RunE: func(_ *cobra.Command, _ []string) error {
+			log, err := f.logger()
+			if err != nil {
+				return err
+			}
+			f.cfg.Log = log
+			tuneRuntime()
+			srv, err := server.New(f.cfg)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			return srv.Run(ctx)
+		},
+	}
+	f.register(cmd.Flags(), 80, 443)
+	return cmd
+}

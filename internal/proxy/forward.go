@@ -1,0 +1,243 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"sync"
+	"time"
+
+	"github.com/straitgw/strait/internal/proxy/upstream"
+)
+
+const (
+	// maxTries is proxy-next-upstream-tries: how many endpoints a request
+	// may try when connecting fails.
+	maxTries = 3
+	// maxStaleRetries bounds retries of requests that failed on a reused
+	// keep-alive connection the upstream had closed.
+	maxStaleRetries = 2
+	copyBufSize     = 32 * 1024
+	// deadlineSlack is how stale a read deadline may get before it is
+	// pushed forward; refreshing on every read would cost a timer update.
+	deadlineSlack = time.Second
+)
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+
+// errNoResponse marks an exchange that failed before any response byte.
+var errNoResponse = errors.New("upstream closed the connection before responding")
+
+// longAgo is a deadline in the past, used to abort blocked I/O at once.
+var longAgo = time.Unix(1, 0)
+
+// forward proxies r to one endpoint of rt.backend and copies the response
+// back, retrying on connect failures and on stale keep-alive connections.
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *listenerInfo) {
+	if up := upgradeType(r); up != "" {
+		p.upgrade(w, r, rt, li, up)
+		return
+	}
+	// A request whose body has been (partly) sent cannot be sent again.
+	retryable := r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0
+	tries, stale := 0, 0
+	for {
+		ep := rt.backend.Pick()
+		if ep == nil {
+			plainError(w, http.StatusServiceUnavailable)
+			return
+		}
+		c, err := ep.Get()
+		if err != nil {
+			tries++
+			p.log.Warn("connect to upstream failed", "route", rt.name, "upstream", ep.Addr, "error", err)
+			if tries < maxTries && tries < len(rt.backend.Endpoints()) {
+				continue
+			}
+			plainError(w, errorStatus(err))
+			return
+		}
+		resp, err := p.exchange(c, r, li)
+		if err != nil {
+			_ = c.Close()
+			if errors.Is(err, errNoResponse) && c.Reused && retryable && stale < maxStaleRetries {
+				stale++
+				continue
+			}
+			if r.Context().Err() != nil {
+				// The client went away; nobody is left to answer.
+				return
+			}
+			p.log.Warn("upstream request failed", "route", rt.name, "upstream", ep.Addr, "error", err)
+			plainError(w, errorStatus(err))
+			return
+		}
+		p.respond(w, r, c, resp, rt, ep.Addr)
+		return
+	}
+}
+
+// exchange writes the request on c and reads the response head.
+func (p *Proxy) exchange(c *upstream.Conn, r *http.Request, li *listenerInfo) (*http.Response, error) {
+	now := time.Now()
+	_ = c.SetWriteDeadline(now.Add(DefaultSendTimeout))
+	writeRequestHead(c.W, r, li, "")
+	if err := writeBody(c, r); err != nil {
+		return nil, err
+	}
+	if err := c.W.Flush(); err != nil {
+		return nil, noResponse(err)
+	}
+	_ = c.SetReadDeadline(now.Add(DefaultReadTimeout))
+	stop := context.AfterFunc(r.Context(), func() { _ = c.SetReadDeadline(longAgo) })
+	defer stop()
+	for {
+		if _, err := c.R.Peek(1); err != nil {
+			return nil, noResponse(err)
+		}
+		resp, err := http.ReadResponse(c.R, r)
+		if err != nil {
+			return nil, err
+		}
+		// Interim responses (103 Early Hints, a stray 100) are not
+		// forwarded; the final response follows on the same connection.
+		if resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+			continue
+		}
+		return resp, nil
+	}
+}
+
+// noResponse wraps connection errors that happened before the upstream
+// sent anything; on a reused connection they mean it was closed while idle.
+func noResponse(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return err
+	}
+	return errors.Join(errNoResponse, err)
+}
+
+// writeBody streams the request body upstream, chunked when its length is
+// unknown.
+func writeBody(c *upstream.Conn, r *http.Request) error {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return nil
+	}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	if r.ContentLength > 0 {
+		_, err := io.CopyBuffer(c.W, io.LimitReader(r.Body, r.ContentLength), *bp)
+		return err
+	}
+	cw := httputil.NewChunkedWriter(c.W)
+	if _, err := io.CopyBuffer(cw, r.Body, *bp); err != nil {
+		return err
+	}
+	if err := cw.Close(); err != nil {
+		return err
+	}
+	_, err := c.W.WriteString("\r\n")
+	return err
+}
+
+// respond copies an upstream response to the client and returns the
+// connection to its pool when the exchange ended cleanly.
+func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, c upstreamConn, resp *http.Response, rt *route, addr string) {
+	h := w.Header()
+	hop := connectionTokens(resp.Header)
+	for k, vv := range resp.Header {
+		if !skipResponseHeader(k) && !contains(hop, k) {
+			h[k] = vv
+		}
+	}
+	announceTrailers(h, resp)
+	w.WriteHeader(resp.StatusCode)
+
+	// Stream when the length is unknown (chunked, server-sent events):
+	// ingress-nginx's default proxy-buffering is off, so every chunk goes
+	// to the client as it arrives.
+	stream := resp.ContentLength < 0
+	var rc *http.ResponseController
+	if stream {
+		rc = http.NewResponseController(w)
+	}
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	deadline := time.Now()
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				_ = c.Close()
+				return
+			}
+			if stream {
+				_ = rc.Flush()
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			_ = c.Close()
+			if r.Context().Err() == nil {
+				p.log.Warn("upstream response aborted", "route", rt.name, "upstream", addr, "error", rerr)
+			}
+			// The status line is gone already: cut the client connection
+			// so that it sees a truncated response, not a complete one.
+			panic(http.ErrAbortHandler)
+		}
+		if now := time.Now(); now.Sub(deadline) > deadlineSlack {
+			deadline = now
+			_ = c.SetReadDeadline(now.Add(DefaultReadTimeout))
+		}
+	}
+	_ = resp.Body.Close()
+	copyTrailers(h, resp)
+	if resp.Close {
+		_ = c.Close()
+		return
+	}
+	c.Release()
+}
+
+func announceTrailers(h http.Header, resp *http.Response) {
+	for k := range resp.Trailer {
+		h.Add("Trailer", k)
+	}
+}
+
+func copyTrailers(h http.Header, resp *http.Response) {
+	for k, vv := range resp.Trailer {
+		h[http.TrailerPrefix+k] = vv
+	}
+}
+
+// upstreamConn is the part of a connection respond needs: a pooled
+// keep-alive connection, or a one-off one that is closed instead of
+// released.
+type upstreamConn interface {
+	SetReadDeadline(time.Time) error
+	Close() error
+	Release()
+}
+
+// closeOnly is a one-off upstream connection: releasing it closes it.
+type closeOnly struct{ net.Conn }
+
+func (c closeOnly) Release() { _ = c.Conn.Close() }
+
+// errorStatus maps an upstream failure to nginx's status: 504 for
+// timeouts, 502 for everything else.
+func errorStatus(err error) int {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusBadGateway
+}

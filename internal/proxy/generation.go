@@ -1,0 +1,180 @@
+// Package proxy is Strait's data plane: it compiles routing models into
+// immutable generations, publishes each with one atomic pointer store, and
+// serves HTTP/1.1, HTTP/2 and upgraded connections from whichever
+// generation is current. Long-lived state (listeners, upstream pools,
+// balancer cursors, parsed certificates) lives outside the generations.
+package proxy
+
+import (
+	"crypto/tls"
+	"net/http"
+	"strings"
+
+	"github.com/straitgw/strait/internal/model"
+	"github.com/straitgw/strait/internal/proxy/upstream"
+)
+
+// generation is one compiled, immutable routing table. Requests load the
+// current generation once and use it to the end.
+type generation struct {
+	model    *model.Model
+	exact    map[string]*vhost
+	wildcard map[string]*vhost // keyed by the parent domain, "example.com" for "*.example.com"
+	catchAll *vhost
+	certs    map[string]*tls.Certificate // by SNI name, exact or "*.parent"
+}
+
+// vhost is a compiled virtual host.
+type vhost struct {
+	exact  map[string]*route
+	prefix map[string]*route
+	def    *route
+}
+
+// route is a compiled route: where matched requests go.
+type route struct {
+	name    string
+	backend *upstream.Backend // nil for direct responses
+	status  int
+}
+
+// compile builds a generation from m. backends and certs come from the
+// long-lived state and are shared with earlier generations.
+func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[string]*tls.Certificate) *generation {
+	g := &generation{
+		model:    m,
+		exact:    make(map[string]*vhost, len(m.Hosts)),
+		wildcard: map[string]*vhost{},
+		certs:    make(map[string]*tls.Certificate, len(m.SNI)),
+	}
+	for i := range m.Hosts {
+		h := &m.Hosts[i]
+		vh := compileHost(h, backends)
+		if strings.HasPrefix(h.Name, "*.") {
+			g.wildcard[h.Name[2:]] = vh
+		} else {
+			g.exact[h.Name] = vh
+		}
+	}
+	g.catchAll = compileHost(&m.CatchAll, backends)
+	for _, b := range m.SNI {
+		if c := certs[b.Certificate]; c != nil {
+			g.certs[b.Host] = c
+		}
+	}
+	return g
+}
+
+func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend) *vhost {
+	vh := &vhost{exact: map[string]*route{}, prefix: map[string]*route{}}
+	for i := range h.Routes {
+		r := &h.Routes[i]
+		cr := compileAction(r.Name, r.Action, backends)
+		if r.PathType == model.PathExact {
+			vh.exact[r.Path] = cr
+		} else {
+			vh.prefix[r.Path] = cr
+		}
+	}
+	vh.def = compileAction(h.Name+"/default", h.Default, backends)
+	return vh
+}
+
+func compileAction(name string, a model.Action, backends map[string]*upstream.Backend) *route {
+	r := &route{name: name, status: a.Status}
+	if a.Backend != "" {
+		r.backend = backends[a.Backend]
+		if r.backend == nil {
+			// translate guarantees every referenced backend exists; fail
+			// closed rather than route elsewhere if that ever breaks.
+			r.status = http.StatusServiceUnavailable
+		}
+	}
+	return r
+}
+
+// host finds the virtual host for a Host header value: exact name first,
+// then the one-label wildcard, then the catch-all.
+func (g *generation) host(hostport string) *vhost {
+	h := stripPort(hostport)
+	h = lower(h)
+	if vh := g.exact[h]; vh != nil {
+		return vh
+	}
+	if len(g.wildcard) > 0 {
+		if i := strings.IndexByte(h, '.'); i > 0 {
+			if vh := g.wildcard[h[i+1:]]; vh != nil {
+				return vh
+			}
+		}
+	}
+	return g.catchAll
+}
+
+// match finds the route for a normalised path: an exact route, else the
+// longest element-wise prefix, else the host's default.
+func (vh *vhost) match(path string) *route {
+	if r := vh.exact[path]; r != nil {
+		return r
+	}
+	if len(vh.prefix) > 0 {
+		p := path
+		for len(p) > 1 && p[len(p)-1] == '/' {
+			p = p[:len(p)-1]
+		}
+		for {
+			if r := vh.prefix[p]; r != nil {
+				return r
+			}
+			if p == "/" || p == "" {
+				break
+			}
+			i := strings.LastIndexByte(p, '/')
+			if i <= 0 {
+				p = "/"
+			} else {
+				p = p[:i]
+			}
+		}
+	}
+	return vh.def
+}
+
+// certificate picks the certificate for an SNI name: exact, then the
+// wildcard for its parent; nil means the default certificate.
+func (g *generation) certificate(name string) *tls.Certificate {
+	if name == "" {
+		return nil
+	}
+	name = lower(name)
+	if c := g.certs[name]; c != nil {
+		return c
+	}
+	if i := strings.IndexByte(name, '.'); i > 0 {
+		return g.certs["*"+name[i:]]
+	}
+	return nil
+}
+
+// stripPort removes a ":port" suffix, keeping IPv6 literals intact.
+func stripPort(h string) string {
+	if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {
+		if strings.HasPrefix(h, "[") {
+			return strings.TrimSuffix(h[1:i], "]")
+		}
+		if strings.IndexByte(h[:i], ':') < 0 {
+			return h[:i]
+		}
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+}
+
+// lower lower-cases s, allocating only when it has upper-case letters.
+func lower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}

@@ -1,0 +1,143 @@
+package proxy
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/straitgw/strait/internal/model"
+	"github.com/straitgw/strait/internal/proxy/upstream"
+)
+
+// Timeouts towards upstreams, ingress-nginx's defaults.
+const (
+	// DefaultReadTimeout is proxy-read-timeout: the longest wait between two
+	// reads from an upstream, and the idle limit of upgraded connections.
+	DefaultReadTimeout = 60 * time.Second
+	// DefaultSendTimeout is proxy-send-timeout: the longest wait between two
+	// writes to an upstream.
+	DefaultSendTimeout = 60 * time.Second
+)
+
+// Proxy serves requests from the current generation. Create it with New and
+// feed it models with Apply.
+type Proxy struct {
+	log      *slog.Logger
+	gen      atomic.Pointer[generation]
+	registry *upstream.Registry
+	certs    *certStore
+	tunnels  tunnels
+
+	applyMu sync.Mutex // serialises Apply; requests never take it
+}
+
+// Options configure a Proxy.
+type Options struct {
+	// Log receives data-plane errors. Nil means slog.Default().
+	Log *slog.Logger
+	// DefaultCertificate is served when no SNI binding matches. Nil means a
+	// self-signed certificate generated at start.
+	DefaultCertificate *tls.Certificate
+}
+
+// New returns a Proxy serving an empty model (everything 404) until the
+// first Apply.
+func New(opts Options) (*Proxy, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	def := opts.DefaultCertificate
+	if def == nil {
+		c, err := SelfSignedCertificate()
+		if err != nil {
+			return nil, err
+		}
+		def = c
+	}
+	p := &Proxy{log: log, registry: upstream.NewRegistry(), certs: newCertStore(def)}
+	p.Apply(&model.Model{CatchAll: model.VirtualHost{Name: model.CatchAllHost, Default: model.Action{Status: http.StatusNotFound}}})
+	return p, nil
+}
+
+// Apply compiles m into a new generation and publishes it. Requests in
+// flight finish on the generation they started with; connections, pools
+// and balancer state carry over.
+func (p *Proxy) Apply(m *model.Model) {
+	p.applyMu.Lock()
+	defer p.applyMu.Unlock()
+	backends := p.registry.Update(m.Backends)
+	certs := p.certs.update(m.Certificates, p.log)
+	p.gen.Store(compile(m, backends, certs))
+}
+
+// SetEndpoints updates one backend's endpoints in place without a new
+// generation. It reports false when the backend is not in the current
+// model, in which case a full Apply is needed.
+func (p *Proxy) SetEndpoints(backend string, eps []model.Endpoint) bool {
+	return p.registry.SetEndpoints(backend, eps)
+}
+
+// Model returns the model the current generation was compiled from.
+func (p *Proxy) Model() *model.Model { return p.gen.Load().model }
+
+// TLSConfig returns the server TLS configuration: certificates by SNI from
+// the current generation, HTTP/2 and HTTP/1.1 by ALPN.
+func (p *Proxy) TLSConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"h2", "http/1.1"},
+		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			if c := p.gen.Load().certificate(hello.ServerName); c != nil {
+				return c, nil
+			}
+			return p.certs.def, nil
+		},
+	}
+}
+
+// cleanPath normalises the decoded path the way nginx does before matching:
+// duplicate slashes merged, "." and ".." resolved, a trailing slash kept.
+func cleanPath(p string) string {
+	if p == "" {
+		return "/"
+	}
+	if !strings.Contains(p, "//") && !strings.Contains(p, "/.") {
+		return p
+	}
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
+}
+
+// plainError answers with a short text body that names the status only, so
+// errors never reveal anything about upstreams or configuration.
+func plainError(w http.ResponseWriter, code int) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_, _ = w.Write(statusBody(code))
+}
+
+var statusBodies = func() map[int][]byte {
+	m := map[int][]byte{}
+	for _, c := range []int{400, 404, 413, 500, 502, 503, 504} {
+		m[c] = []byte(itoa(c) + " " + http.StatusText(c) + "\n")
+	}
+	return m
+}()
+
+func statusBody(code int) []byte {
+	if b, ok := statusBodies[code]; ok {
+		return b
+	}
+	return []byte(itoa(code) + " " + http.StatusText(code) + "\n")
+}

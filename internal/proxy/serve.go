@@ -1,0 +1,111 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Client-side limits, ingress-nginx's defaults.
+const (
+	// ClientHeaderTimeout is client-header-timeout.
+	ClientHeaderTimeout = 60 * time.Second
+	// KeepAliveTimeout is keep-alive: how long an idle client connection
+	// stays open.
+	KeepAliveTimeout = 75 * time.Second
+)
+
+// Listen opens a TCP listener with SO_REUSEPORT, so that a new Strait
+// process can bind the same port while the old one drains.
+func Listen(addr string) (net.Listener, error) {
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	return lc.Listen(context.Background(), "tcp", addr)
+}
+
+// handler binds the proxy to one listener, whose scheme and port go into
+// the forwarded headers.
+type handler struct {
+	p  *Proxy
+	li listenerInfo
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g := h.p.gen.Load()
+	rt := g.host(r.Host).match(cleanPath(r.URL.Path))
+	if rt.backend == nil {
+		plainError(w, rt.status)
+		return
+	}
+	h.p.forward(w, r, rt, &h.li)
+}
+
+// Server returns the http.Server for a listener. tlsOn selects the HTTPS
+// flavour (certificates by SNI, HTTP/2 by ALPN) and X-Forwarded-Port 443,
+// as ingress-nginx reports for its TLS listener.
+func (p *Proxy) Server(ln net.Listener, tlsOn bool) *http.Server {
+	li := listenerInfo{scheme: "http", port: "80"}
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
+		li.port = strconv.Itoa(tcp.Port)
+	}
+	var tc *tls.Config
+	if tlsOn {
+		li = listenerInfo{scheme: "https", port: "443"}
+		tc = p.TLSConfig()
+	}
+	return &http.Server{
+		Handler:           &handler{p: p, li: li},
+		TLSConfig:         tc,
+		ReadHeaderTimeout: ClientHeaderTimeout,
+		IdleTimeout:       KeepAliveTimeout,
+		// Client errors (bad TLS handshakes, resets) are noise at
+		// proxy scale; data-plane errors are logged by the proxy itself.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+}
+
+// Serve runs srv on ln until it is shut down.
+func Serve(srv *http.Server, ln net.Listener) error {
+	var err error
+	if srv.TLSConfig != nil {
+		err = srv.ServeTLS(ln, "", "")
+	} else {
+		err = srv.Serve(ln)
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Tunnels returns the number of open upgraded connections.
+func (p *Proxy) Tunnels() int { return p.tunnels.count() }
+
+// CloseTunnels closes every upgraded connection and waits for their copy
+// loops to end.
+func (p *Proxy) CloseTunnels() {
+	p.tunnels.mu.Lock()
+	for tn := range p.tunnels.conns {
+		_ = tn.client.Close()
+		_ = tn.backend.Close()
+	}
+	p.tunnels.mu.Unlock()
+	p.tunnels.wg.Wait()
+}

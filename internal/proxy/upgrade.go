@@ -1,0 +1,190 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// upgradeType returns the protocol an HTTP/1.1 request asks to upgrade to,
+// or "" when it asks for none.
+func upgradeType(r *http.Request) string {
+	if r.ProtoMajor != 1 {
+		return ""
+	}
+	up := r.Header.Get("Upgrade")
+	if up == "" {
+		return ""
+	}
+	for _, v := range r.Header["Connection"] {
+		for _, tok := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				return up
+			}
+		}
+	}
+	return ""
+}
+
+// tunnels tracks upgraded connections so that shutdown can close them.
+type tunnels struct {
+	mu    sync.Mutex
+	conns map[*tunnel]struct{}
+	wg    sync.WaitGroup
+}
+
+type tunnel struct {
+	client, backend net.Conn
+}
+
+func (t *tunnels) add(tn *tunnel) {
+	t.mu.Lock()
+	if t.conns == nil {
+		t.conns = map[*tunnel]struct{}{}
+	}
+	t.conns[tn] = struct{}{}
+	t.wg.Add(1)
+	t.mu.Unlock()
+}
+
+func (t *tunnels) remove(tn *tunnel) {
+	t.mu.Lock()
+	delete(t.conns, tn)
+	t.mu.Unlock()
+	t.wg.Done()
+}
+
+// count returns the number of open upgraded connections.
+func (t *tunnels) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.conns)
+}
+
+// upgrade proxies a protocol upgrade (WebSocket and the like) on its own
+// upstream connection. After a 101 the two connections are spliced until
+// either side closes or stays idle longer than the read timeout. The tunnel
+// holds no reference to the routing generation, so swaps never touch it.
+func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, rt *route, li *listenerInfo, proto string) {
+	var (
+		bc  net.Conn
+		err error
+	)
+	for tries := 0; ; tries++ {
+		ep := rt.backend.Pick()
+		if ep == nil {
+			plainError(w, http.StatusServiceUnavailable)
+			return
+		}
+		if bc, err = ep.Dial(); err == nil {
+			break
+		}
+		p.log.Warn("connect to upstream failed", "route", rt.name, "upstream", ep.Addr, "error", err)
+		if tries+1 >= maxTries || tries+1 >= len(rt.backend.Endpoints()) {
+			plainError(w, errorStatus(err))
+			return
+		}
+	}
+	br := bufio.NewReader(bc)
+	bw := bufio.NewWriter(bc)
+	_ = bc.SetDeadline(time.Now().Add(DefaultReadTimeout))
+	writeRequestHead(bw, r, li, proto)
+	err = bw.Flush()
+	var resp *http.Response
+	if err == nil {
+		resp, err = http.ReadResponse(br, r)
+	}
+	if err != nil {
+		_ = bc.Close()
+		p.log.Warn("upstream upgrade failed", "route", rt.name, "error", err)
+		plainError(w, errorStatus(err))
+		return
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		// The upstream declined; relay its answer and drop the connection.
+		resp.Close = true
+		p.respond(w, r, closeOnly{bc}, resp, rt, bc.RemoteAddr().String())
+		return
+	}
+	cc, cbuf, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		_ = bc.Close()
+		plainError(w, http.StatusInternalServerError)
+		return
+	}
+	_ = bc.SetDeadline(time.Time{})
+	_ = cc.SetDeadline(time.Time{})
+	// Relay the 101 as the upstream sent it, minus what only concerned the
+	// upstream connection.
+	cbuf.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
+	for k, vv := range resp.Header {
+		if k == "Upgrade" || k == "Connection" || !skipResponseHeader(k) {
+			for _, v := range vv {
+				writeHeader(cbuf.Writer, k, v)
+			}
+		}
+	}
+	cbuf.WriteString("\r\n")
+	if err := cbuf.Flush(); err != nil {
+		_ = cc.Close()
+		_ = bc.Close()
+		return
+	}
+	tn := &tunnel{client: cc, backend: bc}
+	p.tunnels.add(tn)
+	defer p.tunnels.remove(tn)
+	splice(cc, cbuf.Reader, bc, br)
+}
+
+// splice copies both ways until one side ends, then closes both.
+func splice(client net.Conn, clientBuf *bufio.Reader, backend net.Conn, backendBuf *bufio.Reader) {
+	done := make(chan struct{}, 2)
+	go func() {
+		copyIdle(backend, client, clientBuf)
+		done <- struct{}{}
+	}()
+	go func() {
+		copyIdle(client, backend, backendBuf)
+		done <- struct{}{}
+	}()
+	<-done
+	_ = client.Close()
+	_ = backend.Close()
+	<-done
+}
+
+// copyIdle copies from src (reading through its buffered reader first) to
+// dst, ending when src stays silent for longer than the read timeout, as
+// nginx's proxy_read_timeout does for upgraded connections.
+func copyIdle(dst net.Conn, src net.Conn, srcBuf *bufio.Reader) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	var last time.Time
+	for {
+		if now := time.Now(); now.Sub(last) > deadlineSlack {
+			last = now
+			_ = src.SetReadDeadline(now.Add(DefaultReadTimeout))
+		}
+		n, err := srcBuf.Read(buf)
+		if n > 0 {
+			_ = dst.SetWriteDeadline(time.Now().Add(DefaultSendTimeout))
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			if err != io.EOF {
+				return
+			}
+			if tc, ok := dst.(*net.TCPConn); ok {
+				_ = tc.CloseWrite()
+			}
+			return
+		}
+	}
+}
