@@ -26,6 +26,12 @@ type certResult struct {
 // certificate and the Ingress gets a problem.
 func (t *translator) tls(ing *networkingv1.Ingress) {
 	ref := ingressRef(ing)
+	ruleHosts := map[string]bool{}
+	for _, r := range ing.Spec.Rules {
+		if h, err := normalizeHost(r.Host); err == nil {
+			ruleHosts[h] = true
+		}
+	}
 	for i, entry := range ing.Spec.TLS {
 		field := fmt.Sprintf("spec.tls[%d]", i)
 		var cr *certResult
@@ -35,35 +41,53 @@ func (t *translator) tls(ing *networkingv1.Ingress) {
 				t.problem(ref, field+".secretName", "InvalidCertificate", "Secret %s/%s: %s; the default certificate is served instead", ing.Namespace, entry.SecretName, cr.err)
 			}
 		}
-		hosts := entry.Hosts
-		if len(hosts) == 0 && cr != nil && cr.cert != nil {
+		if len(entry.Hosts) == 0 {
 			// No hosts listed: the entry covers the rule hosts its
 			// certificate names.
+			if cr == nil || cr.cert == nil {
+				continue
+			}
 			for _, r := range ing.Spec.Rules {
-				if r.Host != "" && covers(cr.leaf, strings.ToLower(r.Host)) {
-					hosts = append(hosts, r.Host)
+				if h := strings.ToLower(r.Host); ruleHosts[h] && covers(cr.leaf, h) {
+					t.bind(h, cr.cert.Name)
 				}
 			}
+			continue
 		}
-		for j, h := range hosts {
+		for j, h := range entry.Hosts {
+			hfield := fmt.Sprintf("%s.hosts[%d]", field, j)
 			host, err := normalizeHost(h)
 			if err != nil {
-				t.problem(ref, fmt.Sprintf("%s.hosts[%d]", field, j), "InvalidHost", "host %q: %v", h, err)
+				t.problem(ref, hfield, "InvalidHost", "host %q: %v", h, err)
+				continue
+			}
+			// Only an Ingress that routes a host may choose its
+			// certificate; the oldest such Ingress wins.
+			if !ruleHosts[host] {
 				continue
 			}
 			if _, taken := t.sni[host]; taken {
 				continue
 			}
-			if cr == nil || cr.cert == nil {
-				continue
-			}
-			if !covers(cr.leaf, host) {
-				t.problem(ref, fmt.Sprintf("%s.hosts[%d]", field, j), "CertificateHostMismatch",
+			switch {
+			case cr == nil || cr.cert == nil:
+				t.bind(host, "")
+			case !covers(cr.leaf, host):
+				t.problem(ref, hfield, "CertificateHostMismatch",
 					"certificate in Secret %s/%s does not cover %q; the default certificate is served for it", ing.Namespace, entry.SecretName, host)
-				continue
+				t.bind(host, "")
+			default:
+				t.bind(host, cr.cert.Name)
 			}
-			t.sni[host] = cr.cert.Name
 		}
+	}
+}
+
+// bind records the certificate for host unless an older Ingress chose one;
+// an empty name pins the default certificate.
+func (t *translator) bind(host, cert string) {
+	if _, taken := t.sni[host]; !taken {
+		t.sni[host] = cert
 	}
 }
 

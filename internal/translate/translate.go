@@ -101,7 +101,9 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 	ingDefault := model.Action{}
 	if db := ing.Spec.DefaultBackend; db != nil {
 		ingDefault = t.backend(ref, ing.Namespace, db, "spec.defaultBackend")
-		if !t.catchAllSet {
+		// Only an Ingress without rules configures the catch-all; one with
+		// rules keeps its default backend to its own hosts.
+		if !t.catchAllSet && len(ing.Spec.Rules) == 0 {
 			t.catchAll.def = ingDefault
 			t.catchAllSet = true
 		}
@@ -166,8 +168,13 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 	}
 	k := pathKey{typ, path}
 	if owner, ok := hb.owner[k]; ok {
-		t.problem(ref, field+".path", "PathConflict",
-			"%s path %q on host %q is already served by %s, which is older; this path is ignored", typ, path, hb.name, owner)
+		if owner == ref {
+			t.problem(ref, field+".path", "PathConflict",
+				"%s path %q on host %q appears earlier in this Ingress; this one is ignored", typ, path, hb.name)
+		} else {
+			t.problem(ref, field+".path", "PathConflict",
+				"%s path %q on host %q is already served by %s, which takes precedence (older, or first by namespace/name); this path is ignored", typ, path, hb.name, owner)
+		}
 		return
 	}
 	action := t.backend(ref, ing.Namespace, &p.Backend, field+".backend")
@@ -234,6 +241,9 @@ func (t *translator) finish() (*model.Model, []model.Problem) {
 
 	certUsed := map[string]bool{}
 	for host, cert := range t.sni {
+		if cert == "" {
+			continue // the default certificate
+		}
 		m.SNI = append(m.SNI, model.SNIBinding{Host: host, Certificate: cert})
 		certUsed[cert] = true
 	}
