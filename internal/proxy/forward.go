@@ -83,7 +83,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 // exchange writes the request on c and reads the response head.
 func (p *Proxy) exchange(c *upstream.Conn, r *http.Request, li *listenerInfo) (*http.Response, error) {
 	now := time.Now()
-	_ = c.SetWriteDeadline(now.Add(DefaultSendTimeout))
+	_ = c.SetWriteDeadline(now.Add(p.timeouts.Send))
 	writeRequestHead(c.W, r, li, "")
 	if err := writeBody(c, r); err != nil {
 		return nil, err
@@ -91,7 +91,7 @@ func (p *Proxy) exchange(c *upstream.Conn, r *http.Request, li *listenerInfo) (*
 	if err := c.W.Flush(); err != nil {
 		return nil, noResponse(err)
 	}
-	_ = c.SetReadDeadline(now.Add(DefaultReadTimeout))
+	_ = c.SetReadDeadline(now.Add(p.timeouts.Read))
 	stop := context.AfterFunc(r.Context(), func() { _ = c.SetReadDeadline(longAgo) })
 	defer stop()
 	for {
@@ -194,7 +194,7 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, c upstreamConn, 
 		}
 		if now := time.Now(); now.Sub(deadline) > deadlineSlack {
 			deadline = now
-			_ = c.SetReadDeadline(now.Add(DefaultReadTimeout))
+			_ = c.SetReadDeadline(now.Add(p.timeouts.Read))
 		}
 	}
 	_ = resp.Body.Close()

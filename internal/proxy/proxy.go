@@ -32,6 +32,7 @@ type Proxy struct {
 	registry *upstream.Registry
 	certs    *certStore
 	tunnels  tunnels
+	timeouts Timeouts
 
 	applyMu sync.Mutex // serialises Apply; requests never take it
 }
@@ -43,6 +44,35 @@ type Options struct {
 	// DefaultCertificate is served when no SNI binding matches. Nil means a
 	// self-signed certificate generated at start.
 	DefaultCertificate *tls.Certificate
+	// Timeouts towards upstreams; zero fields take ingress-nginx's
+	// defaults.
+	Timeouts Timeouts
+}
+
+// Timeouts bound the upstream side of a request.
+type Timeouts struct {
+	// Connect is proxy-connect-timeout (default 5 s).
+	Connect time.Duration
+	// Read is proxy-read-timeout (default 60 s): the longest wait between
+	// two reads from an upstream, and the idle limit of upgraded
+	// connections.
+	Read time.Duration
+	// Send is proxy-send-timeout (default 60 s): the longest wait between
+	// two writes to an upstream.
+	Send time.Duration
+}
+
+func (t Timeouts) withDefaults() Timeouts {
+	if t.Connect <= 0 {
+		t.Connect = upstream.DefaultConnectTimeout
+	}
+	if t.Read <= 0 {
+		t.Read = DefaultReadTimeout
+	}
+	if t.Send <= 0 {
+		t.Send = DefaultSendTimeout
+	}
+	return t
 }
 
 // New returns a Proxy serving an empty model (everything 404) until the
@@ -60,7 +90,8 @@ func New(opts Options) (*Proxy, error) {
 		}
 		def = c
 	}
-	p := &Proxy{log: log, registry: upstream.NewRegistry(), certs: newCertStore(def)}
+	to := opts.Timeouts.withDefaults()
+	p := &Proxy{log: log, registry: upstream.NewRegistry(to.Connect), certs: newCertStore(def), timeouts: to}
 	p.Apply(&model.Model{CatchAll: model.VirtualHost{Name: model.CatchAllHost, Default: model.Action{Status: http.StatusNotFound}}})
 	return p, nil
 }

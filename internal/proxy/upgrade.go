@@ -91,7 +91,7 @@ func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, rt *route, li *l
 	}
 	br := bufio.NewReader(bc)
 	bw := bufio.NewWriter(bc)
-	_ = bc.SetDeadline(time.Now().Add(DefaultReadTimeout))
+	_ = bc.SetDeadline(time.Now().Add(p.timeouts.Read))
 	writeRequestHead(bw, r, li, proto)
 	err = bw.Flush()
 	var resp *http.Response
@@ -137,18 +137,18 @@ func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, rt *route, li *l
 	tn := &tunnel{client: cc, backend: bc}
 	p.tunnels.add(tn)
 	defer p.tunnels.remove(tn)
-	splice(cc, cbuf.Reader, bc, br)
+	splice(cc, cbuf.Reader, bc, br, p.timeouts)
 }
 
 // splice copies both ways until one side ends, then closes both.
-func splice(client net.Conn, clientBuf *bufio.Reader, backend net.Conn, backendBuf *bufio.Reader) {
+func splice(client net.Conn, clientBuf *bufio.Reader, backend net.Conn, backendBuf *bufio.Reader, to Timeouts) {
 	done := make(chan struct{}, 2)
 	go func() {
-		copyIdle(backend, client, clientBuf)
+		copyIdle(backend, client, clientBuf, to)
 		done <- struct{}{}
 	}()
 	go func() {
-		copyIdle(client, backend, backendBuf)
+		copyIdle(client, backend, backendBuf, to)
 		done <- struct{}{}
 	}()
 	<-done
@@ -160,7 +160,7 @@ func splice(client net.Conn, clientBuf *bufio.Reader, backend net.Conn, backendB
 // copyIdle copies from src (reading through its buffered reader first) to
 // dst, ending when src stays silent for longer than the read timeout, as
 // nginx's proxy_read_timeout does for upgraded connections.
-func copyIdle(dst net.Conn, src net.Conn, srcBuf *bufio.Reader) {
+func copyIdle(dst net.Conn, src net.Conn, srcBuf *bufio.Reader, to Timeouts) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp
@@ -168,11 +168,11 @@ func copyIdle(dst net.Conn, src net.Conn, srcBuf *bufio.Reader) {
 	for {
 		if now := time.Now(); now.Sub(last) > deadlineSlack {
 			last = now
-			_ = src.SetReadDeadline(now.Add(DefaultReadTimeout))
+			_ = src.SetReadDeadline(now.Add(to.Read))
 		}
 		n, err := srcBuf.Read(buf)
 		if n > 0 {
-			_ = dst.SetWriteDeadline(time.Now().Add(DefaultSendTimeout))
+			_ = dst.SetWriteDeadline(time.Now().Add(to.Send))
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}

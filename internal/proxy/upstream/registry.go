@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/straitgw/strait/internal/model"
 )
@@ -57,11 +58,11 @@ type Registry struct {
 	pools    map[string]*addrPool
 }
 
-// NewRegistry returns an empty Registry whose connections use the default
-// connect timeout.
-func NewRegistry() *Registry {
+// NewRegistry returns an empty Registry whose connections time out after
+// connect when dialling.
+func NewRegistry(connect time.Duration) *Registry {
 	return &Registry{
-		dialer:   &net.Dialer{Timeout: DefaultConnectTimeout, KeepAlive: -1},
+		dialer:   &net.Dialer{Timeout: connect, KeepAlive: -1},
 		backends: map[string]*Backend{},
 		pools:    map[string]*addrPool{},
 	}
