@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -38,6 +39,9 @@ type Config struct {
 	// ShutdownGracePeriod bounds how long in-flight requests may take to
 	// finish once shutdown starts.
 	ShutdownGracePeriod time.Duration
+	// Profiling exposes Go's pprof handlers under /debug/pprof on the
+	// health port, as ingress-nginx's --profiling does.
+	Profiling bool
 	// Log is the process logger.
 	Log *slog.Logger
 }
@@ -236,6 +240,13 @@ func (s *Server) healthHandler() http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(out)
 	})
+	if s.cfg.Profiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	return mux
 }
 

@@ -1,0 +1,295 @@
+// Command bench measures what Strait costs per proxied request next to nginx,
+// on the same machine, in the same run, against the same backend.
+//
+// It installs its prerequisites (nginx, wrk) when they are missing, builds
+// Strait from this checkout, starts an nginx backend, an nginx reverse proxy
+// configured like ingress-nginx and Strait fed equivalent Kubernetes
+// manifests, then drives each proxy with wrk in alternating rounds and reports
+// the median throughput, latency and CPU time per request of each.
+//
+// Usage:
+//
+//	go run ./bench [-duration 10s] [-connections 32] [-rounds 3] [-out docs/benchmarks.md]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const (
+	// warmup is run, unmeasured, before every measured run so that both
+	// proxies start each measurement with warm caches, open upstream
+	// connections and (for Strait) a settled Go heap.
+	warmup = 2 * time.Second
+	// benchHost is the virtual host both proxies route; requests without it
+	// would hit nginx's default server or Strait's catch-all instead.
+	benchHost = "bench.local"
+	// proxyCPU and loadCPU keep the proxy under test alone on one core while
+	// wrk and the backend share the other, so the proxy's CPU time is not
+	// diluted by, or charged for, work that is not its own.
+	proxyCPU = 0
+	loadCPU  = 1
+)
+
+// allProxies lists the proxies the harness knows, in their default order.
+var allProxies = []string{"nginx", "strait"}
+
+// options are the command-line settings of one run.
+type options struct {
+	duration    time.Duration
+	connections int
+	rounds      int
+	out         string
+	proxies     []string
+	straitBin   string // prebuilt Strait to measure; empty builds ./cmd/strait
+}
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// parseFlags reads and validates the command line.
+func parseFlags(args []string) (options, error) {
+	var o options
+	var proxies string
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured duration of each wrk run (whole seconds)")
+	fs.IntVar(&o.connections, "connections", 32, "concurrent wrk connections")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds; each round measures every proxy once, order alternating")
+	fs.StringVar(&o.out, "out", "", "also write a Markdown report to this path (e.g. docs/benchmarks.md)")
+	fs.StringVar(&o.straitBin, "strait-bin", "", "measure this prebuilt Strait binary instead of building ./cmd/strait (e.g. to compare two builds)")
+	fs.StringVar(&proxies, "proxies", strings.Join(allProxies, ","), "comma-separated proxies to measure (nginx, strait)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	// wrk only takes whole seconds; refuse rather than silently round.
+	if o.duration < time.Second || o.duration%time.Second != 0 {
+		return o, fmt.Errorf("-duration must be a whole number of seconds ≥ 1s, got %v", o.duration)
+	}
+	if o.straitBin != "" {
+		abs, err := filepath.Abs(o.straitBin)
+		if err != nil {
+			return o, err
+		}
+		o.straitBin = abs
+	}
+	if o.connections < 1 {
+		return o, fmt.Errorf("-connections must be ≥ 1, got %d", o.connections)
+	}
+	if o.rounds < 1 {
+		return o, fmt.Errorf("-rounds must be ≥ 1, got %d", o.rounds)
+	}
+	for _, p := range strings.Split(proxies, ",") {
+		p = strings.TrimSpace(p)
+		if !slices.Contains(allProxies, p) {
+			return o, fmt.Errorf("-proxies: unknown proxy %q (known: %s)", p, strings.Join(allProxies, ", "))
+		}
+		if !slices.Contains(o.proxies, p) {
+			o.proxies = append(o.proxies, p)
+		}
+	}
+	return o, nil
+}
+
+// reproduceCommand is the command line that repeats this run, written into
+// the report so readers can rerun exactly what produced the numbers.
+func (o options) reproduceCommand() string {
+	cmd := fmt.Sprintf("go run ./bench -duration %v -connections %d -rounds %d", o.duration, o.connections, o.rounds)
+	if !slices.Equal(o.proxies, allProxies) {
+		cmd += " -proxies " + strings.Join(o.proxies, ",")
+	}
+	if o.straitBin != "" {
+		cmd += " -strait-bin " + o.straitBin
+	}
+	if o.out != "" {
+		cmd += " -out " + o.out
+	}
+	return cmd
+}
+
+// run is main without os.Exit, so that every deferred cleanup (process
+// stops, temp directory removal) runs on success, error and interrupt alike.
+func run(args []string) (err error) {
+	opts, err := parseFlags(args)
+	if err != nil {
+		return err
+	}
+	// Ctrl-C, SIGTERM (e.g. from make or CI) and SIGHUP cancel ctx; every
+	// blocking step watches it, so run returns and its defers stop the
+	// children. The servers sit in their own process groups and never see
+	// the terminal's signals themselves.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	// Whatever step an interrupt cut short, say so rather than quoting that
+	// step's "context canceled" or killed-child error.
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = errors.New("interrupted")
+		}
+	}()
+
+	if runtime.NumCPU() < 2 {
+		return fmt.Errorf("need at least 2 CPUs to pin the proxy and the load generator apart, have %d", runtime.NumCPU())
+	}
+	tools, err := ensureTools(ctx, os.Stderr)
+	if err != nil {
+		return err
+	}
+	root, err := repoRoot(ctx, tools.goBin)
+	if err != nil {
+		return err
+	}
+	clk, err := clockTicks(ctx, tools.getconf)
+	if err != nil {
+		return err
+	}
+
+	sweepStale(os.Stderr)
+	tmp, err := os.MkdirTemp("", "strait-bench-")
+	if err != nil {
+		return err
+	}
+	groupsFile = filepath.Join(tmp, groupsFileName)
+	// Keep the logs and configs of a failed run: they are what explains it.
+	// An interrupted run explains nothing, so it cleans up like a good one.
+	succeeded := false
+	defer func() {
+		if succeeded || ctx.Err() != nil {
+			os.RemoveAll(tmp)
+		} else {
+			fmt.Fprintf(os.Stderr, "bench: logs and configs kept in %s\n", tmp)
+		}
+	}()
+
+	targets, err := startAll(ctx, opts, tools, root, tmp)
+	// Stop whatever did start, even when a later start failed; proxies
+	// before the backend they depend on, so none logs upstream errors.
+	defer func() {
+		for _, t := range slices.Backward(targets) {
+			t.proc.Stop()
+		}
+	}()
+	if err != nil {
+		return err
+	}
+
+	gen := wrk{bin: tools.wrk, taskset: tools.taskset, cpu: loadCPU}
+	scens := scenarios(opts)
+	ms, err := runRounds(ctx, opts.rounds, scens, targets.proxies(), gen, clk, os.Stderr)
+	if err != nil {
+		return err
+	}
+
+	results := summarizeAll(scens, opts.proxies, ms)
+	fmt.Print(resultTables(results))
+	if opts.out != "" {
+		info := collectMachineInfo(ctx, tools, root, opts)
+		if err := writeReport(opts.out, renderReport(info, opts, results, ms)); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "bench: wrote %s\n", opts.out)
+	}
+	succeeded = true
+	return nil
+}
+
+// runningSet is every process the harness started, the backend included, so
+// that one deferred loop can stop them all.
+type runningSet []*target
+
+// proxies returns the targets under test, leaving out the backend.
+func (s runningSet) proxies() []*target {
+	var out []*target
+	for _, t := range s {
+		if !t.backend {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// startAll builds Strait (when asked for) and starts the backend and every
+// requested proxy, each checked to answer 200 before it is returned. Strait
+// is built first so a compile error fails the run before anything starts.
+// The returned set holds everything started so far, also on error.
+func startAll(ctx context.Context, opts options, tools toolPaths, root, tmp string) (runningSet, error) {
+	var set runningSet
+	straitBin := opts.straitBin
+	if straitBin == "" && slices.Contains(opts.proxies, "strait") {
+		var err error
+		straitBin, err = buildStrait(ctx, tools.goBin, root, tmp)
+		if err != nil {
+			return set, fmt.Errorf("%w\nto benchmark nginx alone meanwhile, run with -proxies nginx", err)
+		}
+	}
+	ports, err := freePorts(5)
+	if err != nil {
+		return set, err
+	}
+	backendPort, nginxPort, straitHTTP, straitHTTPS, straitHealthz := ports[0], ports[1], ports[2], ports[3], ports[4]
+
+	backend, err := startNginx(ctx, tools, "backend", filepath.Join(tmp, "backend"), backendConf(backendPort), loadCPU)
+	if err != nil {
+		return set, err
+	}
+	set = append(set, &target{name: "backend", url: localURL(backendPort), proc: backend, backend: true})
+	if err := waitReady(ctx, backend, localURL(backendPort), benchHost, 10*time.Second); err != nil {
+		return set, err
+	}
+
+	for _, name := range opts.proxies {
+		var t *target
+		switch name {
+		case "nginx":
+			p, err := startNginx(ctx, tools, "nginx", filepath.Join(tmp, "nginx"), proxyConf(nginxPort, backendPort), proxyCPU)
+			if err != nil {
+				return set, err
+			}
+			t = &target{name: name, url: localURL(nginxPort), proc: p}
+		case "strait":
+			p, err := startStrait(tools, straitBin, filepath.Join(tmp, "strait"), straitPorts{
+				http: straitHTTP, https: straitHTTPS, healthz: straitHealthz, backend: backendPort,
+			}, proxyCPU)
+			if err != nil {
+				return set, err
+			}
+			t = &target{name: name, url: localURL(straitHTTP), proc: p}
+		}
+		set = append(set, t)
+		if err := waitReady(ctx, t.proc, t.url, benchHost, 10*time.Second); err != nil {
+			return set, err
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s ready on %s (pid %d)\n", t.name, t.url, t.proc.PID())
+	}
+	return set, nil
+}
+
+// localURL is the loopback URL of a port; every server here binds 127.0.0.1
+// only, so no benchmark traffic can leave the machine.
+func localURL(port int) string {
+	return fmt.Sprintf("http://127.0.0.1:%d/", port)
+}
+
+// logf prints one progress line; progress goes to stderr so stdout carries
+// only the result table and can be piped.
+func logf(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "bench: "+format+"\n", args...)
+}
