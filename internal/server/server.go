@@ -124,13 +124,14 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.apply(objs)
 
+	h1 := s.proxy.H1Server(s.httpLn)
 	srvs := []*http.Server{
-		s.proxy.Server(s.httpLn, false),
 		s.proxy.Server(s.httpsLn, true),
 		{Handler: s.healthHandler(), ReadHeaderTimeout: 10 * time.Second},
 	}
-	lns := []net.Listener{s.httpLn, s.httpsLn, s.healthLn}
-	errc := make(chan error, len(srvs)+1)
+	lns := []net.Listener{s.httpsLn, s.healthLn}
+	errc := make(chan error, len(srvs)+2)
+	go func() { errc <- h1.Serve() }()
 	for i := range srvs {
 		go func() { errc <- proxy.Serve(srvs[i], lns[i]) }()
 	}
@@ -168,6 +169,11 @@ func (s *Server) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = h1.Shutdown(sctx)
+	}()
 	s.proxy.CloseTunnels()
 	wg.Wait()
 	return runErr

@@ -38,10 +38,13 @@ type Conn struct {
 	// Reused is true when the connection served a request before; a failure
 	// before any response byte is then likely a close by the peer, and the
 	// request may be retried on a fresh connection.
-	Reused   bool
-	pool     *addrPool
-	requests int
-	idleAt   time.Time
+	Reused bool
+	// ReadDL and WriteDL keep the connection's deadlines with little cost
+	// per request.
+	ReadDL, WriteDL Deadline
+	pool            *addrPool
+	requests        int
+	idleAt          time.Time
 }
 
 // addrPool holds the idle connections to one address.
@@ -103,6 +106,7 @@ func (c *Conn) alive() bool {
 	_ = c.SetReadDeadline(time.Now())
 	_, err := c.R.Peek(1)
 	_ = c.SetReadDeadline(time.Time{})
+	c.ReadDL.Reset()
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
 }

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bufio"
 	"net"
 	"strconv"
 	"sync"
@@ -131,4 +132,10 @@ func (r *Registry) setEndpointsLocked(b *Backend, eps []model.Endpoint) {
 			delete(r.pools, e.pool.addr)
 		}
 	}
+}
+
+// Adopt wraps a one-off connection (not from a pool) so that it can be
+// read like a pooled one. Releasing it closes it.
+func (r *Registry) Adopt(c net.Conn, br *bufio.Reader) *Conn {
+	return &Conn{Conn: c, R: br, W: bufio.NewWriterSize(c, 512), pool: &addrPool{closed: true}}
 }

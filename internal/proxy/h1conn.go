@@ -1,0 +1,193 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/straitgw/strait/internal/proxy/upstream"
+)
+
+// h1conn is one client connection of the HTTP/1 engine. Its buffers and
+// parsed heads are reused from request to request.
+type h1conn struct {
+	s    *H1Server
+	c    net.Conn
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	idle atomic.Bool
+	ip   []byte
+	req  head
+	resp head
+	rdl  upstream.Deadline // client read deadline
+	wdl  upstream.Deadline // client write deadline
+}
+
+func newH1Conn(s *H1Server, c net.Conn) *h1conn {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	br := h1Readers.Get().(*bufio.Reader)
+	br.Reset(c)
+	bw := h1Writers.Get().(*bufio.Writer)
+	bw.Reset(c)
+	hc := &h1conn{s: s, c: c, br: br, bw: bw, ip: []byte(clientIP(c.RemoteAddr().String()))}
+	hc.req.contentLength, hc.resp.contentLength = -1, -1
+	return hc
+}
+
+func (hc *h1conn) serve() {
+	defer func() {
+		if v := recover(); v != nil && v != http.ErrAbortHandler {
+			hc.s.p.log.Error("panic serving connection", "remote", hc.c.RemoteAddr().String(), "panic", v)
+		}
+		_ = hc.c.Close()
+		hc.br.Reset(nil)
+		h1Readers.Put(hc.br)
+		hc.bw.Reset(nil)
+		h1Writers.Put(hc.bw)
+		hc.s.forget(hc)
+	}()
+	for {
+		hc.idle.Store(true)
+		if hc.s.draining.Load() {
+			return
+		}
+		hc.rdl.Extend(time.Now(), KeepAliveTimeout, hc.c.SetReadDeadline)
+		hc.req.reset()
+		err := readHead(hc.br, &hc.req)
+		hc.idle.Store(false)
+		if err != nil {
+			if errors.Is(err, errHeadTooLarge) {
+				// nginx's answers: 414 when the request line alone is too
+				// long, 400 when the headers are.
+				code := http.StatusBadRequest
+				if peek, _ := hc.br.Peek(hc.br.Buffered()); !bytes.Contains(hc.req.buf, []byte("\n")) && !bytes.Contains(peek, []byte("\n")) {
+					code = http.StatusRequestURITooLong
+				}
+				hc.writeError(code, true, false)
+				_ = hc.bw.Flush()
+			}
+			return
+		}
+		if err := parseRequest(&hc.req); err != nil {
+			code := http.StatusBadRequest
+			if errors.Is(err, errNotImplemented) {
+				code = http.StatusNotImplemented
+			}
+			hc.writeError(code, true, false)
+			_ = hc.bw.Flush()
+			return
+		}
+		keep := hc.handle()
+		if hc.br.Buffered() == 0 || !keep {
+			// Flush unless the client already sent its next request, so
+			// that pipelined responses share a write.
+			hc.wdl.Extend(time.Now(), DefaultSendTimeout, hc.c.SetWriteDeadline)
+			if err := hc.bw.Flush(); err != nil {
+				return
+			}
+		}
+		if !keep || hc.s.draining.Load() {
+			_ = hc.bw.Flush()
+			return
+		}
+	}
+}
+
+// handle routes and serves one parsed request. It reports whether the
+// connection may carry another request.
+func (hc *h1conn) handle() bool {
+	req := &hc.req
+	host, uri := req.host, req.uri
+	if len(uri) == 0 {
+		return hc.writeError(http.StatusBadRequest, true, false)
+	}
+	if uri[0] != '/' {
+		// Absolute form ("http://host/path"): route by its authority and
+		// send the origin form upstream.
+		u, err := url.ParseRequestURI(string(uri))
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return hc.writeError(http.StatusBadRequest, true, false)
+		}
+		host = []byte(u.Host)
+		uri = []byte(u.RequestURI())
+	}
+	path := uri
+	for i, c := range path {
+		if c == '?' {
+			path = path[:i]
+			break
+		}
+	}
+	pathStr := bytesString(path)
+	if hasEscape(path) {
+		p, err := url.PathUnescape(pathStr)
+		if err != nil {
+			return hc.writeError(http.StatusBadRequest, true, false)
+		}
+		pathStr = p
+	}
+	rt := hc.s.p.gen.Load().host(bytesString(host)).match(cleanPath(pathStr))
+	hasBody := req.contentLength > 0 || req.chunked
+	if rt.backend == nil {
+		// The body was not read; closing is the safe way to skip it.
+		return hc.writeError(rt.status, req.close || hasBody, false)
+	}
+	if req.connUpgrade && len(req.upgrade) > 0 && req.minor == 1 {
+		hc.upgrade(rt, host, uri)
+		return false
+	}
+	return hc.forward(rt, host, uri)
+}
+
+// bytesString views b as a string without copying. The string must not
+// outlive the request whose buffer b points into.
+func bytesString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+func hasEscape(b []byte) bool {
+	for _, c := range b {
+		if c == '%' {
+			return true
+		}
+	}
+	return false
+}
+
+// writeError answers with a short plain-text status. It reports whether the
+// connection may carry another request.
+func (hc *h1conn) writeError(code int, closeConn, _ bool) bool {
+	bw := hc.bw
+	body := statusBody(code)
+	bw.WriteString("HTTP/1.1 ")
+	bw.WriteString(itoa(code))
+	bw.WriteByte(' ')
+	bw.WriteString(http.StatusText(code))
+	bw.WriteString("\r\n")
+	bw.Write(hc.s.date.line(time.Now()))
+	bw.WriteString("Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ")
+	bw.WriteString(itoa(len(body)))
+	bw.WriteString("\r\n")
+	keep := !closeConn && !hc.req.close
+	if !keep {
+		bw.WriteString("Connection: close\r\n")
+	} else if hc.req.minor == 0 {
+		bw.WriteString("Connection: keep-alive\r\n")
+	}
+	bw.WriteString("\r\n")
+	if !equalFold(hc.req.method, "head") {
+		bw.Write(body)
+	}
+	return keep
+}

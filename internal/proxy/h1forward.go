@@ -1,0 +1,589 @@
+package proxy
+
+import (
+	"bufio"
+	"encoding/hex"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/straitgw/strait/internal/proxy/upstream"
+)
+
+// errClientBody marks a failure reading the client's request body: the
+// client, not the upstream, is at fault, and the connection is closed.
+var errClientBody = errors.New("reading the request body failed")
+
+// forward proxies the current request on a pooled upstream connection. It
+// reports whether the client connection may carry another request.
+func (hc *h1conn) forward(rt *route, host, uri []byte) bool {
+	p := hc.s.p
+	req := &hc.req
+	hasBody := req.contentLength > 0 || req.chunked
+	tries, stale := 0, 0
+	for {
+		ep := rt.backend.Pick()
+		if ep == nil {
+			return hc.writeError(http.StatusServiceUnavailable, hasBody, false)
+		}
+		uc, err := ep.Get()
+		if err != nil {
+			tries++
+			p.log.Warn("connect to upstream failed", "route", rt.name, "upstream", ep.Addr, "error", err)
+			if tries < maxTries && tries < len(rt.backend.Endpoints()) {
+				continue
+			}
+			return hc.writeError(errorStatus(err), hasBody, false)
+		}
+		err = hc.send(uc, host, uri)
+		if err == nil {
+			err = hc.readResponseHead(uc)
+		}
+		if err != nil {
+			_ = uc.Close()
+			if errors.Is(err, errClientBody) {
+				return false
+			}
+			if errors.Is(err, errNoResponse) && uc.Reused && !hasBody && stale < maxStaleRetries {
+				stale++
+				continue
+			}
+			p.log.Warn("upstream request failed", "route", rt.name, "upstream", ep.Addr, "error", err)
+			// A body that was (partly) consumed cannot be skipped safely.
+			return hc.writeError(errorStatus(err), hasBody, false)
+		}
+		return hc.relay(uc, rt, ep.Addr)
+	}
+}
+
+// send writes the request head and body to the upstream.
+func (hc *h1conn) send(uc *upstream.Conn, host, uri []byte) error {
+	p := hc.s.p
+	req := &hc.req
+	now := time.Now()
+	uc.WriteDL.Extend(now, p.timeouts.Send, uc.SetWriteDeadline)
+	hc.writeUpstreamHead(uc.W, host, uri, false)
+	if req.contentLength > 0 || req.chunked {
+		if req.expect100 {
+			hc.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n")
+			if err := hc.bw.Flush(); err != nil {
+				return errClientBody
+			}
+		}
+		if err := hc.copyRequestBody(uc); err != nil {
+			return err
+		}
+	}
+	if err := uc.W.Flush(); err != nil {
+		return noResponse(err)
+	}
+	return nil
+}
+
+// writeUpstreamHead writes the upstream request head: the client's
+// headers minus hop-by-hop and proxy-managed ones, then the headers
+// ingress-nginx sets.
+func (hc *h1conn) writeUpstreamHead(w *bufio.Writer, host, uri []byte, upgrade bool) {
+	req := &hc.req
+	li := &hc.s.li
+	w.Write(req.method)
+	w.WriteByte(' ')
+	w.Write(uri)
+	w.WriteString(" HTTP/1.1\r\nHost: ")
+	w.Write(host)
+	w.WriteString("\r\n")
+	var reqID, fwdHost []byte
+	xffCount := 0
+	for i := range req.fields {
+		f := &req.fields[i]
+		switch classifyRequestHeader(f.name) {
+		case hdrPass:
+			if isConnToken(req.connTokens, f.name) {
+				continue
+			}
+			w.Write(f.name)
+			w.WriteString(": ")
+			w.Write(f.value)
+			w.WriteString("\r\n")
+		case hdrRequestID:
+			if reqID == nil {
+				reqID = f.value
+			}
+		case hdrXFF:
+			xffCount++
+		case hdrXFHost:
+			if fwdHost == nil {
+				fwdHost = f.value
+			}
+		}
+	}
+	w.WriteString("X-Request-ID: ")
+	if len(reqID) > 0 {
+		w.Write(reqID)
+	} else {
+		writeRequestID(w)
+	}
+	w.WriteString("\r\nX-Real-IP: ")
+	w.Write(hc.ip)
+	w.WriteString("\r\nX-Forwarded-For: ")
+	w.Write(hc.ip)
+	w.WriteString("\r\nX-Forwarded-Host: ")
+	w.Write(host)
+	w.WriteString("\r\nX-Forwarded-Port: ")
+	w.WriteString(li.port)
+	w.WriteString("\r\nX-Forwarded-Proto: ")
+	w.WriteString(li.scheme)
+	w.WriteString("\r\nX-Forwarded-Scheme: ")
+	w.WriteString(li.scheme)
+	w.WriteString("\r\nX-Scheme: ")
+	w.WriteString(li.scheme)
+	w.WriteString("\r\n")
+	if xffCount > 0 {
+		w.WriteString("X-Original-Forwarded-For: ")
+		n := 0
+		for i := range req.fields {
+			if f := &req.fields[i]; classifyRequestHeader(f.name) == hdrXFF {
+				if n > 0 {
+					w.WriteString(", ")
+				}
+				w.Write(f.value)
+				n++
+			}
+		}
+		w.WriteString("\r\n")
+	}
+	if len(fwdHost) > 0 {
+		w.WriteString("X-Original-Forwarded-Host: ")
+		w.Write(fwdHost)
+		w.WriteString("\r\n")
+	}
+	if upgrade {
+		w.WriteString("Upgrade: ")
+		w.Write(req.upgrade)
+		w.WriteString("\r\nConnection: upgrade\r\n")
+	}
+	switch {
+	case req.chunked:
+		w.WriteString("Transfer-Encoding: chunked\r\n")
+	case req.contentLength >= 0:
+		w.WriteString("Content-Length: ")
+		w.Write(appendInt(w.AvailableBuffer(), req.contentLength))
+		w.WriteString("\r\n")
+	}
+	w.WriteString("\r\n")
+}
+
+// writeRequestID writes 32 random hex digits, the shape of nginx's
+// $request_id.
+func writeRequestID(w *bufio.Writer) {
+	var raw [16]byte
+	a, b := rand.Uint64(), rand.Uint64()
+	for i := 0; i < 8; i++ {
+		raw[i] = byte(a >> (8 * i))
+		raw[8+i] = byte(b >> (8 * i))
+	}
+	var out [32]byte
+	hex.Encode(out[:], raw[:])
+	w.Write(out[:])
+}
+
+// Classes of client request headers.
+const (
+	hdrPass = iota
+	hdrDrop
+	hdrRequestID
+	hdrXFF
+	hdrXFHost
+)
+
+// classifyRequestHeader decides what happens to a client header: passed on,
+// dropped (hop-by-hop, replaced by the proxy, or named with an underscore,
+// which nginx drops by default), or remembered for the headers the proxy
+// derives from it.
+func classifyRequestHeader(name []byte) int {
+	var lc [32]byte
+	if len(name) > len(lc) {
+		return hdrPass
+	}
+	for i, c := range name {
+		if c == '_' {
+			return hdrDrop
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lc[i] = c
+	}
+	switch string(lc[:len(name)]) {
+	case "x-request-id":
+		return hdrRequestID
+	case "x-forwarded-for":
+		return hdrXFF
+	case "x-forwarded-host":
+		return hdrXFHost
+	case "connection", "proxy-connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
+		"host", "content-length", "expect",
+		"x-real-ip", "x-forwarded-port", "x-forwarded-proto", "x-forwarded-scheme", "x-scheme",
+		"x-original-forwarded-for", "x-original-forwarded-host":
+		return hdrDrop
+	}
+	return hdrPass
+}
+
+// skipResponseField reports whether an upstream response header is not
+// relayed: hop-by-hop and framing headers (rewritten by the proxy), and
+// those nginx hides by default.
+func skipResponseField(name []byte) bool {
+	var lc [32]byte
+	if len(name) > len(lc) {
+		return false
+	}
+	for i, c := range name {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lc[i] = c
+	}
+	switch string(lc[:len(name)]) {
+	case "connection", "proxy-connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
+		"content-length", "server", "date", "x-pad", "x-accel-expires", "x-accel-redirect",
+		"x-accel-limit-rate", "x-accel-buffering", "x-accel-charset":
+		return true
+	}
+	return false
+}
+
+func isConnToken(tokens [][]byte, name []byte) bool {
+	for _, t := range tokens {
+		if len(t) == len(name) && equalFoldBytes(t, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func equalFoldBytes(a, b []byte) bool {
+	for i := range a {
+		x, y := a[i], b[i]
+		if x >= 'A' && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if y >= 'A' && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+// readResponseHead reads the final response head from the upstream,
+// skipping interim 1xx responses other than 101.
+func (hc *h1conn) readResponseHead(uc *upstream.Conn) error {
+	p := hc.s.p
+	uc.ReadDL.Extend(time.Now(), p.timeouts.Read, uc.SetReadDeadline)
+	for {
+		hc.resp.reset()
+		if err := readHead(uc.R, &hc.resp); err != nil {
+			if errors.Is(err, errHeadTooLarge) {
+				return errBadResponse
+			}
+			return noResponse(err)
+		}
+		if err := parseResponse(&hc.resp); err != nil {
+			return err
+		}
+		if hc.resp.status >= 200 || hc.resp.status == http.StatusSwitchingProtocols {
+			return nil
+		}
+	}
+}
+
+// relay writes the upstream response to the client and returns the
+// upstream connection to its pool when the exchange ended cleanly. It
+// reports whether the client connection may carry another request.
+func (hc *h1conn) relay(uc *upstream.Conn, rt *route, addr string) bool {
+	req, resp := &hc.req, &hc.resp
+	if resp.status == http.StatusSwitchingProtocols {
+		// Only an upgrade request may be answered with 101.
+		_ = uc.Close()
+		hc.s.p.log.Warn("upstream answered 101 to a request without upgrade", "route", rt.name, "upstream", addr)
+		return hc.writeError(http.StatusBadGateway, true, false)
+	}
+	noBody := equalFold(req.method, "head") || resp.status == http.StatusNoContent || resp.status == http.StatusNotModified
+	untilClose := !noBody && resp.contentLength < 0 && !resp.chunked
+	keep := !req.close && !hc.s.draining.Load()
+	// Without a length, an HTTP/1.0 client learns the end from the close.
+	chunkOut := !noBody && resp.contentLength < 0 && req.minor == 1
+	if !noBody && resp.contentLength < 0 && req.minor == 0 {
+		keep = false
+	}
+
+	w := hc.bw
+	w.WriteString("HTTP/1.1 ")
+	w.WriteString(itoa(resp.status))
+	w.WriteByte(' ')
+	if len(resp.reason) > 0 {
+		w.Write(resp.reason)
+	} else {
+		w.WriteString(http.StatusText(resp.status))
+	}
+	w.WriteString("\r\n")
+	w.Write(hc.s.date.line(time.Now()))
+	for i := range resp.fields {
+		f := &resp.fields[i]
+		if skipResponseField(f.name) || isConnToken(resp.connTokens, f.name) {
+			continue
+		}
+		w.Write(f.name)
+		w.WriteString(": ")
+		w.Write(f.value)
+		w.WriteString("\r\n")
+	}
+	switch {
+	case resp.contentLength >= 0 && (resp.status != http.StatusNoContent && resp.status != http.StatusNotModified || equalFold(req.method, "head")):
+		w.WriteString("Content-Length: ")
+		w.Write(appendInt(w.AvailableBuffer(), resp.contentLength))
+		w.WriteString("\r\n")
+	case chunkOut:
+		w.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	if !keep {
+		w.WriteString("Connection: close\r\n")
+	} else if req.minor == 0 {
+		w.WriteString("Connection: keep-alive\r\n")
+	}
+	w.WriteString("\r\n")
+
+	var err error
+	switch {
+	case noBody:
+	case resp.contentLength >= 0:
+		err = hc.copyResponseN(uc, resp.contentLength)
+	case resp.chunked:
+		err = hc.copyResponseChunked(uc, chunkOut)
+	default:
+		err = hc.copyResponseUntilClose(uc, chunkOut)
+	}
+	if err != nil {
+		_ = uc.Close()
+		if !errors.Is(err, errClientGone) {
+			hc.s.p.log.Warn("upstream response aborted", "route", rt.name, "upstream", addr, "error", err)
+		}
+		// The head is out already: end the connection so that the client
+		// sees a truncated response rather than a complete one.
+		return false
+	}
+	if resp.close || untilClose {
+		_ = uc.Close()
+	} else {
+		uc.Release()
+	}
+	return keep
+}
+
+// errClientGone marks a failed write to the client.
+var errClientGone = errors.New("client connection closed")
+
+// copyResponseN relays exactly n body bytes, flushing whenever the upstream
+// has nothing more buffered so that slow bodies stream.
+func (hc *h1conn) copyResponseN(uc *upstream.Conn, n int64) error {
+	p := hc.s.p
+	for n > 0 {
+		if uc.R.Buffered() == 0 {
+			if err := hc.flushClient(); err != nil {
+				return err
+			}
+			uc.ReadDL.Extend(time.Now(), p.timeouts.Read, uc.SetReadDeadline)
+			if _, err := uc.R.Peek(1); err != nil {
+				return unexpectedEOF(err)
+			}
+		}
+		k := min(int64(uc.R.Buffered()), n)
+		b, _ := uc.R.Peek(int(k))
+		if _, err := hc.bw.Write(b); err != nil {
+			return errClientGone
+		}
+		_, _ = uc.R.Discard(int(k))
+		n -= k
+	}
+	return nil
+}
+
+func (hc *h1conn) flushClient() error {
+	if hc.bw.Buffered() == 0 {
+		return nil
+	}
+	hc.wdl.Extend(time.Now(), DefaultSendTimeout, hc.c.SetWriteDeadline)
+	if err := hc.bw.Flush(); err != nil {
+		return errClientGone
+	}
+	return nil
+}
+
+func unexpectedEOF(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// copyResponseChunked relays a chunked body, re-framing it when the client
+// speaks HTTP/1.1 (chunk extensions and trailers are dropped) and sending
+// the bare data to an HTTP/1.0 client. Every chunk is flushed when the
+// upstream has nothing more buffered: server-sent events and other streams
+// reach the client as they are produced.
+func (hc *h1conn) copyResponseChunked(uc *upstream.Conn, chunkOut bool) error {
+	p := hc.s.p
+	cr := chunkReader{r: uc.R, extend: func() {
+		uc.ReadDL.Extend(time.Now(), p.timeouts.Read, uc.SetReadDeadline)
+	}}
+	for {
+		n, err := cr.next()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			if chunkOut {
+				hc.bw.WriteString("0\r\n\r\n")
+			}
+			return hc.flushClient()
+		}
+		if chunkOut {
+			hc.bw.WriteString(strconv.FormatInt(n, 16))
+			hc.bw.WriteString("\r\n")
+		}
+		if err := hc.copyChunkData(uc, n); err != nil {
+			return err
+		}
+		if chunkOut {
+			hc.bw.WriteString("\r\n")
+		}
+		if err := cr.endChunk(); err != nil {
+			return err
+		}
+		if uc.R.Buffered() == 0 {
+			if err := hc.flushClient(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (hc *h1conn) copyChunkData(uc *upstream.Conn, n int64) error {
+	p := hc.s.p
+	for n > 0 {
+		if uc.R.Buffered() == 0 {
+			if err := hc.flushClient(); err != nil {
+				return err
+			}
+			uc.ReadDL.Extend(time.Now(), p.timeouts.Read, uc.SetReadDeadline)
+			if _, err := uc.R.Peek(1); err != nil {
+				return unexpectedEOF(err)
+			}
+		}
+		k := min(int64(uc.R.Buffered()), n)
+		b, _ := uc.R.Peek(int(k))
+		if _, err := hc.bw.Write(b); err != nil {
+			return errClientGone
+		}
+		_, _ = uc.R.Discard(int(k))
+		n -= k
+	}
+	return nil
+}
+
+// copyResponseUntilClose relays a body delimited by the upstream closing
+// the connection.
+func (hc *h1conn) copyResponseUntilClose(uc *upstream.Conn, chunkOut bool) error {
+	p := hc.s.p
+	for {
+		uc.ReadDL.Extend(time.Now(), p.timeouts.Read, uc.SetReadDeadline)
+		b, err := uc.R.Peek(1)
+		if err == io.EOF {
+			if chunkOut {
+				hc.bw.WriteString("0\r\n\r\n")
+			}
+			return hc.flushClient()
+		}
+		if err != nil {
+			return err
+		}
+		b, _ = uc.R.Peek(uc.R.Buffered())
+		if chunkOut {
+			hc.bw.WriteString(strconv.FormatInt(int64(len(b)), 16))
+			hc.bw.WriteString("\r\n")
+		}
+		if _, err := hc.bw.Write(b); err != nil {
+			return errClientGone
+		}
+		if chunkOut {
+			hc.bw.WriteString("\r\n")
+		}
+		_, _ = uc.R.Discard(len(b))
+		if err := hc.flushClient(); err != nil {
+			return err
+		}
+	}
+}
+
+// copyRequestBody sends the client's body upstream: Content-Length bodies
+// as they are, chunked bodies re-framed (extensions and trailers dropped).
+func (hc *h1conn) copyRequestBody(uc *upstream.Conn) error {
+	p := hc.s.p
+	req := &hc.req
+	extend := func() {
+		now := time.Now()
+		hc.rdl.Extend(now, ClientBodyTimeout, hc.c.SetReadDeadline)
+		uc.WriteDL.Extend(now, p.timeouts.Send, uc.SetWriteDeadline)
+	}
+	copyN := func(n int64) error {
+		for n > 0 {
+			if hc.br.Buffered() == 0 {
+				extend()
+				if _, err := hc.br.Peek(1); err != nil {
+					return errClientBody
+				}
+			}
+			k := min(int64(hc.br.Buffered()), n)
+			b, _ := hc.br.Peek(int(k))
+			if _, err := uc.W.Write(b); err != nil {
+				return noResponse(err)
+			}
+			_, _ = hc.br.Discard(int(k))
+			n -= k
+		}
+		return nil
+	}
+	if !req.chunked {
+		return copyN(req.contentLength)
+	}
+	cr := chunkReader{r: hc.br, extend: extend}
+	for {
+		n, err := cr.next()
+		if err != nil {
+			return errClientBody
+		}
+		uc.W.WriteString(strconv.FormatInt(n, 16))
+		uc.W.WriteString("\r\n")
+		if n == 0 {
+			uc.W.WriteString("\r\n")
+			return nil
+		}
+		if err := copyN(n); err != nil {
+			return err
+		}
+		uc.W.WriteString("\r\n")
+		if err := cr.endChunk(); err != nil {
+			return errClientBody
+		}
+	}
+}
+
+// ClientBodyTimeout is client-body-timeout: the longest wait between two
+// reads of a request body.
+const ClientBodyTimeout = 60 * time.Second

@@ -1,0 +1,28 @@
+package upstream
+
+import "time"
+
+// Slack is how stale a deadline may get before it is pushed forward.
+// Setting a deadline updates a runtime timer; doing it at most once a
+// second per connection makes timeouts nearly free per request, at the
+// price of firing up to one Slack early.
+const Slack = time.Second
+
+// Deadline pushes one direction's deadline of a connection forward lazily.
+type Deadline struct {
+	set time.Time
+}
+
+// Extend makes sure the deadline is at least d-Slack from now, calling set
+// only when the last setting is more than Slack old.
+func (dl *Deadline) Extend(now time.Time, d time.Duration, set func(time.Time) error) {
+	if now.Sub(dl.set) < Slack {
+		return
+	}
+	dl.set = now
+	_ = set(now.Add(d))
+}
+
+// Reset forgets the last setting, after the deadline was changed by other
+// means, so that the next Extend applies at once.
+func (dl *Deadline) Reset() { dl.set = time.Time{} }
