@@ -18,6 +18,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
 	"github.com/straitgw/strait/internal/snapshot"
@@ -27,7 +28,8 @@ import (
 type DocumentError struct {
 	// File is the path of the file.
 	File string
-	// Document is the 1-based index of the document in the file.
+	// Document is the 1-based index of the document in the file, counting
+	// only documents with content (not empty or comment-only ones).
 	Document int
 	// Object names the object when its kind and name could be read.
 	Object string
@@ -114,9 +116,19 @@ func decodeOne(raw []byte, objs *snapshot.Objects) *DocumentError {
 	if tm.Metadata.Name == "" {
 		return &DocumentError{Object: tm.Kind, Err: errors.New("metadata.name is required")}
 	}
+	js, err := yaml.YAMLToJSON(raw)
+	if err != nil {
+		return &DocumentError{Object: id, Err: err}
+	}
 	strict := func(into any) *DocumentError {
-		if err := yaml.UnmarshalStrict(raw, into); err != nil {
+		// sigs.k8s.io/json names the full path of unknown and duplicate
+		// fields, as the API server's strict field validation does.
+		strictErrs, err := kjson.UnmarshalStrict(js, into)
+		if err != nil {
 			return &DocumentError{Object: id, Err: fieldError(err)}
+		}
+		if len(strictErrs) > 0 {
+			return &DocumentError{Object: id, Err: errors.Join(strictErrs...)}
 		}
 		return nil
 	}
