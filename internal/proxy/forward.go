@@ -18,12 +18,11 @@ const (
 	// may try when connecting fails.
 	maxTries = 3
 	// maxStaleRetries bounds retries of requests that failed on a reused
-	// keep-alive connection the upstream had closed.
-	maxStaleRetries = 2
+	// keep-alive connection the upstream had closed. Like nginx, such
+	// failures do not count as tries: the pool may hold several dead
+	// connections after an upstream restart.
+	maxStaleRetries = 64
 	copyBufSize     = 32 * 1024
-	// deadlineSlack is how stale a read deadline may get before it is
-	// pushed forward; refreshing on every read would cost a timer update.
-	deadlineSlack = time.Second
 )
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
@@ -75,23 +74,23 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 			plainError(w, errorStatus(err))
 			return
 		}
-		p.respond(w, r, c, resp, rt, ep.Addr)
+		p.respond(w, r, pooledConn{c}, resp, rt, ep.Addr)
 		return
 	}
 }
 
 // exchange writes the request on c and reads the response head.
 func (p *Proxy) exchange(c *upstream.Conn, r *http.Request, li *listenerInfo) (*http.Response, error) {
-	now := time.Now()
-	_ = c.SetWriteDeadline(now.Add(p.timeouts.Send))
+	c.WriteDL.Extend(time.Now(), p.timeouts.Send, c.SetWriteDeadline)
 	writeRequestHead(c.W, r, li, "")
-	if err := writeBody(c, r); err != nil {
+	if err := p.writeBody(c, r); err != nil {
 		return nil, err
 	}
 	if err := c.W.Flush(); err != nil {
 		return nil, noResponse(err)
 	}
-	_ = c.SetReadDeadline(now.Add(p.timeouts.Read))
+	c.ReadDL.Reset()
+	c.ReadDL.Extend(time.Now(), p.timeouts.Read, c.SetReadDeadline)
 	stop := context.AfterFunc(r.Context(), func() { _ = c.SetReadDeadline(longAgo) })
 	defer stop()
 	for {
@@ -123,17 +122,20 @@ func noResponse(err error) error {
 
 // writeBody streams the request body upstream, chunked when its length is
 // unknown.
-func writeBody(c *upstream.Conn, r *http.Request) error {
+func (p *Proxy) writeBody(c *upstream.Conn, r *http.Request) error {
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return nil
 	}
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
+	// The send timeout runs between two writes, so it is renewed as the
+	// body arrives.
+	dst := &deadlineWriter{w: c.W, extend: func() { c.WriteDL.Extend(time.Now(), p.timeouts.Send, c.SetWriteDeadline) }}
 	if r.ContentLength > 0 {
-		_, err := io.CopyBuffer(c.W, io.LimitReader(r.Body, r.ContentLength), *bp)
+		_, err := io.CopyBuffer(dst, io.LimitReader(r.Body, r.ContentLength), *bp)
 		return err
 	}
-	cw := httputil.NewChunkedWriter(c.W)
+	cw := httputil.NewChunkedWriter(dst)
 	if _, err := io.CopyBuffer(cw, r.Body, *bp); err != nil {
 		return err
 	}
@@ -168,8 +170,8 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, c upstreamConn, 
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp
-	deadline := time.Now()
 	for {
+		c.extendRead(p.timeouts.Read)
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
@@ -191,10 +193,6 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, c upstreamConn, 
 			// The status line is gone already: cut the client connection
 			// so that it sees a truncated response, not a complete one.
 			panic(http.ErrAbortHandler)
-		}
-		if now := time.Now(); now.Sub(deadline) > deadlineSlack {
-			deadline = now
-			_ = c.SetReadDeadline(now.Add(p.timeouts.Read))
 		}
 	}
 	_ = resp.Body.Close()
@@ -222,15 +220,36 @@ func copyTrailers(h http.Header, resp *http.Response) {
 // keep-alive connection, or a one-off one that is closed instead of
 // released.
 type upstreamConn interface {
-	SetReadDeadline(time.Time) error
+	extendRead(d time.Duration)
 	Close() error
 	Release()
 }
 
+// pooledConn is a keep-alive connection from a pool.
+type pooledConn struct{ *upstream.Conn }
+
+func (c pooledConn) extendRead(d time.Duration) { c.ReadDL.Extend(time.Now(), d, c.SetReadDeadline) }
+
 // closeOnly is a one-off upstream connection: releasing it closes it.
-type closeOnly struct{ net.Conn }
+type closeOnly struct {
+	net.Conn
+	dl *upstream.Deadline
+}
 
 func (c closeOnly) Release() { _ = c.Conn.Close() }
+
+func (c closeOnly) extendRead(d time.Duration) { c.dl.Extend(time.Now(), d, c.SetReadDeadline) }
+
+// deadlineWriter renews a write deadline before each write.
+type deadlineWriter struct {
+	w      io.Writer
+	extend func()
+}
+
+func (d *deadlineWriter) Write(b []byte) (int, error) {
+	d.extend()
+	return d.w.Write(b)
+}
 
 // errorStatus maps an upstream failure to nginx's status: 504 for
 // timeouts, 502 for everything else.

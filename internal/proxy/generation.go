@@ -82,6 +82,10 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend) *v
 
 func compileAction(name string, a model.Action, backends map[string]*upstream.Backend) *route {
 	r := &route{name: name, status: a.Status}
+	if a.Backend == "" && a.Status == 0 {
+		// An empty action is a bug upstream of here; fail closed.
+		r.status = http.StatusInternalServerError
+	}
 	if a.Backend != "" {
 		r.backend = backends[a.Backend]
 		if r.backend == nil {

@@ -204,14 +204,16 @@ const (
 // which nginx drops by default), or remembered for the headers the proxy
 // derives from it.
 func classifyRequestHeader(name []byte) int {
+	for _, c := range name {
+		if c == '_' {
+			return hdrDrop
+		}
+	}
 	var lc [32]byte
 	if len(name) > len(lc) {
 		return hdrPass
 	}
 	for i, c := range name {
-		if c == '_' {
-			return hdrDrop
-		}
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
 		}

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"github.com/straitgw/strait/internal/proxy/upstream"
 	"io"
 	"net"
 	"net/http"
@@ -107,7 +108,7 @@ func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, rt *route, li *l
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		// The upstream declined; relay its answer and drop the connection.
 		resp.Close = true
-		p.respond(w, r, closeOnly{bc}, resp, rt, bc.RemoteAddr().String())
+		p.respond(w, r, closeOnly{Conn: bc, dl: &upstream.Deadline{}}, resp, rt, bc.RemoteAddr().String())
 		return
 	}
 	cc, cbuf, err := http.NewResponseController(w).Hijack()
@@ -164,15 +165,12 @@ func copyIdle(dst net.Conn, src net.Conn, srcBuf *bufio.Reader, to Timeouts) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp
-	var last time.Time
+	var rdl, wdl upstream.Deadline
 	for {
-		if now := time.Now(); now.Sub(last) > deadlineSlack {
-			last = now
-			_ = src.SetReadDeadline(now.Add(to.Read))
-		}
+		rdl.Extend(time.Now(), to.Read, src.SetReadDeadline)
 		n, err := srcBuf.Read(buf)
 		if n > 0 {
-			_ = dst.SetWriteDeadline(time.Now().Add(to.Send))
+			wdl.Extend(time.Now(), to.Send, dst.SetWriteDeadline)
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}

@@ -13,10 +13,11 @@ type Deadline struct {
 	set time.Time
 }
 
-// Extend makes sure the deadline is at least d-Slack from now, calling set
-// only when the last setting is more than Slack old.
+// Extend makes sure the deadline is at least d minus a slack from now,
+// calling set only when the last setting is older than the slack: Slack, or
+// a quarter of d for timeouts shorter than four seconds.
 func (dl *Deadline) Extend(now time.Time, d time.Duration, set func(time.Time) error) {
-	if now.Sub(dl.set) < Slack {
+	if now.Sub(dl.set) < min(Slack, d/4) {
 		return
 	}
 	dl.set = now
