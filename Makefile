@@ -4,11 +4,9 @@
 build:
 	go build -o bin/strait ./cmd/strait
 
-# test runs the vet checks and every test, as CI does.
+# test runs the gofmt check, go vet and every test, as CI does.
 test:
-	@test -z "$$(gofmt -l .)" || { echo "gofmt needed on:"; gofmt -l .; exit 1; }
-	go vet ./...
-	go test -count=1 ./...
+	./scripts/test.sh
 
 # demo serves examples/quickstart with its echo backends on loopback.
 demo:

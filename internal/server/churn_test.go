@@ -139,6 +139,7 @@ func TestChurn(t *testing.T) {
 		// route is added and one removed, the stable Service's endpoints
 		// alternate, and its certificate flips between two keys.
 		writeFile(t, dir, "churn.yaml", churnRoutes(i, e3))
+		written := time.Now()
 		if i%2 == 0 {
 			writeFile(t, dir, "slices.yaml", slices("stable", e2, e3))
 			writeFile(t, dir, "cert.yaml", tlsSecret("stable-tls", certB, keyB))
@@ -146,7 +147,7 @@ func TestChurn(t *testing.T) {
 			writeFile(t, dir, "slices.yaml", slices("stable", e1, e2))
 			writeFile(t, dir, "cert.yaml", tlsSecret("stable-tls", certA, keyA))
 		}
-		probes <- probe{host: fmt.Sprintf("r%d.test", i), written: time.Now()}
+		probes <- probe{host: fmt.Sprintf("r%d.test", i), written: written}
 		changes++
 		next = next.Add(tick)
 		time.Sleep(time.Until(next))

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs the formatting check, go vet and every test. Measurements that tests
+# log (route propagation under churn) are printed; the full verbose log is
+# kept in .cache/test.log and printed when a test fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+  echo "gofmt needed on:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+mkdir -p .cache
+status=0
+go test -count=1 -v ./... > .cache/test.log 2>&1 || status=$?
+grep -E '^(ok|FAIL|---|panic:)|^\s+--- FAIL|churn_test.go:[0-9]+: ' .cache/test.log | grep -v -E '^\s*--- PASS' || true
+if [ "$status" -ne 0 ]; then
+  echo "tests failed; full log follows"
+  cat .cache/test.log
+fi
+exit "$status"
