@@ -2,10 +2,8 @@ package proxy
 
 import (
 	"bufio"
-	"encoding/hex"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
@@ -124,7 +122,8 @@ func (hc *h1conn) writeUpstreamHead(w *bufio.Writer, host, uri []byte, upgrade b
 	if len(reqID) > 0 {
 		w.Write(reqID)
 	} else {
-		writeRequestID(w)
+		var id [32]byte
+		w.Write(appendRequestID(id[:0]))
 	}
 	w.WriteString("\r\nX-Real-IP: ")
 	w.Write(hc.ip)
@@ -174,88 +173,6 @@ func (hc *h1conn) writeUpstreamHead(w *bufio.Writer, host, uri []byte, upgrade b
 		w.WriteString("\r\n")
 	}
 	w.WriteString("\r\n")
-}
-
-// writeRequestID writes 32 random hex digits, the shape of nginx's
-// $request_id.
-func writeRequestID(w *bufio.Writer) {
-	var raw [16]byte
-	a, b := rand.Uint64(), rand.Uint64()
-	for i := 0; i < 8; i++ {
-		raw[i] = byte(a >> (8 * i))
-		raw[8+i] = byte(b >> (8 * i))
-	}
-	var out [32]byte
-	hex.Encode(out[:], raw[:])
-	w.Write(out[:])
-}
-
-// Classes of client request headers.
-const (
-	hdrPass = iota
-	hdrDrop
-	hdrRequestID
-	hdrXFF
-	hdrXFHost
-)
-
-// classifyRequestHeader decides what happens to a client header: passed on,
-// dropped (hop-by-hop, replaced by the proxy, or named with an underscore,
-// which nginx drops by default), or remembered for the headers the proxy
-// derives from it.
-func classifyRequestHeader(name []byte) int {
-	for _, c := range name {
-		if c == '_' {
-			return hdrDrop
-		}
-	}
-	var lc [32]byte
-	if len(name) > len(lc) {
-		return hdrPass
-	}
-	for i, c := range name {
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		lc[i] = c
-	}
-	switch string(lc[:len(name)]) {
-	case "x-request-id":
-		return hdrRequestID
-	case "x-forwarded-for":
-		return hdrXFF
-	case "x-forwarded-host":
-		return hdrXFHost
-	case "connection", "proxy-connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
-		"host", "content-length", "expect",
-		"x-real-ip", "x-forwarded-port", "x-forwarded-proto", "x-forwarded-scheme", "x-scheme",
-		"x-original-forwarded-for", "x-original-forwarded-host":
-		return hdrDrop
-	}
-	return hdrPass
-}
-
-// skipResponseField reports whether an upstream response header is not
-// relayed: hop-by-hop and framing headers (rewritten by the proxy), and
-// those nginx hides by default.
-func skipResponseField(name []byte) bool {
-	var lc [32]byte
-	if len(name) > len(lc) {
-		return false
-	}
-	for i, c := range name {
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		lc[i] = c
-	}
-	switch string(lc[:len(name)]) {
-	case "connection", "proxy-connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade",
-		"content-length", "server", "date", "x-pad", "x-accel-expires", "x-accel-redirect",
-		"x-accel-limit-rate", "x-accel-buffering", "x-accel-charset":
-		return true
-	}
-	return false
 }
 
 func isConnToken(tokens [][]byte, name []byte) bool {
@@ -338,7 +255,7 @@ func (hc *h1conn) relay(uc *upstream.Conn, rt *route, addr string) bool {
 	w.Write(hc.s.date.line(time.Now()))
 	for i := range resp.fields {
 		f := &resp.fields[i]
-		if skipResponseField(f.name) || isConnToken(resp.connTokens, f.name) {
+		if skipResponseHeader(f.name) || equalFold(f.name, "content-length") || isConnToken(resp.connTokens, f.name) {
 			continue
 		}
 		w.Write(f.name)
@@ -459,7 +376,7 @@ func (hc *h1conn) copyResponseChunked(uc *upstream.Conn, chunkOut bool) error {
 			hc.bw.WriteString(strconv.FormatInt(n, 16))
 			hc.bw.WriteString("\r\n")
 		}
-		if err := hc.copyChunkData(uc, n); err != nil {
+		if err := hc.copyResponseN(uc, n); err != nil {
 			return err
 		}
 		if chunkOut {
@@ -474,29 +391,6 @@ func (hc *h1conn) copyResponseChunked(uc *upstream.Conn, chunkOut bool) error {
 			}
 		}
 	}
-}
-
-func (hc *h1conn) copyChunkData(uc *upstream.Conn, n int64) error {
-	p := hc.s.p
-	for n > 0 {
-		if uc.R.Buffered() == 0 {
-			if err := hc.flushClient(); err != nil {
-				return err
-			}
-			uc.ReadDL.Extend(time.Now(), p.timeouts.Read, uc.SetReadDeadline)
-			if _, err := uc.R.Peek(1); err != nil {
-				return unexpectedEOF(err)
-			}
-		}
-		k := min(int64(uc.R.Buffered()), n)
-		b, _ := uc.R.Peek(int(k))
-		if _, err := hc.bw.Write(b); err != nil {
-			return errClientGone
-		}
-		_, _ = uc.R.Discard(int(k))
-		n -= k
-	}
-	return nil
 }
 
 // copyResponseUntilClose relays a body delimited by the upstream closing

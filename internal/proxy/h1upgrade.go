@@ -73,7 +73,7 @@ func (hc *h1conn) upgrade(rt *route, host, uri []byte) {
 	w.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
 	for i := range resp.fields {
 		f := &resp.fields[i]
-		if !equalFold(f.name, "upgrade") && !equalFold(f.name, "connection") && skipResponseField(f.name) {
+		if !equalFold(f.name, "upgrade") && !equalFold(f.name, "connection") && skipResponseHeader(f.name) {
 			continue
 		}
 		w.Write(f.name)

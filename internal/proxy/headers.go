@@ -17,32 +17,84 @@ type listenerInfo struct {
 	port   string // sent as X-Forwarded-Port; 443 on the TLS listener
 }
 
-// skipRequestHeader reports whether a client header must not be passed
-// upstream as it is: hop-by-hop headers, and headers the proxy sets itself.
-func skipRequestHeader(k string) bool {
-	switch k {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
-		"Host", "Content-Length", "Expect",
-		"X-Request-Id", "X-Real-Ip", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Port",
-		"X-Forwarded-Proto", "X-Forwarded-Scheme", "X-Scheme",
-		"X-Original-Forwarded-For", "X-Original-Forwarded-Host":
-		return true
+// Classes of client request headers.
+const (
+	hdrPass = iota
+	hdrDrop
+	hdrRequestID
+	hdrXFF
+	hdrXFHost
+)
+
+// requestHeaderClasses lists the client request headers that are not passed
+// upstream as they are: hop-by-hop headers and framing (dropped, the proxy
+// writes its own), and those the proxy derives its forwarded headers from.
+// Both HTTP engines use this one list.
+var requestHeaderClasses = map[string]int{
+	"connection": hdrDrop, "proxy-connection": hdrDrop, "keep-alive": hdrDrop, "te": hdrDrop,
+	"trailer": hdrDrop, "transfer-encoding": hdrDrop, "upgrade": hdrDrop,
+	"host": hdrDrop, "content-length": hdrDrop, "expect": hdrDrop,
+	"x-real-ip": hdrDrop, "x-forwarded-port": hdrDrop, "x-forwarded-proto": hdrDrop,
+	"x-forwarded-scheme": hdrDrop, "x-scheme": hdrDrop,
+	"x-original-forwarded-for": hdrDrop, "x-original-forwarded-host": hdrDrop,
+	"x-request-id":     hdrRequestID,
+	"x-forwarded-for":  hdrXFF,
+	"x-forwarded-host": hdrXFHost,
+}
+
+// responseHeadersHidden lists the upstream response headers clients never
+// see: hop-by-hop headers, and those nginx hides by default.
+var responseHeadersHidden = map[string]bool{
+	"connection": true, "proxy-connection": true, "keep-alive": true, "te": true, "trailer": true,
+	"transfer-encoding": true, "upgrade": true,
+	"server": true, "date": true, "x-pad": true, "x-accel-expires": true, "x-accel-redirect": true,
+	"x-accel-limit-rate": true, "x-accel-buffering": true, "x-accel-charset": true,
+}
+
+// classifyRequestHeader decides what happens to a client header. Names with
+// an underscore are dropped, as nginx does by default
+// (underscores_in_headers off).
+func classifyRequestHeader[T string | []byte](name T) int {
+	for i := 0; i < len(name); i++ {
+		if name[i] == '_' {
+			return hdrDrop
+		}
 	}
-	// nginx drops header names with underscores by default
-	// (underscores_in_headers off, ignore_invalid_headers on).
-	return strings.IndexByte(k, '_') >= 0
+	var lc [32]byte
+	if !lowerInto(&lc, name) {
+		return hdrPass
+	}
+	return requestHeaderClasses[string(lc[:len(name)])]
+}
+
+// skipRequestHeader reports whether a client header is not passed on as it
+// is.
+func skipRequestHeader[T string | []byte](name T) bool {
+	return classifyRequestHeader(name) != hdrPass
 }
 
 // skipResponseHeader reports whether an upstream response header is hidden
-// from the client: hop-by-hop headers, and those nginx hides by default.
-func skipResponseHeader(k string) bool {
-	switch k {
-	case "Connection", "Proxy-Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
-		"Server", "Date", "X-Pad", "X-Accel-Expires", "X-Accel-Redirect", "X-Accel-Limit-Rate",
-		"X-Accel-Buffering", "X-Accel-Charset":
-		return true
+// from the client. Content-Length is not hidden here: each engine decides
+// the framing of what it sends.
+func skipResponseHeader[T string | []byte](name T) bool {
+	var lc [32]byte
+	return lowerInto(&lc, name) && responseHeadersHidden[string(lc[:len(name)])]
+}
+
+// lowerInto lower-cases an ASCII name into buf; names longer than buf are
+// none of the listed headers.
+func lowerInto[T string | []byte](buf *[32]byte, name T) bool {
+	if len(name) > len(buf) {
+		return false
 	}
-	return false
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return true
 }
 
 // connectionTokens returns the header names listed in Connection headers,
@@ -63,15 +115,19 @@ func connectionTokens(h http.Header) []string {
 // newRequestID returns 32 random hex digits, the shape of nginx's
 // $request_id.
 func newRequestID() string {
+	var id [32]byte
+	return string(appendRequestID(id[:0]))
+}
+
+// appendRequestID appends a new request id to dst.
+func appendRequestID(dst []byte) []byte {
 	var raw [16]byte
 	a, b := rand.Uint64(), rand.Uint64()
 	for i := 0; i < 8; i++ {
 		raw[i] = byte(a >> (8 * i))
 		raw[8+i] = byte(b >> (8 * i))
 	}
-	var out [32]byte
-	hex.Encode(out[:], raw[:])
-	return string(out[:])
+	return hex.AppendEncode(dst, raw[:])
 }
 
 // writeRequestHead writes the request line and headers of the upstream
