@@ -67,7 +67,7 @@ func TestStraitManifests(t *testing.T) {
 func TestStraitArgv(t *testing.T) {
 	tools := toolPaths{taskset: "taskset"}
 	got := strings.Join(straitArgv(tools, "/t/strait", "/t/m", straitPorts{http: 1, https: 2, healthz: 3}, 0), " ")
-	want := "taskset -c 0 env GOMAXPROCS=1 /t/strait serve --manifests /t/m --http-port 1 --https-port 2 --healthz-port 3"
+	want := "taskset -c 0 env GOMAXPROCS=1 /t/strait serve --manifests /t/m --http-port 1 --https-port 2 --healthz-port 3 --watch-ingress-without-class"
 	if got != want {
 		t.Errorf("argv = %q, want %q", got, want)
 	}

@@ -100,6 +100,8 @@ func straitArgv(tools toolPaths, bin, manifests string, ports straitPorts, cpu i
 		"--http-port", strconv.Itoa(ports.http),
 		"--https-port", strconv.Itoa(ports.https),
 		"--healthz-port", strconv.Itoa(ports.healthz),
+		// The bench Ingress names no class.
+		"--watch-ingress-without-class",
 	}
 }
 

@@ -19,15 +19,26 @@ type serveFlags struct {
 }
 
 func (f *serveFlags) register(fs *pflag.FlagSet, httpPort, httpsPort int) {
-	fs.StringVar(&f.cfg.Manifests, "manifests", "", "directory of Kubernetes YAML manifests to serve (standalone mode); watched for changes")
+	fs.StringVar(&f.cfg.Manifests, "manifests", "", "directory of Kubernetes YAML manifests to serve (standalone mode, no cluster); watched for changes")
+	k := &f.cfg.Kube
+	fs.StringVar(&k.Kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster configuration, then $KUBECONFIG)")
+	fs.StringVar(&k.WatchNamespace, "watch-namespace", "", "watch only this namespace (default all)")
+	fs.StringVar(&k.WatchNamespaceSelector, "watch-namespace-selector", "", "watch only namespaces whose labels match this selector")
+	fs.StringVar(&k.ConfigMap, "configmap", "", "namespace/name of the controller ConfigMap")
+	fs.StringVar(&f.cfg.Translate.DefaultCertificate, "default-ssl-certificate", "", "namespace/name of the kubernetes.io/tls Secret served when no other certificate matches (default: generated, self-signed)")
+	fs.StringVar(&k.PublishService, "publish-service", "", "namespace/name of the Service whose addresses are written to Ingress status")
+	fs.StringVar(&k.PublishStatusAddress, "publish-status-address", "", "comma-separated addresses written to Ingress status, instead of --publish-service")
+	fs.BoolVar(&k.UpdateStatus, "update-status", true, "write the published addresses to the status of served Ingresses (leader only)")
+	fs.BoolVar(&k.UpdateStatusOnShutdown, "update-status-on-shutdown", true, "clear those addresses when the leader shuts down")
+	fs.StringVar(&k.ElectionID, "election-id", "strait-leader", "name of the Lease used to elect the replica that writes status and events")
 	fs.StringVar(&f.cfg.BindAddress, "bind-address", "", "address the HTTP and HTTPS listeners bind (default all)")
 	fs.IntVar(&f.cfg.HTTPPort, "http-port", httpPort, "port for plain HTTP")
 	fs.IntVar(&f.cfg.HTTPSPort, "https-port", httpsPort, "port for HTTPS (HTTP/2 and HTTP/1.1 by ALPN)")
-	fs.IntVar(&f.cfg.HealthzPort, "healthz-port", 10254, "port serving /healthz and /debug/model")
+	fs.IntVar(&f.cfg.HealthzPort, "healthz-port", 10254, "port serving /healthz, /metrics and /debug/model")
 	fs.StringVar(&f.cfg.Classes.ControllerClass, "controller-class", "strait.dev/ingress-controller", "IngressClass spec.controller value this controller owns")
 	fs.StringVar(&f.cfg.Classes.IngressClass, "ingress-class", "strait", "class name accepted in the kubernetes.io/ingress.class annotation")
 	fs.BoolVar(&f.cfg.Classes.IngressClassByName, "ingress-class-by-name", false, "also serve the IngressClass named by --ingress-class, whatever its controller")
-	fs.BoolVar(&f.cfg.Classes.WatchWithoutClass, "watch-ingress-without-class", true, "serve Ingresses that name no class")
+	fs.BoolVar(&f.cfg.Classes.WatchWithoutClass, "watch-ingress-without-class", false, "also serve Ingresses that name no class")
 	fs.StringVar(&f.cfg.Translate.DefaultBackendService, "default-backend-service", "", "namespace/name of the Service answering unmatched requests (default: built-in 404)")
 	fs.DurationVar(&f.cfg.ShutdownGracePeriod, "shutdown-grace-period", 10*time.Second, "how long in-flight requests may take to finish on shutdown")
 	fs.BoolVar(&f.cfg.Profiling, "profiling", true, "serve Go profiles under /debug/pprof on the health port")
@@ -48,7 +59,7 @@ func serveCommand() *cobra.Command {
 	f := &serveFlags{}
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the Ingresses of a manifests directory",
+		Short: "Serve the Ingresses of a cluster, or of a manifests directory with --manifests",
 		Args:  cobra.NoArgs,
 		RunE: func(_ *cobra.Command, _ []string) error {
 			log, err := f.logger()

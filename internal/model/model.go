@@ -28,6 +28,10 @@ type Model struct {
 	// Certificates are the server certificates referenced by SNI, sorted by
 	// Name.
 	Certificates []Certificate `json:"certificates,omitempty"`
+	// DefaultCertificate names the entry of Certificates served when no
+	// SNI binding matches (--default-ssl-certificate); empty means the
+	// certificate generated at start.
+	DefaultCertificate string `json:"defaultCertificate,omitempty"`
 	// SNI binds server names (exact or one-label wildcard) to certificates,
 	// sorted by Host. Names absent here get the default certificate.
 	SNI []SNIBinding `json:"sni,omitempty"`
@@ -93,6 +97,10 @@ type Backend struct {
 	Name string `json:"name"`
 	// Service is the Service the backend resolves.
 	Service ObjectRef `json:"service"`
+	// Port is the Service port's number (0 for an ExternalName Service
+	// without ports); with Service it locates the endpoints again when
+	// only EndpointSlices change.
+	Port int32 `json:"port,omitempty"`
 	// Protocol spoken to the endpoints.
 	Protocol Protocol `json:"protocol"`
 	// Endpoints are the ready addresses, sorted. Empty means every request

@@ -22,6 +22,9 @@ type generation struct {
 	wildcard map[string]*vhost // keyed by the parent domain, "example.com" for "*.example.com"
 	catchAll *vhost
 	certs    map[string]*tls.Certificate // by SNI name, exact or "*.parent"
+	// defaultCert is the configured default certificate, nil for the one
+	// generated at start.
+	defaultCert *tls.Certificate
 }
 
 // vhost is a compiled virtual host.
@@ -57,6 +60,9 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 		}
 	}
 	g.catchAll = compileHost(&m.CatchAll, backends)
+	if m.DefaultCertificate != "" {
+		g.defaultCert = certs[m.DefaultCertificate]
+	}
 	for _, b := range m.SNI {
 		if c := certs[b.Certificate]; c != nil {
 			g.certs[b.Host] = c

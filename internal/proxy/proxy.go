@@ -124,8 +124,12 @@ func (p *Proxy) TLSConfig() *tls.Config {
 		MinVersion: tls.VersionTLS12,
 		NextProtos: []string{"h2", "http/1.1"},
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			if c := p.gen.Load().certificate(hello.ServerName); c != nil {
+			g := p.gen.Load()
+			if c := g.certificate(hello.ServerName); c != nil {
 				return c, nil
+			}
+			if g.defaultCert != nil {
+				return g.defaultCert, nil
 			}
 			return p.certs.def, nil
 		},

@@ -1,32 +1,35 @@
 // Package server runs one Strait process: the data-plane listeners, the
-// health and debug endpoint, and the pipeline that turns source changes
-// into routing generations (snapshot, translate, compile, swap).
+// health, metrics and debug endpoint, and the pipeline that turns source
+// changes into routing generations (snapshot, translate, compile, swap),
+// fed either by a manifests directory or by the Kubernetes API.
 package server
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/straitgw/strait/internal/model"
+	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/proxy"
 	"github.com/straitgw/strait/internal/snapshot"
-	"github.com/straitgw/strait/internal/sources/manifests"
 	"github.com/straitgw/strait/internal/translate"
 )
 
 // Config is what `strait serve` and `strait demo` pass in.
 type Config struct {
-	// Manifests is the directory read in standalone mode.
+	// Manifests is the directory read in standalone mode; empty means
+	// cluster mode.
 	Manifests string
+	// Kube configures cluster mode.
+	Kube KubeConfig
 	// BindAddress is the address the listeners bind; empty means all.
 	BindAddress string
 	// HTTPPort, HTTPSPort and HealthzPort are the listen ports; 0 picks a
@@ -46,35 +49,48 @@ type Config struct {
 	Log *slog.Logger
 }
 
-// Server is a running Strait process.
-type Server struct {
-	cfg   Config
-	log   *slog.Logger
-	proxy *proxy.Proxy
-
-	httpLn, httpsLn, healthLn net.Listener
-
-	mu       sync.Mutex
-	hash     string
-	problems []model.Problem
-	gens     map[string]int // generations by kind: "full", "noop"
-	ready    bool
+// pipeline is a source of generations: the manifests directory or the
+// Kubernetes API.
+type pipeline interface {
+	// run serves the first generation, follows changes until ctx ends, and
+	// returns only then or on a fatal error.
+	run(ctx context.Context, started func()) error
+	// ready reports whether the first generation is serving.
+	ready() bool
+	// debug returns what /debug/model shows.
+	debug() any
 }
 
-// New opens the listeners and loads the initial configuration. Nothing is
-// served until Run.
+// Server is a running Strait process.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	proxy    *proxy.Proxy
+	metrics  *metrics.Set
+	pipe     pipeline
+	stopping atomic.Bool
+
+	httpLn, httpsLn, healthLn net.Listener
+}
+
+// New checks the configuration, connects what it needs and opens the
+// listeners. Nothing is served until Run.
 func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
-	}
-	if cfg.Manifests == "" {
-		return nil, errors.New("--manifests is required: the Kubernetes source is not part of this build")
 	}
 	p, err := proxy.New(proxy.Options{Log: cfg.Log})
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, proxy: p, gens: map[string]int{}}
+	s := &Server{cfg: cfg, log: cfg.Log, proxy: p, metrics: metrics.New()}
+	if cfg.Manifests != "" {
+		s.pipe = newStandalone(cfg, p, s.metrics)
+	} else {
+		if s.pipe, err = newCluster(cfg, p, s.metrics); err != nil {
+			return nil, err
+		}
+	}
 	listen := func(port int) (net.Listener, error) {
 		return proxy.Listen(net.JoinHostPort(cfg.BindAddress, strconv.Itoa(port)))
 	}
@@ -100,7 +116,7 @@ func (s *Server) closeListeners() {
 	}
 }
 
-// HTTPAddr, HTTPSAddr and HealthzAddr return the bound listen addresses.
+// HTTPAddr returns the bound address of the plain HTTP listener.
 func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
 
 // HTTPSAddr returns the bound address of the TLS listener.
@@ -112,18 +128,10 @@ func (s *Server) HealthzAddr() string { return s.healthLn.Addr().String() }
 // Proxy returns the data plane, for tests and embedding.
 func (s *Server) Proxy() *proxy.Proxy { return s.proxy }
 
-// Run loads the manifests, serves until ctx ends, then shuts down: the
+// Run serves until ctx ends, then shuts down: readiness fails, the
 // listeners close, in-flight requests get the grace period to finish, and
 // upgraded connections are closed.
 func (s *Server) Run(ctx context.Context) error {
-	src := manifests.New(s.cfg.Manifests, s.log)
-	objs, err := src.Load()
-	if err != nil {
-		s.closeListeners()
-		return fmt.Errorf("reading manifests: %w", err)
-	}
-	s.apply(objs)
-
 	h1 := s.proxy.H1Server(s.httpLn)
 	srvs := []*http.Server{
 		s.proxy.Server(s.httpsLn, true),
@@ -131,28 +139,36 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	lns := []net.Listener{s.httpsLn, s.healthLn}
 	errc := make(chan error, len(srvs)+2)
-	go func() { errc <- h1.Serve() }()
-	for i := range srvs {
-		go func() { errc <- proxy.Serve(srvs[i], lns[i]) }()
-	}
-	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	go func() { errc <- src.Run(watchCtx, s.apply) }()
+	// The health port answers from the start, reporting not ready until
+	// the first generation serves.
+	go func() { errc <- proxy.Serve(srvs[1], lns[1]) }()
 
-	s.mu.Lock()
-	s.ready = true
-	s.mu.Unlock()
-	s.log.Info("serving", "http", s.HTTPAddr(), "https", s.HTTPSAddr(), "healthz", s.HealthzAddr(), "manifests", s.cfg.Manifests)
-
+	pipeCtx, stopPipe := context.WithCancel(ctx)
+	defer stopPipe()
+	started := make(chan struct{})
+	pipeDone := make(chan error, 1)
+	go func() {
+		pipeDone <- s.pipe.run(pipeCtx, func() { close(started) })
+	}()
 	var runErr error
 	select {
+	case <-started:
+		go func() { errc <- h1.Serve() }()
+		go func() { errc <- proxy.Serve(srvs[0], lns[0]) }()
+		s.log.Info("serving", "http", s.HTTPAddr(), "https", s.HTTPSAddr(), "healthz", s.HealthzAddr())
+		select {
+		case <-ctx.Done():
+		case runErr = <-errc:
+		case runErr = <-pipeDone:
+			if runErr == nil {
+				runErr = errors.New("pipeline stopped")
+			}
+		}
 	case <-ctx.Done():
-	case runErr = <-errc:
+	case runErr = <-pipeDone:
 	}
-	s.mu.Lock()
-	s.ready = false
-	s.mu.Unlock()
-	stopWatch()
+	s.stopping.Store(true)
+
 	grace := s.cfg.ShutdownGracePeriod
 	if grace <= 0 {
 		grace = 10 * time.Second
@@ -176,75 +192,31 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	s.proxy.CloseTunnels()
 	wg.Wait()
+	stopPipe()
+	if err := <-pipeDone; err != nil && runErr == nil && ctx.Err() == nil {
+		runErr = err
+	}
 	return runErr
 }
 
-// apply runs one generation: snapshot, translate, and, unless the model is
-// unchanged, compile and swap.
-func (s *Server) apply(objs snapshot.Objects) {
-	start := time.Now()
-	snap := snapshot.Build(objs, s.cfg.Classes)
-	m, problems := translate.Translate(snap, s.cfg.Translate)
-	h := m.Hash()
-	s.mu.Lock()
-	same := h == s.hash
-	old := s.problems
-	s.hash, s.problems = h, problems
-	if same {
-		s.gens["noop"]++
-	} else {
-		s.gens["full"]++
-	}
-	s.mu.Unlock()
-	logNewProblems(s.log, old, problems)
-	if same {
-		return
-	}
-	s.proxy.Apply(m)
-	s.log.Info("generation applied", "hosts", len(m.Hosts), "backends", len(m.Backends), "problems", len(problems), "took", time.Since(start).Round(time.Microsecond))
-}
-
-// logNewProblems logs the problems that were not already reported by the
-// previous generation, so that an unrelated change does not repeat them.
-func logNewProblems(log *slog.Logger, old, cur []model.Problem) {
-	seen := make(map[model.Problem]bool, len(old))
-	for _, p := range old {
-		seen[p] = true
-	}
-	for _, p := range cur {
-		if !seen[p] {
-			log.Warn(p.Message, "object", p.Object.String(), "field", p.Field, "reason", p.Reason)
-		}
-	}
-}
-
-// healthHandler serves /healthz (liveness and readiness) and /debug/model,
-// the live model with its problems.
+// healthHandler serves /healthz (ready once the first generation serves,
+// failing again at shutdown), /metrics, /debug/model and, with profiling,
+// /debug/pprof.
 func (s *Server) healthHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		s.mu.Lock()
-		ready := s.ready
-		s.mu.Unlock()
-		if !ready {
+		if s.stopping.Load() || !s.pipe.ready() {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	mux.Handle("/metrics", s.metrics.Handler())
 	mux.HandleFunc("/debug/model", func(w http.ResponseWriter, _ *http.Request) {
-		s.mu.Lock()
-		out := struct {
-			Hash        string          `json:"hash"`
-			Generations map[string]int  `json:"generations"`
-			Problems    []model.Problem `json:"problems"`
-			Model       *model.Model    `json:"model"`
-		}{s.hash, copyMap(s.gens), s.problems, s.proxy.Model()}
-		s.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		_ = enc.Encode(out)
+		_ = enc.Encode(s.pipe.debug())
 	})
 	if s.cfg.Profiling {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -254,12 +226,4 @@ func (s *Server) healthHandler() http.Handler {
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	return mux
-}
-
-func copyMap(m map[string]int) map[string]int {
-	out := make(map[string]int, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }

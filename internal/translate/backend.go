@@ -102,6 +102,7 @@ func (t *translator) backend(ref model.ObjectRef, ns string, b *networkingv1.Ing
 			t.problem(model.ObjectRef{Kind: "Service", Namespace: ns, Name: sb.Name}, "spec.externalName", "InvalidService", "ExternalName Service has no externalName; requests get 503")
 			return unavailable
 		}
+		be.Port = port
 		be.Endpoints = []model.Endpoint{{Host: host, Port: port}}
 		t.backends[name] = be
 		return model.Action{Backend: name}
@@ -110,14 +111,16 @@ func (t *translator) backend(ref model.ObjectRef, ns string, b *networkingv1.Ing
 		t.problem(ref, field+".service.port", "PortNotFound", "Service %s/%s has no port %q; requests get 503", ns, sb.Name, portText)
 		return unavailable
 	}
-	be.Endpoints = endpoints(t.snap.EndpointSlices[types.NamespacedName{Namespace: ns, Name: sb.Name}], sp)
+	be.Port = sp.Port
+	be.Endpoints = Endpoints(t.snap.EndpointSlices[types.NamespacedName{Namespace: ns, Name: sb.Name}], sp)
 	t.backends[name] = be
 	return model.Action{Backend: name}
 }
 
-// endpoints collects the ready addresses of a Service port from its
-// EndpointSlices. Slices name their ports after the Service port.
-func endpoints(slices []*discoveryv1.EndpointSlice, sp *corev1.ServicePort) []model.Endpoint {
+// Endpoints collects the ready addresses of a Service port from its
+// EndpointSlices. Slices name their ports after the Service port. It is
+// also the endpoints fast path's way to recompute one backend.
+func Endpoints(slices []*discoveryv1.EndpointSlice, sp *corev1.ServicePort) []model.Endpoint {
 	seen := map[model.Endpoint]bool{}
 	var out []model.Endpoint
 	for _, s := range slices {
@@ -163,4 +166,14 @@ func endpoints(slices []*discoveryv1.EndpointSlice, sp *corev1.ServicePort) []mo
 		return out[i].Port < out[j].Port
 	})
 	return out
+}
+
+// ServicePort returns the port of svc with the given number, or nil.
+func ServicePort(svc *corev1.Service, port int32) *corev1.ServicePort {
+	for i := range svc.Spec.Ports {
+		if svc.Spec.Ports[i].Port == port {
+			return &svc.Spec.Ports[i]
+		}
+	}
+	return nil
 }

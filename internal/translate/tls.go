@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -132,4 +133,29 @@ func covers(leaf *x509.Certificate, host string) bool {
 		return false
 	}
 	return leaf.VerifyHostname(host) == nil
+}
+
+// defaultCertificate resolves --default-ssl-certificate into m. A problem
+// leaves the generated certificate in place.
+func (t *translator) defaultCertificate(m *model.Model, name string) {
+	ns, n, ok := strings.Cut(name, "/")
+	flag := model.ObjectRef{Kind: "Flag", Name: "default-ssl-certificate"}
+	if !ok || ns == "" || n == "" {
+		t.problem(flag, "", "InvalidFlag", "%q is not namespace/name; the generated certificate is served", name)
+		return
+	}
+	cr := t.secret(ns, n)
+	if cr.cert == nil {
+		t.problem(model.ObjectRef{Kind: "Secret", Namespace: ns, Name: n}, "", "InvalidCertificate",
+			"default certificate %s: %s; the generated certificate is served", name, cr.err)
+		return
+	}
+	m.DefaultCertificate = cr.cert.Name
+	for _, c := range m.Certificates {
+		if c.Name == cr.cert.Name {
+			return
+		}
+	}
+	m.Certificates = append(m.Certificates, *cr.cert)
+	sort.Slice(m.Certificates, func(i, j int) bool { return m.Certificates[i].Name < m.Certificates[j].Name })
 }

@@ -21,6 +21,10 @@ type Options struct {
 	// requests no rule matches (its first port). Empty means the built-in
 	// backend, which answers 404.
 	DefaultBackendService string `json:"defaultBackendService,omitempty"`
+	// DefaultCertificate is "namespace/name" of the kubernetes.io/tls
+	// Secret served when no SNI binding matches (--default-ssl-certificate).
+	// Empty, missing or invalid means the certificate generated at start.
+	DefaultCertificate string `json:"defaultCertificate,omitempty"`
 }
 
 // Translate builds the model for s. The returned problems are sorted by
@@ -39,7 +43,12 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 	for _, ing := range ordered(s.Ingresses) {
 		t.ingress(ing)
 	}
-	return t.finish()
+	m, _ := t.finish()
+	if opts.DefaultCertificate != "" {
+		t.defaultCertificate(m, opts.DefaultCertificate)
+	}
+	sortProblems(t.problems)
+	return m, t.problems
 }
 
 // translator carries the state of one Translate call.
@@ -255,14 +264,18 @@ func (t *translator) finish() (*model.Model, []model.Problem) {
 	}
 	sort.Slice(m.Certificates, func(i, j int) bool { return m.Certificates[i].Name < m.Certificates[j].Name })
 
-	sort.SliceStable(t.problems, func(i, j int) bool {
-		a, b := t.problems[i], t.problems[j]
+	return m, t.problems
+}
+
+// sortProblems orders problems by object, then field.
+func sortProblems(ps []model.Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
 		if a.Object != b.Object {
 			return a.Object.String() < b.Object.String()
 		}
 		return a.Field < b.Field
 	})
-	return m, t.problems
 }
 
 // build orders the routes by precedence: Exact before Prefix, longer paths

@@ -1,0 +1,77 @@
+// Package metrics defines Strait's Prometheus metrics. They live in a
+// registry owned by the process, never in the global default one.
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Generation kinds, the values of the "kind" label.
+const (
+	// KindFull is a translate and compile of the whole model.
+	KindFull = "full"
+	// KindEndpoints updated upstream sets in place.
+	KindEndpoints = "endpoints"
+	// KindNoop found nothing that changes what is served.
+	KindNoop = "noop"
+)
+
+// Set holds the control-plane metrics.
+type Set struct {
+	Registry *prometheus.Registry
+	// Generations counts routing generations by kind.
+	Generations *prometheus.CounterVec
+	// BuildSeconds observes translate plus compile time by kind.
+	BuildSeconds *prometheus.HistogramVec
+	// Problems is the number of current per-object problems by reason.
+	Problems *prometheus.GaugeVec
+	// Events counts Kubernetes Events emitted by reason.
+	Events *prometheus.CounterVec
+	// StatusWrites counts Ingress status updates.
+	StatusWrites prometheus.Counter
+}
+
+// New registers the metrics, plus Go runtime and process collectors, in a
+// fresh registry.
+func New() *Set {
+	r := prometheus.NewRegistry()
+	s := &Set{
+		Registry: r,
+		Generations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "strait_generations_total",
+			Help: "Routing generations by kind: full (translate and compile), endpoints (upstream sets updated in place), noop (nothing served changed).",
+		}, []string{"kind"}),
+		BuildSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "strait_generation_build_seconds",
+			Help:    "Time to build a generation: snapshot, translate and compile for full ones, the in-place update for endpoints ones.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"kind"}),
+		Problems: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "strait_object_problems",
+			Help: "Current problems with individual objects, by reason (see /debug/model for the list).",
+		}, []string{"reason"}),
+		Events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "strait_events_total",
+			Help: "Kubernetes Events emitted for object problems, by reason.",
+		}, []string{"reason"}),
+		StatusWrites: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "strait_ingress_status_writes_total",
+			Help: "Ingress status updates written by this replica (only the leader writes).",
+		}),
+	}
+	r.MustRegister(s.Generations, s.BuildSeconds, s.Problems, s.Events, s.StatusWrites,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	for _, k := range []string{KindFull, KindEndpoints, KindNoop} {
+		s.Generations.WithLabelValues(k)
+	}
+	return s
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (s *Set) Handler() http.Handler {
+	return promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{Registry: s.Registry})
+}

@@ -1,0 +1,88 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/straitgw/strait/internal/controller"
+	"github.com/straitgw/strait/internal/metrics"
+	"github.com/straitgw/strait/internal/model"
+	"github.com/straitgw/strait/internal/proxy"
+	"github.com/straitgw/strait/internal/snapshot"
+	"github.com/straitgw/strait/internal/sources/manifests"
+	"github.com/straitgw/strait/internal/translate"
+)
+
+// standalone feeds generations from a manifests directory.
+type standalone struct {
+	cfg     Config
+	log     *slog.Logger
+	proxy   *proxy.Proxy
+	metrics *metrics.Set
+	isReady atomic.Bool
+
+	mu       sync.Mutex
+	hash     string
+	problems []model.Problem
+}
+
+func newStandalone(cfg Config, p *proxy.Proxy, m *metrics.Set) *standalone {
+	return &standalone{cfg: cfg, log: cfg.Log, proxy: p, metrics: m}
+}
+
+func (s *standalone) ready() bool { return s.isReady.Load() }
+
+func (s *standalone) run(ctx context.Context, started func()) error {
+	src := manifests.New(s.cfg.Manifests, s.log)
+	objs, err := src.Load()
+	if err != nil {
+		return fmt.Errorf("reading manifests: %w", err)
+	}
+	s.apply(objs)
+	s.isReady.Store(true)
+	started()
+	s.log.Info("watching manifests", "dir", s.cfg.Manifests)
+	return src.Run(ctx, s.apply)
+}
+
+// apply runs one generation: snapshot, translate, and, unless the model is
+// unchanged, compile and swap.
+func (s *standalone) apply(objs snapshot.Objects) {
+	start := time.Now()
+	snap := snapshot.Build(objs, s.cfg.Classes)
+	m, problems := translate.Translate(snap, s.cfg.Translate)
+	h := m.Hash()
+	s.mu.Lock()
+	same := h == s.hash
+	old := s.problems
+	s.hash, s.problems = h, problems
+	s.mu.Unlock()
+	controller.LogNewProblems(s.log, old, problems)
+	if same {
+		s.metrics.Generations.WithLabelValues(metrics.KindNoop).Inc()
+		return
+	}
+	s.proxy.Apply(m)
+	took := time.Since(start)
+	s.metrics.Generations.WithLabelValues(metrics.KindFull).Inc()
+	s.metrics.BuildSeconds.WithLabelValues(metrics.KindFull).Observe(took.Seconds())
+	s.log.Info("generation applied", "hosts", len(m.Hosts), "backends", len(m.Backends), "problems", len(problems), "took", took.Round(time.Microsecond))
+}
+
+func (s *standalone) debug() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return debugView{Hash: s.hash, Problems: s.problems, Model: s.proxy.Model()}
+}
+
+// debugView is the /debug/model document.
+type debugView struct {
+	Hash     string          `json:"hash,omitempty"`
+	Leader   *bool           `json:"leader,omitempty"`
+	Problems []model.Problem `json:"problems"`
+	Model    *model.Model    `json:"model"`
+}

@@ -1,0 +1,369 @@
+// Package kube is the Kubernetes source: client-go shared informers for the
+// objects routing depends on. It tells its consumer what changed (anything
+// that needs a full generation, or only the endpoints of some Services) and
+// builds the object set for a snapshot from its caches. Updates that change
+// nothing relevant (resyncs, status-only writes, including Strait's own) are
+// dropped before they reach the consumer.
+package kube
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/straitgw/strait/internal/snapshot"
+)
+
+// Options select what the source watches.
+type Options struct {
+	// Namespace limits Ingresses, Services, EndpointSlices and Secrets to
+	// one namespace (--watch-namespace); empty means all.
+	Namespace string
+	// NamespaceSelector limits them to namespaces whose labels match
+	// (--watch-namespace-selector); nil means all.
+	NamespaceSelector labels.Selector
+	// ConfigMap is the controller ConfigMap (--configmap), "" for none.
+	ConfigMap types.NamespacedName
+	// Extra names objects outside the watched namespace that are still
+	// needed: the default backend Service, the publish Service and the
+	// default certificate Secret.
+	ExtraServices []types.NamespacedName
+	ExtraSecrets  []types.NamespacedName
+}
+
+// Change says what an event batch touched.
+type Change struct {
+	// Full means something other than EndpointSlices changed.
+	Full bool
+	// Endpoints are Services whose EndpointSlices changed.
+	Endpoints map[types.NamespacedName]bool
+}
+
+// Merge adds o to c.
+func (c *Change) Merge(o Change) {
+	c.Full = c.Full || o.Full
+	for k := range o.Endpoints {
+		if c.Endpoints == nil {
+			c.Endpoints = map[types.NamespacedName]bool{}
+		}
+		c.Endpoints[k] = true
+	}
+}
+
+// Source holds the informers.
+type Source struct {
+	client    kubernetes.Interface
+	opts      Options
+	log       *slog.Logger
+	factories []informers.SharedInformerFactory
+	changes   chan Change
+
+	ingresses  cache.SharedIndexInformer
+	classes    cache.SharedIndexInformer
+	services   []cache.SharedIndexInformer
+	slices     cache.SharedIndexInformer
+	secrets    []cache.SharedIndexInformer
+	configMaps cache.SharedIndexInformer
+	namespaces cache.SharedIndexInformer
+
+	outageMu sync.Mutex
+	outage   bool
+}
+
+// New sets up the informers; nothing is listed until Start.
+func New(client kubernetes.Interface, opts Options, log *slog.Logger) *Source {
+	s := &Source{client: client, opts: opts, log: log, changes: make(chan Change, 1024)}
+	// Managed fields and last-applied annotations are large and never
+	// read; dropping them keeps the caches small at scale.
+	trim := informers.WithTransform(func(obj any) (any, error) {
+		if m, ok := obj.(metav1.Object); ok {
+			m.SetManagedFields(nil)
+			if a := m.GetAnnotations(); a["kubectl.kubernetes.io/last-applied-configuration"] != "" {
+				delete(a, "kubectl.kubernetes.io/last-applied-configuration")
+			}
+		}
+		return obj, nil
+	})
+	main := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(opts.Namespace), trim)
+	cluster := informers.NewSharedInformerFactoryWithOptions(client, 0, trim)
+	tlsOnly := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(opts.Namespace), trim,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("type", string(corev1.SecretTypeTLS)).String()
+		}))
+	s.factories = []informers.SharedInformerFactory{main, cluster, tlsOnly}
+
+	s.ingresses = main.Networking().V1().Ingresses().Informer()
+	s.classes = cluster.Networking().V1().IngressClasses().Informer()
+	s.services = []cache.SharedIndexInformer{main.Core().V1().Services().Informer()}
+	s.slices = main.Discovery().V1().EndpointSlices().Informer()
+	s.secrets = []cache.SharedIndexInformer{tlsOnly.Core().V1().Secrets().Informer()}
+	if opts.NamespaceSelector != nil && !opts.NamespaceSelector.Empty() {
+		s.namespaces = cluster.Core().V1().Namespaces().Informer()
+	}
+	if opts.ConfigMap.Name != "" {
+		f := named(client, opts.ConfigMap, trim)
+		s.factories = append(s.factories, f)
+		s.configMaps = f.Core().V1().ConfigMaps().Informer()
+	}
+	for _, n := range opts.ExtraServices {
+		if n.Name == "" || (opts.Namespace == "" && opts.NamespaceSelector == nil) || n.Namespace == opts.Namespace {
+			continue // already watched
+		}
+		f := named(client, n, trim)
+		s.factories = append(s.factories, f)
+		s.services = append(s.services, f.Core().V1().Services().Informer())
+	}
+	for _, n := range opts.ExtraSecrets {
+		if n.Name == "" {
+			continue
+		}
+		f := named(client, n, trim)
+		s.factories = append(s.factories, f)
+		s.secrets = append(s.secrets, f.Core().V1().Secrets().Informer())
+	}
+
+	full := func(any) { s.notify(Change{Full: true}) }
+	s.handle(s.ingresses, full, ingressChanged)
+	s.handle(s.classes, full, specChanged)
+	for _, inf := range s.services {
+		s.handle(inf, full, specChanged)
+	}
+	for _, inf := range s.secrets {
+		s.handle(inf, full, specChanged)
+	}
+	if s.configMaps != nil {
+		s.handle(s.configMaps, full, specChanged)
+	}
+	if s.namespaces != nil {
+		s.handle(s.namespaces, full, func(o, n any) bool {
+			return !reflect.DeepEqual(o.(*corev1.Namespace).Labels, n.(*corev1.Namespace).Labels)
+		})
+	}
+	s.handle(s.slices, func(obj any) {
+		if es, ok := obj.(*discoveryv1.EndpointSlice); ok {
+			if svc := es.Labels[snapshot.ServiceNameLabel]; svc != "" {
+				s.notify(Change{Endpoints: map[types.NamespacedName]bool{{Namespace: es.Namespace, Name: svc}: true}})
+			}
+			return
+		}
+		s.notify(Change{Full: true})
+	}, specChanged)
+	return s
+}
+
+// named returns a factory that watches exactly one object by name.
+func named(client kubernetes.Interface, n types.NamespacedName, trim informers.SharedInformerOption) informers.SharedInformerFactory {
+	return informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(n.Namespace), trim,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", n.Name).String()
+		}))
+}
+
+// handle registers onChange for adds, deletes and relevant updates.
+func (s *Source) handle(inf cache.SharedIndexInformer, onChange func(any), relevant func(o, n any) bool) {
+	_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
+		s.outageMu.Lock()
+		first := !s.outage
+		s.outage = true
+		s.outageMu.Unlock()
+		if first {
+			s.log.Error("Kubernetes API unreachable; serving the last generation until it returns", "error", err)
+		}
+	})
+	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { s.recovered(); onChange(obj) },
+		UpdateFunc: func(o, n any) {
+			s.recovered()
+			if relevant(o, n) {
+				onChange(n)
+			}
+		},
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			onChange(obj)
+		},
+	})
+}
+
+func (s *Source) recovered() {
+	s.outageMu.Lock()
+	was := s.outage
+	s.outage = false
+	s.outageMu.Unlock()
+	if was {
+		s.log.Info("Kubernetes API reachable again")
+	}
+}
+
+func (s *Source) notify(c Change) {
+	select {
+	case s.changes <- c:
+	default:
+		// The consumer is behind: a full change subsumes whatever was
+		// dropped.
+		go func() { s.changes <- Change{Full: true} }()
+	}
+}
+
+// Changes delivers what changed, one event at a time; the consumer
+// coalesces.
+func (s *Source) Changes() <-chan Change { return s.changes }
+
+// Start starts the informers and waits for their caches to sync.
+func (s *Source) Start(ctx context.Context) error {
+	for _, f := range s.factories {
+		f.Start(ctx.Done())
+	}
+	for _, f := range s.factories {
+		for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
+			if !ok {
+				return fmt.Errorf("cache for %v did not sync", typ)
+			}
+		}
+	}
+	return nil
+}
+
+// ingressChanged drops status-only updates: the generation counts spec
+// changes, and annotations and labels are compared directly.
+func ingressChanged(o, n any) bool {
+	a, b := o.(*networkingv1.Ingress), n.(*networkingv1.Ingress)
+	if a.ResourceVersion == b.ResourceVersion {
+		return false
+	}
+	return a.Generation != b.Generation || !reflect.DeepEqual(a.Annotations, b.Annotations) ||
+		!reflect.DeepEqual(a.Labels, b.Labels) || !reflect.DeepEqual(a.Spec, b.Spec)
+}
+
+// specChanged drops resyncs, which redeliver the same version.
+func specChanged(o, n any) bool {
+	a, b := o.(metav1.Object), n.(metav1.Object)
+	return a.GetResourceVersion() != b.GetResourceVersion()
+}
+
+// Objects lists the caches into an object set for snapshot.Build.
+func (s *Source) Objects() snapshot.Objects {
+	var objs snapshot.Objects
+	inNS := s.namespaceFilter()
+	for _, o := range s.ingresses.GetStore().List() {
+		if ing := o.(*networkingv1.Ingress); inNS(ing.Namespace) {
+			objs.Ingresses = append(objs.Ingresses, ing)
+		}
+	}
+	for _, o := range s.classes.GetStore().List() {
+		objs.IngressClasses = append(objs.IngressClasses, o.(*networkingv1.IngressClass))
+	}
+	seen := map[types.UID]bool{}
+	for i, inf := range s.services {
+		for _, o := range inf.GetStore().List() {
+			svc := o.(*corev1.Service)
+			if !seen[svc.UID] && (i > 0 || inNS(svc.Namespace) || s.isExtraService(svc)) {
+				seen[svc.UID] = true
+				objs.Services = append(objs.Services, svc)
+			}
+		}
+	}
+	for _, o := range s.slices.GetStore().List() {
+		if es := o.(*discoveryv1.EndpointSlice); inNS(es.Namespace) || s.isExtraService(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: es.Namespace, Name: es.Labels[snapshot.ServiceNameLabel]}}) {
+			objs.EndpointSlices = append(objs.EndpointSlices, es)
+		}
+	}
+	for i, inf := range s.secrets {
+		for _, o := range inf.GetStore().List() {
+			sec := o.(*corev1.Secret)
+			if !seen[sec.UID] && (i > 0 || inNS(sec.Namespace)) {
+				seen[sec.UID] = true
+				objs.Secrets = append(objs.Secrets, sec)
+			}
+		}
+	}
+	if s.configMaps != nil {
+		for _, o := range s.configMaps.GetStore().List() {
+			objs.ConfigMaps = append(objs.ConfigMaps, o.(*corev1.ConfigMap))
+		}
+	}
+	return objs
+}
+
+func (s *Source) isExtraService(svc *corev1.Service) bool {
+	for _, n := range s.opts.ExtraServices {
+		if n.Namespace == svc.Namespace && n.Name == svc.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// namespaceFilter returns the namespace-selector test.
+func (s *Source) namespaceFilter() func(string) bool {
+	if s.namespaces == nil {
+		return func(string) bool { return true }
+	}
+	match := map[string]bool{}
+	for _, o := range s.namespaces.GetStore().List() {
+		ns := o.(*corev1.Namespace)
+		if s.opts.NamespaceSelector.Matches(labels.Set(ns.Labels)) {
+			match[ns.Name] = true
+		}
+	}
+	return func(n string) bool { return match[n] }
+}
+
+// EndpointSlices returns the cached slices of one Service, for the
+// endpoints fast path.
+func (s *Source) EndpointSlices(svc types.NamespacedName) []*discoveryv1.EndpointSlice {
+	var out []*discoveryv1.EndpointSlice
+	for _, o := range s.slices.GetStore().List() {
+		es := o.(*discoveryv1.EndpointSlice)
+		if es.Namespace == svc.Namespace && es.Labels[snapshot.ServiceNameLabel] == svc.Name {
+			out = append(out, es)
+		}
+	}
+	return out
+}
+
+// Service returns a cached Service.
+func (s *Source) Service(n types.NamespacedName) *corev1.Service {
+	for _, inf := range s.services {
+		if o, ok, _ := inf.GetStore().GetByKey(key(n)); ok {
+			return o.(*corev1.Service)
+		}
+	}
+	return nil
+}
+
+func key(n types.NamespacedName) string {
+	if n.Namespace == "" {
+		return n.Name
+	}
+	return n.Namespace + "/" + n.Name
+}
+
+// ParseNamespacedName parses "namespace/name"; empty input gives a zero
+// value.
+func ParseNamespacedName(s string) (types.NamespacedName, error) {
+	if s == "" {
+		return types.NamespacedName{}, nil
+	}
+	ns, name, ok := strings.Cut(s, "/")
+	if !ok || ns == "" || name == "" {
+		return types.NamespacedName{}, fmt.Errorf("%q is not namespace/name", s)
+	}
+	return types.NamespacedName{Namespace: ns, Name: name}, nil
+}
