@@ -37,30 +37,34 @@ func (t *translator) globalDefault(opts Options) model.Action {
 	// ingress-nginx uses the Service's first port.
 	sp := svc.Spec.Ports[0]
 	be := &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: sp.Port}}}
-	return t.backend(ref, ns, be, "")
+	return t.backend(ref, ns, be, loc{rule: locFlag})
 }
 
 // backend resolves an Ingress backend to a model backend. When it cannot,
 // it reports a problem and returns a 503 action: the route stays, so that a
 // broader route never catches its traffic.
-func (t *translator) backend(ref model.ObjectRef, ns string, b *networkingv1.IngressBackend, field string) model.Action {
+func (t *translator) backend(ref model.ObjectRef, ns string, b *networkingv1.IngressBackend, l loc) model.Action {
 	unavailable := model.Action{Status: http.StatusServiceUnavailable}
 	if b.Resource != nil {
-		t.problem(ref, field+".resource", "UnsupportedBackend", "resource backends are not supported; requests get 503")
+		t.problem(ref, l.field(".backend.resource"), "UnsupportedBackend", "resource backends are not supported; requests get 503")
 		return unavailable
 	}
 	if b.Service == nil {
-		t.problem(ref, field+".service", "InvalidBackend", "backend names no Service; requests get 503")
+		t.problem(ref, l.field(".backend.service"), "InvalidBackend", "backend names no Service; requests get 503")
 		return unavailable
 	}
 	sb := b.Service
+	ck := backendKey{ns, sb.Name, sb.Port.Name, sb.Port.Number}
+	if name, ok := t.resolved[ck]; ok {
+		return model.Action{Backend: name}
+	}
 	portText := sb.Port.Name
 	if portText == "" {
 		portText = strconv.Itoa(int(sb.Port.Number))
 	}
 	svc := t.snap.Services[types.NamespacedName{Namespace: ns, Name: sb.Name}]
 	if svc == nil {
-		t.problem(ref, field+".service.name", "ServiceNotFound", "Service %s/%s not found; requests get 503", ns, sb.Name)
+		t.problem(ref, l.field(".backend.service.name"), "ServiceNotFound", "Service %s/%s not found; requests get 503", ns, sb.Name)
 		return unavailable
 	}
 	var sp *corev1.ServicePort
@@ -81,6 +85,7 @@ func (t *translator) backend(ref model.ObjectRef, ns string, b *networkingv1.Ing
 		name = fmt.Sprintf("%s/%s:%s", ns, sb.Name, portText)
 	}
 	if _, ok := t.backends[name]; ok {
+		t.resolved[ck] = name
 		return model.Action{Backend: name}
 	}
 	be := &model.Backend{
@@ -94,7 +99,7 @@ func (t *translator) backend(ref model.ObjectRef, ns string, b *networkingv1.Ing
 			port = sp.Port
 		}
 		if port == 0 {
-			t.problem(ref, field+".service.port", "PortNotFound", "ExternalName Service %s/%s has no port %q; requests get 503", ns, sb.Name, portText)
+			t.problem(ref, l.field(".backend.service.port"), "PortNotFound", "ExternalName Service %s/%s has no port %q; requests get 503", ns, sb.Name, portText)
 			return unavailable
 		}
 		host := strings.TrimSuffix(svc.Spec.ExternalName, ".")
@@ -105,15 +110,17 @@ func (t *translator) backend(ref model.ObjectRef, ns string, b *networkingv1.Ing
 		be.Port = port
 		be.Endpoints = []model.Endpoint{{Host: host, Port: port}}
 		t.backends[name] = be
+		t.resolved[ck] = name
 		return model.Action{Backend: name}
 	}
 	if sp == nil {
-		t.problem(ref, field+".service.port", "PortNotFound", "Service %s/%s has no port %q; requests get 503", ns, sb.Name, portText)
+		t.problem(ref, l.field(".backend.service.port"), "PortNotFound", "Service %s/%s has no port %q; requests get 503", ns, sb.Name, portText)
 		return unavailable
 	}
 	be.Port = sp.Port
 	be.Endpoints = Endpoints(t.snap.EndpointSlices[types.NamespacedName{Namespace: ns, Name: sb.Name}], sp)
 	t.backends[name] = be
+	t.resolved[ck] = name
 	return model.Action{Backend: name}
 }
 
@@ -176,4 +183,11 @@ func ServicePort(svc *corev1.Service, port int32) *corev1.ServicePort {
 		}
 	}
 	return nil
+}
+
+// backendKey identifies an Ingress backend reference as written, so that
+// the many paths pointing at one Service port resolve it once.
+type backendKey struct {
+	namespace, service, portName string
+	portNumber                   int32
 }

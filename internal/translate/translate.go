@@ -6,7 +6,9 @@ package translate
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
@@ -33,12 +35,13 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 	t := &translator{
 		snap:     s,
 		backends: map[string]*model.Backend{},
+		resolved: map[backendKey]string{},
 		hosts:    map[string]*hostBuilder{},
 		certs:    map[string]*certResult{},
 		sni:      map[string]string{},
 	}
 	t.defaultAction = t.globalDefault(opts)
-	t.catchAll = &hostBuilder{name: model.CatchAllHost, def: t.defaultAction, paths: map[pathKey]*model.Route{}}
+	t.catchAll = newHostBuilder(model.CatchAllHost, t.defaultAction)
 
 	for _, ing := range ordered(s.Ingresses) {
 		t.ingress(ing)
@@ -59,6 +62,7 @@ type translator struct {
 	catchAllSet   bool
 	hosts         map[string]*hostBuilder
 	backends      map[string]*model.Backend
+	resolved      map[backendKey]string
 	certs         map[string]*certResult
 	sni           map[string]string
 	problems      []model.Problem
@@ -67,10 +71,14 @@ type translator struct {
 // hostBuilder collects one virtual host's routes while Ingresses are read
 // oldest first.
 type hostBuilder struct {
-	name  string
-	def   model.Action
-	paths map[pathKey]*model.Route
-	owner map[pathKey]model.ObjectRef
+	name   string
+	def    model.Action
+	routes []model.Route
+	index  map[pathKey]int // into routes
+}
+
+func newHostBuilder(name string, def model.Action) *hostBuilder {
+	return &hostBuilder{name: name, def: def, index: map[pathKey]int{}}
 }
 
 type pathKey struct {
@@ -105,11 +113,13 @@ func ingressRef(ing *networkingv1.Ingress) model.ObjectRef {
 
 func (t *translator) ingress(ing *networkingv1.Ingress) {
 	ref := ingressRef(ing)
-	t.tls(ing)
+	if len(ing.Spec.TLS) > 0 {
+		t.tls(ing)
+	}
 
 	ingDefault := model.Action{}
 	if db := ing.Spec.DefaultBackend; db != nil {
-		ingDefault = t.backend(ref, ing.Namespace, db, "spec.defaultBackend")
+		ingDefault = t.backend(ref, ing.Namespace, db, loc{rule: locDefaultBackend})
 		// Only an Ingress without rules configures the catch-all; one with
 		// rules keeps its default backend to its own hosts.
 		if !t.catchAllSet && len(ing.Spec.Rules) == 0 {
@@ -119,12 +129,11 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 	}
 
 	for i, rule := range ing.Spec.Rules {
-		field := fmt.Sprintf("spec.rules[%d]", i)
 		hb := t.catchAll
 		if rule.Host != "" {
 			host, err := normalizeHost(rule.Host)
 			if err != nil {
-				t.problem(ref, field+".host", "InvalidHost", "host %q: %v; rule ignored", rule.Host, err)
+				t.problem(ref, fmt.Sprintf("spec.rules[%d].host", i), "InvalidHost", "host %q: %v; rule ignored", rule.Host, err)
 				continue
 			}
 			hb = t.hosts[host]
@@ -135,26 +144,51 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 				if ing.Spec.DefaultBackend != nil {
 					def = ingDefault
 				}
-				hb = &hostBuilder{name: host, def: def, paths: map[pathKey]*model.Route{}}
+				hb = newHostBuilder(host, def)
 				t.hosts[host] = hb
 			}
 		}
 		if rule.HTTP == nil {
 			continue
 		}
-		for j, p := range rule.HTTP.Paths {
-			t.path(ing, ref, hb, fmt.Sprintf("%s.http.paths[%d]", field, j), i, j, p)
+		for j := range rule.HTTP.Paths {
+			t.path(ing, ref, hb, loc{rule: i, path: j}, &rule.HTTP.Paths[j])
 		}
 	}
 }
 
-func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *hostBuilder, field string, i, j int, p networkingv1.HTTPIngressPath) {
+// loc locates a backend or path inside an Ingress. It is formatted into a
+// field path only when a problem is reported, which keeps the common case
+// free of string building.
+type loc struct {
+	rule, path int
+}
+
+// Special values of loc.rule.
+const (
+	locDefaultBackend = -1 // spec.defaultBackend
+	locFlag           = -2 // a controller flag: no field
+)
+
+func (l loc) field(suffix string) string {
+	switch l.rule {
+	case locDefaultBackend:
+		// Suffixes name fields under a path ("..backend.service.name");
+		// spec.defaultBackend is itself the backend.
+		return "spec.defaultBackend" + strings.TrimPrefix(suffix, ".backend")
+	case locFlag:
+		return ""
+	}
+	return "spec.rules[" + strconv.Itoa(l.rule) + "].http.paths[" + strconv.Itoa(l.path) + "]" + suffix
+}
+
+func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *hostBuilder, l loc, p *networkingv1.HTTPIngressPath) {
 	path := p.Path
 	if path == "" {
 		path = "/"
 	}
 	if !strings.HasPrefix(path, "/") {
-		t.problem(ref, field+".path", "InvalidPath", "path %q must start with \"/\"; path ignored", p.Path)
+		t.problem(ref, l.field(".path"), "InvalidPath", "path %q must start with \"/\"; path ignored", p.Path)
 		return
 	}
 	typ := model.PathPrefix
@@ -164,7 +198,7 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 			typ = model.PathExact
 		case networkingv1.PathTypePrefix, networkingv1.PathTypeImplementationSpecific:
 		default:
-			t.problem(ref, field+".pathType", "InvalidPathType", "unknown pathType %q; path ignored", *p.PathType)
+			t.problem(ref, l.field(".pathType"), "InvalidPathType", "unknown pathType %q; path ignored", *p.PathType)
 			return
 		}
 	}
@@ -176,28 +210,25 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 		}
 	}
 	k := pathKey{typ, path}
-	if owner, ok := hb.owner[k]; ok {
-		if owner == ref {
-			t.problem(ref, field+".path", "PathConflict",
+	if i, ok := hb.index[k]; ok {
+		if owner := hb.routes[i].Source; owner == ref {
+			t.problem(ref, l.field(".path"), "PathConflict",
 				"%s path %q on host %q appears earlier in this Ingress; this one is ignored", typ, path, hb.name)
 		} else {
-			t.problem(ref, field+".path", "PathConflict",
+			t.problem(ref, l.field(".path"), "PathConflict",
 				"%s path %q on host %q is already served by %s, which takes precedence (older, or first by namespace/name); this path is ignored", typ, path, hb.name, owner)
 		}
 		return
 	}
-	action := t.backend(ref, ing.Namespace, &p.Backend, field+".backend")
-	if hb.owner == nil {
-		hb.owner = map[pathKey]model.ObjectRef{}
-	}
-	hb.owner[k] = ref
-	hb.paths[k] = &model.Route{
-		Name:     fmt.Sprintf("ingress/%s/%s/rule/%d/path/%d", ing.Namespace, ing.Name, i, j),
+	action := t.backend(ref, ing.Namespace, &p.Backend, l)
+	hb.index[k] = len(hb.routes)
+	hb.routes = append(hb.routes, model.Route{
+		Name:     "ingress/" + ing.Namespace + "/" + ing.Name + "/rule/" + strconv.Itoa(l.rule) + "/path/" + strconv.Itoa(l.path),
 		Source:   ref,
 		PathType: typ,
 		Path:     path,
 		Action:   action,
-	}
+	})
 }
 
 // normalizeHost lower-cases a rule host and checks its shape: a DNS name,
@@ -223,23 +254,26 @@ func normalizeHost(h string) (string, error) {
 }
 
 func (t *translator) finish() (*model.Model, []model.Problem) {
-	m := &model.Model{CatchAll: t.catchAll.build()}
+	m := &model.Model{CatchAll: t.catchAll.build(), Hosts: make([]model.VirtualHost, 0, len(t.hosts))}
 	for _, hb := range t.hosts {
 		m.Hosts = append(m.Hosts, hb.build())
 	}
-	sort.Slice(m.Hosts, func(i, j int) bool { return m.Hosts[i].Name < m.Hosts[j].Name })
+	slices.SortFunc(m.Hosts, func(a, b model.VirtualHost) int { return strings.Compare(a.Name, b.Name) })
 
-	used := map[string]bool{}
-	markUsed := func(a model.Action) {
-		if a.Backend != "" {
-			used[a.Backend] = true
+	used := make(map[string]bool, len(t.backends))
+	markUsed := func(h *model.VirtualHost) {
+		if h.Default.Backend != "" {
+			used[h.Default.Backend] = true
+		}
+		for i := range h.Routes {
+			if b := h.Routes[i].Action.Backend; b != "" {
+				used[b] = true
+			}
 		}
 	}
-	for _, h := range append(m.Hosts, m.CatchAll) {
-		markUsed(h.Default)
-		for _, r := range h.Routes {
-			markUsed(r.Action)
-		}
+	markUsed(&m.CatchAll)
+	for i := range m.Hosts {
+		markUsed(&m.Hosts[i])
 	}
 	for name, b := range t.backends {
 		if used[name] {
@@ -281,22 +315,21 @@ func sortProblems(ps []model.Problem) {
 // build orders the routes by precedence: Exact before Prefix, longer paths
 // before shorter ones.
 func (hb *hostBuilder) build() model.VirtualHost {
-	vh := model.VirtualHost{Name: hb.name, Default: hb.def}
-	for _, r := range hb.paths {
-		vh.Routes = append(vh.Routes, *r)
-	}
-	sort.Slice(vh.Routes, func(i, j int) bool {
-		a, b := vh.Routes[i], vh.Routes[j]
+	vh := model.VirtualHost{Name: hb.name, Default: hb.def, Routes: hb.routes}
+	slices.SortFunc(vh.Routes, func(a, b model.Route) int {
 		if a.PathType != b.PathType {
-			return a.PathType == model.PathExact
+			if a.PathType == model.PathExact {
+				return -1
+			}
+			return 1
 		}
 		if len(a.Path) != len(b.Path) {
-			return len(a.Path) > len(b.Path)
+			return len(b.Path) - len(a.Path)
 		}
-		if a.Path != b.Path {
-			return a.Path < b.Path
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
 		}
-		return a.Name < b.Name
+		return strings.Compare(a.Name, b.Name)
 	})
 	return vh
 }
