@@ -54,7 +54,6 @@ type Controller struct {
 	ready atomic.Bool
 	mu    sync.Mutex
 	cur   Generation
-	hash  string
 }
 
 // Ready reports whether the caches have synced and the first generation is
@@ -126,11 +125,14 @@ func (c *Controller) full() {
 	start := time.Now()
 	snap := snapshot.Build(c.Source.Objects(), c.Classes)
 	m, problems := translate.Translate(snap, c.Translate)
-	h := m.Hash()
 	c.mu.Lock()
-	same := h == c.hash
+	same := c.cur.Model != nil && model.Equal(c.cur.Model, m)
 	old := c.cur.Problems
-	c.hash = h
+	served := c.cur.Model
+	if same {
+		// Keep the model the proxy serves; the new one is equal.
+		m = served
+	}
 	c.cur = Generation{Snapshot: snap, Model: m, Problems: problems}
 	c.mu.Unlock()
 	LogNewProblems(c.Log, old, problems)
@@ -200,14 +202,12 @@ func (c *Controller) endpoints(svcs map[types.NamespacedName]bool) {
 		c.Metrics.Generations.WithLabelValues(metrics.KindNoop).Inc()
 		return
 	}
-	// The served model is immutable; record a copy with the new endpoints
-	// for /debug/model, and forget the hash so the next full generation is
-	// compared afresh.
+	// The served model is immutable; record a copy with the new endpoints,
+	// which the next full generation is compared with.
 	nm := *m
 	nm.Backends = updated
 	c.mu.Lock()
 	c.cur.Model = &nm
-	c.hash = ""
 	c.mu.Unlock()
 	c.Metrics.Generations.WithLabelValues(metrics.KindEndpoints).Inc()
 	c.Metrics.BuildSeconds.WithLabelValues(metrics.KindEndpoints).Observe(time.Since(start).Seconds())

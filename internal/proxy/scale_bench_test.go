@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -412,6 +413,34 @@ func TestScaleRebuild(t *testing.T) {
 			if got := rec.Header().Get(echo.BackendHeader); got != "hit" {
 				t.Errorf("GET %s%s: answered by %q, want the echo backend", tc.host, tc.path, got)
 			}
+		}
+	}
+}
+
+// BenchmarkModelHash measures the change detector run on every full
+// generation.
+func BenchmarkModelHash(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("ingresses=%d", n), func(b *testing.B) {
+			objs := scaleObjects(b, n)
+			m, _ := translate.Translate(snapshot.Build(objs, scaleClasses), translate.Options{})
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = m.Hash()
+			}
+		})
+	}
+}
+
+// BenchmarkModelEqual measures comparing two equal models field by field.
+func BenchmarkModelEqual(b *testing.B) {
+	objs := scaleObjects(b, 10000)
+	m1, _ := translate.Translate(snapshot.Build(objs, scaleClasses), translate.Options{})
+	m2, _ := translate.Translate(snapshot.Build(objs, scaleClasses), translate.Options{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if !reflect.DeepEqual(m1, m2) {
+			b.Fatal("differ")
 		}
 	}
 }

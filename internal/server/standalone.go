@@ -26,7 +26,7 @@ type standalone struct {
 	isReady atomic.Bool
 
 	mu       sync.Mutex
-	hash     string
+	served   *model.Model
 	problems []model.Problem
 }
 
@@ -55,11 +55,13 @@ func (s *standalone) apply(objs snapshot.Objects) {
 	start := time.Now()
 	snap := snapshot.Build(objs, s.cfg.Classes)
 	m, problems := translate.Translate(snap, s.cfg.Translate)
-	h := m.Hash()
 	s.mu.Lock()
-	same := h == s.hash
+	same := s.served != nil && model.Equal(s.served, m)
 	old := s.problems
-	s.hash, s.problems = h, problems
+	s.problems = problems
+	if !same {
+		s.served = m
+	}
 	s.mu.Unlock()
 	controller.LogNewProblems(s.log, old, problems)
 	if same {
@@ -76,12 +78,11 @@ func (s *standalone) apply(objs snapshot.Objects) {
 func (s *standalone) debug() any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return debugView{Hash: s.hash, Problems: s.problems, Model: s.proxy.Model()}
+	return debugView{Problems: s.problems, Model: s.proxy.Model()}
 }
 
 // debugView is the /debug/model document.
 type debugView struct {
-	Hash     string          `json:"hash,omitempty"`
 	Leader   *bool           `json:"leader,omitempty"`
 	Problems []model.Problem `json:"problems"`
 	Model    *model.Model    `json:"model"`
