@@ -20,8 +20,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/informers"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
@@ -69,8 +70,9 @@ type Source struct {
 	client    kubernetes.Interface
 	opts      Options
 	log       *slog.Logger
-	factories []informers.SharedInformerFactory
+	informers []cache.SharedIndexInformer
 	changes   chan Change
+	stop      context.Context // set by Start; ends the retry loops
 
 	ingresses  cache.SharedIndexInformer
 	classes    cache.SharedIndexInformer
@@ -86,54 +88,39 @@ type Source struct {
 
 // New sets up the informers; nothing is listed until Start.
 func New(client kubernetes.Interface, opts Options, log *slog.Logger) *Source {
-	s := &Source{client: client, opts: opts, log: log, changes: make(chan Change, 1024)}
-	// Managed fields and last-applied annotations are large and never
-	// read; dropping them keeps the caches small at scale.
-	trim := informers.WithTransform(func(obj any) (any, error) {
-		if m, ok := obj.(metav1.Object); ok {
-			m.SetManagedFields(nil)
-			if a := m.GetAnnotations(); a["kubectl.kubernetes.io/last-applied-configuration"] != "" {
-				delete(a, "kubectl.kubernetes.io/last-applied-configuration")
-			}
-		}
-		return obj, nil
-	})
-	main := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(opts.Namespace), trim)
-	cluster := informers.NewSharedInformerFactoryWithOptions(client, 0, trim)
-	tlsOnly := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(opts.Namespace), trim,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("type", string(corev1.SecretTypeTLS)).String()
-		}))
-	s.factories = []informers.SharedInformerFactory{main, cluster, tlsOnly}
-
-	s.ingresses = main.Networking().V1().Ingresses().Informer()
-	s.classes = cluster.Networking().V1().IngressClasses().Informer()
-	s.services = []cache.SharedIndexInformer{main.Core().V1().Services().Informer()}
-	s.slices = main.Discovery().V1().EndpointSlices().Informer()
-	s.secrets = []cache.SharedIndexInformer{tlsOnly.Core().V1().Secrets().Informer()}
-	if opts.NamespaceSelector != nil && !opts.NamespaceSelector.Empty() {
-		s.namespaces = cluster.Core().V1().Namespaces().Informer()
+	s := &Source{client: client, opts: opts, log: log, changes: make(chan Change, 1024), stop: context.Background()}
+	ns := opts.Namespace
+	net1, core, disc := client.NetworkingV1(), client.CoreV1(), client.DiscoveryV1()
+	tlsOnly := func(o *metav1.ListOptions) {
+		o.FieldSelector = fields.OneTermEqualSelector("type", string(corev1.SecretTypeTLS)).String()
 	}
-	if opts.ConfigMap.Name != "" {
-		f := named(client, opts.ConfigMap, trim)
-		s.factories = append(s.factories, f)
-		s.configMaps = f.Core().V1().ConfigMaps().Informer()
+	byName := func(name string) func(*metav1.ListOptions) {
+		return func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", name).String()
+		}
+	}
+
+	s.ingresses = informerFor(s, &networkingv1.Ingress{}, net1.Ingresses(ns).List, net1.Ingresses(ns).Watch, nil)
+	s.classes = informerFor(s, &networkingv1.IngressClass{}, net1.IngressClasses().List, net1.IngressClasses().Watch, nil)
+	s.services = []cache.SharedIndexInformer{informerFor(s, &corev1.Service{}, core.Services(ns).List, core.Services(ns).Watch, nil)}
+	s.slices = informerFor(s, &discoveryv1.EndpointSlice{}, disc.EndpointSlices(ns).List, disc.EndpointSlices(ns).Watch, nil)
+	s.secrets = []cache.SharedIndexInformer{informerFor(s, &corev1.Secret{}, core.Secrets(ns).List, core.Secrets(ns).Watch, tlsOnly)}
+	if opts.NamespaceSelector != nil && !opts.NamespaceSelector.Empty() {
+		s.namespaces = informerFor(s, &corev1.Namespace{}, core.Namespaces().List, core.Namespaces().Watch, nil)
+	}
+	if n := opts.ConfigMap; n.Name != "" {
+		s.configMaps = informerFor(s, &corev1.ConfigMap{}, core.ConfigMaps(n.Namespace).List, core.ConfigMaps(n.Namespace).Watch, byName(n.Name))
 	}
 	for _, n := range opts.ExtraServices {
-		if n.Name == "" || (opts.Namespace == "" && opts.NamespaceSelector == nil) || n.Namespace == opts.Namespace {
+		if n.Name == "" || ns == "" || n.Namespace == ns {
 			continue // already watched
 		}
-		f := named(client, n, trim)
-		s.factories = append(s.factories, f)
-		s.services = append(s.services, f.Core().V1().Services().Informer())
+		s.services = append(s.services, informerFor(s, &corev1.Service{}, core.Services(n.Namespace).List, core.Services(n.Namespace).Watch, byName(n.Name)))
 	}
 	for _, n := range opts.ExtraSecrets {
-		if n.Name == "" {
-			continue
+		if n.Name != "" {
+			s.secrets = append(s.secrets, informerFor(s, &corev1.Secret{}, core.Secrets(n.Namespace).List, core.Secrets(n.Namespace).Watch, byName(n.Name)))
 		}
-		f := named(client, n, trim)
-		s.factories = append(s.factories, f)
-		s.secrets = append(s.secrets, f.Core().V1().Secrets().Informer())
 	}
 
 	full := func(any) { s.notify(Change{Full: true}) }
@@ -165,29 +152,41 @@ func New(client kubernetes.Interface, opts Options, log *slog.Logger) *Source {
 	return s
 }
 
-// named returns a factory that watches exactly one object by name.
-func named(client kubernetes.Interface, n types.NamespacedName, trim informers.SharedInformerOption) informers.SharedInformerFactory {
-	return informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(n.Namespace), trim,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("metadata.name", n.Name).String()
-		}))
+// informerFor builds an informer whose list and watch calls wait out API
+// outages themselves (see retryLW), with managed fields and last-applied
+// annotations trimmed from cached objects.
+func informerFor[L runtime.Object](s *Source, obj runtime.Object,
+	list func(context.Context, metav1.ListOptions) (L, error),
+	watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error),
+	tweak func(*metav1.ListOptions)) cache.SharedIndexInformer {
+	lw := &retryLW{src: s, tweak: tweak, watch: watchFn,
+		list: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) { return list(ctx, o) }}
+	inf := cache.NewSharedIndexInformer(lw, obj, 0, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	_ = inf.SetTransform(trim)
+	s.informers = append(s.informers, inf)
+	return inf
+}
+
+// trim drops managed fields and the last-applied annotation: large, never
+// read, and the bulk of an object's size at scale.
+func trim(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+		if a := m.GetAnnotations(); a["kubectl.kubernetes.io/last-applied-configuration"] != "" {
+			delete(a, "kubectl.kubernetes.io/last-applied-configuration")
+		}
+	}
+	return obj, nil
 }
 
 // handle registers onChange for adds, deletes and relevant updates.
 func (s *Source) handle(inf cache.SharedIndexInformer, onChange func(any), relevant func(o, n any) bool) {
 	_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
-		s.outageMu.Lock()
-		first := !s.outage
-		s.outage = true
-		s.outageMu.Unlock()
-		if first {
-			s.log.Error("Kubernetes API unreachable; serving the last generation until it returns", "error", err)
-		}
+		s.unreachable(err)
 	})
 	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) { s.recovered(); onChange(obj) },
+		AddFunc: onChange,
 		UpdateFunc: func(o, n any) {
-			s.recovered()
 			if relevant(o, n) {
 				onChange(n)
 			}
@@ -199,6 +198,17 @@ func (s *Source) handle(inf cache.SharedIndexInformer, onChange func(any), relev
 			onChange(obj)
 		},
 	})
+}
+
+// unreachable logs the start of an API outage once.
+func (s *Source) unreachable(err error) {
+	s.outageMu.Lock()
+	first := !s.outage
+	s.outage = true
+	s.outageMu.Unlock()
+	if first {
+		s.log.Error("Kubernetes API unreachable; serving the last generation until it returns", "error", err)
+	}
 }
 
 func (s *Source) recovered() {
@@ -227,15 +237,14 @@ func (s *Source) Changes() <-chan Change { return s.changes }
 
 // Start starts the informers and waits for their caches to sync.
 func (s *Source) Start(ctx context.Context) error {
-	for _, f := range s.factories {
-		f.Start(ctx.Done())
+	s.stop = ctx
+	synced := make([]cache.InformerSynced, 0, len(s.informers))
+	for _, inf := range s.informers {
+		go inf.RunWithContext(ctx)
+		synced = append(synced, inf.HasSynced)
 	}
-	for _, f := range s.factories {
-		for typ, ok := range f.WaitForCacheSync(ctx.Done()) {
-			if !ok {
-				return fmt.Errorf("cache for %v did not sync", typ)
-			}
-		}
+	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
+		return fmt.Errorf("informer caches did not sync")
 	}
 	return nil
 }
