@@ -69,6 +69,10 @@ type Writer struct {
 
 	recorder record.EventRecorder
 	emitted  map[model.Problem]bool
+	// written remembers the addresses this replica wrote, because its own
+	// status writes never come back as changes: the snapshot's copy of an
+	// Ingress keeps the status it had before.
+	written map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress
 	limiter  flowcontrol.RateLimiter
 	last     controller.Generation
 }
@@ -80,6 +84,7 @@ func New(client kubernetes.Interface, opts Options, m *metrics.Set, log *slog.Lo
 		latest:  make(chan controller.Generation, 1),
 		wake:    make(chan struct{}, 1),
 		emitted: map[model.Problem]bool{},
+		written: map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress{},
 		// Status writes are paced so that thousands of Ingresses never
 		// flood the API server.
 		limiter: flowcontrol.NewTokenBucketRateLimiter(20, 50),
@@ -162,8 +167,10 @@ func (w *Writer) setLeader(v bool) {
 	w.leaderMu.Unlock()
 	if v {
 		w.log.Info("leading: this replica writes status and events", "lease", w.opts.Namespace+"/"+w.opts.ElectionID)
-		// A new leader reports the current problems afresh.
+		// A new leader reports the current problems afresh, and trusts
+		// only the status it reads, not what it wrote in an earlier term.
 		w.emitted = map[model.Problem]bool{}
+		w.written = map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress{}
 	}
 	select {
 	case w.wake <- struct{}{}:
@@ -242,7 +249,7 @@ func (w *Writer) addresses(g controller.Generation) []networkingv1.IngressLoadBa
 // writeStatus updates the Ingresses whose addresses differ.
 func (w *Writer) writeStatus(ctx context.Context, g controller.Generation, addrs []networkingv1.IngressLoadBalancerIngress) {
 	for _, ing := range g.Snapshot.Ingresses {
-		if equalAddresses(ing.Status.LoadBalancer.Ingress, addrs) {
+		if equalAddresses(w.statusOf(ing), addrs) {
 			continue
 		}
 		if err := w.limiter.Wait(ctx); err != nil {
@@ -254,12 +261,23 @@ func (w *Writer) writeStatus(ctx context.Context, g controller.Generation, addrs
 	}
 }
 
+// statusOf returns what this replica last wrote for ing, or the status the
+// cached object shows.
+func (w *Writer) statusOf(ing *networkingv1.Ingress) []networkingv1.IngressLoadBalancerIngress {
+	if a, ok := w.written[types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name}]; ok {
+		return a
+	}
+	return ing.Status.LoadBalancer.Ingress
+}
+
 func (w *Writer) updateIngress(ctx context.Context, ns, name string, addrs []networkingv1.IngressLoadBalancerIngress) error {
 	cur, err := w.client.NetworkingV1().Ingresses(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		return err
 	}
+	n := types.NamespacedName{Namespace: ns, Name: name}
 	if equalAddresses(cur.Status.LoadBalancer.Ingress, addrs) {
+		w.written[n] = addrs
 		return nil
 	}
 	cur = cur.DeepCopy()
@@ -267,6 +285,7 @@ func (w *Writer) updateIngress(ctx context.Context, ns, name string, addrs []net
 	_, err = w.client.NetworkingV1().Ingresses(ns).UpdateStatus(ctx, cur, metav1.UpdateOptions{})
 	if err == nil {
 		w.metrics.StatusWrites.Inc()
+		w.written[n] = addrs
 	}
 	return err
 }
@@ -320,7 +339,7 @@ func (w *Writer) shutdown() {
 	defer cancel()
 	w.log.Info("clearing Ingress status addresses on shutdown")
 	for _, ing := range w.last.Snapshot.Ingresses {
-		if len(ing.Status.LoadBalancer.Ingress) == 0 {
+		if len(w.statusOf(ing)) == 0 {
 			continue
 		}
 		if err := w.updateIngress(ctx, ing.Namespace, ing.Name, nil); err != nil {

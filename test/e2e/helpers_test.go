@@ -91,8 +91,12 @@ func (s *strait) stop() {
 	}
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-s.exited:
+	case err := <-s.exited:
+		if err != nil {
+			s.t.Logf("strait exited after SIGTERM: %v", err)
+		}
 	case <-time.After(20 * time.Second):
+		s.t.Log("strait still running 20 s after SIGTERM; killing it")
 		_ = s.cmd.Process.Kill()
 		<-s.exited
 	}
