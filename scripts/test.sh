@@ -9,6 +9,9 @@ if [ -n "$unformatted" ]; then
   echo "gofmt needed on:"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+# The integration tests need etcd and kube-apiserver; build them when
+# missing (cached in .cache/kube/bin).
+bash scripts/build-kube.sh
 mkdir -p .cache
 status=0
 # -p 1: packages run one at a time, so that timing measurements (route
