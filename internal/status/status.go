@@ -73,8 +73,8 @@ type Writer struct {
 	// status writes never come back as changes: the snapshot's copy of an
 	// Ingress keeps the status it had before.
 	written map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress
-	limiter  flowcontrol.RateLimiter
-	last     controller.Generation
+	limiter flowcontrol.RateLimiter
+	last    controller.Generation
 }
 
 // New returns a Writer; Run starts it.
@@ -235,7 +235,11 @@ func (w *Writer) addresses(g controller.Generation) []networkingv1.IngressLoadBa
 			}
 		}
 	}
+	// IP addresses first, then host names, each sorted.
 	sort.Slice(out, func(i, j int) bool {
+		if (out[i].IP == "") != (out[j].IP == "") {
+			return out[i].IP != ""
+		}
 		if out[i].IP != out[j].IP {
 			return out[i].IP < out[j].IP
 		}
