@@ -186,7 +186,7 @@ func BinDir() (string, error) {
 		p := filepath.Join(dir, name)
 		fi, err := os.Stat(p)
 		if err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
-			return "", fmt.Errorf("kubetest: %s is missing: build the control plane with scripts/build-kube.sh (about 4 minutes the first time), or set %s", p, BinEnv)
+			return "", fmt.Errorf("kubetest: %s is missing: build the control plane with scripts/build-kube.sh (several minutes the first time), or set %s", p, BinEnv)
 		}
 	}
 	return dir, nil
