@@ -258,12 +258,17 @@ endpoints: [{addresses: ["%s"], conditions: {ready: true}}]
 	return b.String()
 }
 
-// churnRoutes holds the routes r(i-2)..r(i), so each call adds one route and
-// removes one.
+// churnWindow is how many routes the churn file holds: each rewrite adds
+// one and removes the oldest, which stays long enough (2 s) for the prober
+// to measure every route even if it falls behind.
+const churnWindow = 20
+
+// churnRoutes holds the routes r(i-churnWindow+1)..r(i), so each call adds
+// one route and removes one.
 func churnRoutes(i int, ep *url.URL) string {
 	var b strings.Builder
 	b.WriteString(slices("churn", ep))
-	for j := i - 2; j <= i; j++ {
+	for j := i - churnWindow + 1; j <= i; j++ {
 		if j < 0 {
 			continue
 		}

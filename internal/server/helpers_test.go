@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"io"
+	"os"
 	"log/slog"
 	"math/big"
 	"net/http"
@@ -28,7 +29,7 @@ func start(t *testing.T, dir string) *server.Server {
 		Manifests:   dir,
 		BindAddress: "127.0.0.1",
 		Classes:     snapshot.ClassOptions{ControllerClass: "strait.dev/ingress-controller", IngressClass: "strait", WatchWithoutClass: true},
-		Log:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Log:         slog.New(slog.NewTextHandler(logSink(), nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -97,4 +98,11 @@ func servedCert(t *testing.T, addr, sni string) string {
 	defer c.Close()
 	der := c.ConnectionState().PeerCertificates[0].Raw
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+func logSink() io.Writer {
+	if os.Getenv("STRAIT_TEST_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
 }
