@@ -10,10 +10,10 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"io"
-	"os"
 	"log/slog"
 	"math/big"
 	"net/http"
+	"os"
 	"testing"
 	"time"
 
