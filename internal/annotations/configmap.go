@@ -1,0 +1,6 @@
+package annotations
+
+// configMapKeys describes the ingress-nginx ConfigMap keys.
+func configMapKeys() []Key {
+	return nil
+}

@@ -1,0 +1,24 @@
+package annotations
+
+// implemented lists the annotations Strait implements, each defined in its
+// own file as a typed Value. Adding one means adding its file and its line
+// here.
+func implemented() []Key {
+	return []Key{}
+}
+
+// annotationKeys returns every known annotation: the implemented ones and
+// the rest of ingress-nginx's catalogue.
+func annotationKeys() []Key {
+	keys := implemented()
+	have := map[string]bool{}
+	for _, k := range keys {
+		have[k.Name] = true
+	}
+	for _, k := range otherAnnotations() {
+		if !have[k.Name] {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}

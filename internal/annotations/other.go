@@ -1,0 +1,7 @@
+package annotations
+
+// otherAnnotations describes the ingress-nginx annotations Strait does not
+// (yet) implement or deliberately ignores.
+func otherAnnotations() []Key {
+	return nil
+}
