@@ -24,6 +24,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -223,12 +224,28 @@ func declaresModule(gomod []byte, path string) bool {
 	return false
 }
 
-// freePorts returns n distinct TCP ports that are free on 127.0.0.1.
+// freePorts returns n distinct TCP ports that are free on 127.0.0.1. They
+// are taken below the kernel's ephemeral port range when there is room
+// there, so that no outgoing connection can be using one of them when etcd
+// or kube-apiserver binds it (or binds it again, on restart).
 func freePorts(n int) ([]int, error) {
+	lo, hi := 10000, 0
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			hi, _ = strconv.Atoi(f[0])
+		}
+	}
 	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for attempt := 0; len(ports) < n; attempt++ {
+		addr := "127.0.0.1:0"
+		if hi-lo >= 1000 && attempt < 100 {
+			addr = "127.0.0.1:" + strconv.Itoa(lo+mathrand.IntN(hi-lo))
+		}
+		l, err := net.Listen("tcp", addr)
 		if err != nil {
+			if addr != "127.0.0.1:0" {
+				continue // taken: try another
+			}
 			return nil, err
 		}
 		defer l.Close()
