@@ -4,7 +4,20 @@ package annotations
 // own file as a typed Value. Adding one means adding its file and its line
 // here.
 func implemented() []Key {
-	return []Key{}
+	return []Key{
+		AllowlistSourceRange.Key,
+		DenylistSourceRange.Key,
+		ForceSSLRedirect.Key,
+		PermanentRedirect.Key,
+		PermanentRedirectCode.Key,
+		ProxyBodySize.Key,
+		ProxyConnectTimeout.Key,
+		ProxyReadTimeout.Key,
+		ProxySendTimeout.Key,
+		SSLRedirect.Key,
+		TemporalRedirect.Key,
+		TemporalRedirectCode.Key,
+	}
 }
 
 // annotationKeys returns every known annotation: the implemented ones and

@@ -73,6 +73,8 @@ type Route struct {
 	Path     string   `json:"path"`
 	// Action says what to do with matched requests.
 	Action Action `json:"action"`
+	// Policy applies around the action.
+	Policy Policy `json:"policy"`
 }
 
 // Action is what a route does with a request: proxy it to a backend or

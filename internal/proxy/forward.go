@@ -49,7 +49,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 			plainError(w, http.StatusServiceUnavailable)
 			return
 		}
-		c, err := ep.Get()
+		c, err := ep.Get(rt.timeouts.Connect)
 		if err != nil {
 			tries++
 			p.log.Warn("connect to upstream failed", "route", rt.name, "upstream", ep.Addr, "error", err)
@@ -59,7 +59,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 			plainError(w, errorStatus(err))
 			return
 		}
-		resp, err := p.exchange(c, r, li)
+		resp, err := p.exchange(c, r, li, rt.timeouts)
 		if err != nil {
 			_ = c.Close()
 			if errors.Is(err, errNoResponse) && c.Reused && retryable && stale < maxStaleRetries {
@@ -80,17 +80,17 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 }
 
 // exchange writes the request on c and reads the response head.
-func (p *Proxy) exchange(c *upstream.Conn, r *http.Request, li *listenerInfo) (*http.Response, error) {
-	c.WriteDL.Extend(time.Now(), p.timeouts.Send, c.SetWriteDeadline)
+func (p *Proxy) exchange(c *upstream.Conn, r *http.Request, li *listenerInfo, to Timeouts) (*http.Response, error) {
+	c.WriteDL.Extend(time.Now(), to.Send, c.SetWriteDeadline)
 	writeRequestHead(c.W, r, li, "")
-	if err := p.writeBody(c, r); err != nil {
+	if err := writeBody(c, r, to); err != nil {
 		return nil, err
 	}
 	if err := c.W.Flush(); err != nil {
 		return nil, noResponse(err)
 	}
 	c.ReadDL.Reset()
-	c.ReadDL.Extend(time.Now(), p.timeouts.Read, c.SetReadDeadline)
+	c.ReadDL.Extend(time.Now(), to.Read, c.SetReadDeadline)
 	stop := context.AfterFunc(r.Context(), func() { _ = c.SetReadDeadline(longAgo) })
 	defer stop()
 	for {
@@ -122,7 +122,7 @@ func noResponse(err error) error {
 
 // writeBody streams the request body upstream, chunked when its length is
 // unknown.
-func (p *Proxy) writeBody(c *upstream.Conn, r *http.Request) error {
+func writeBody(c *upstream.Conn, r *http.Request, to Timeouts) error {
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return nil
 	}
@@ -130,7 +130,7 @@ func (p *Proxy) writeBody(c *upstream.Conn, r *http.Request) error {
 	defer copyBufs.Put(bp)
 	// The send timeout runs between two writes, so it is renewed as the
 	// body arrives.
-	dst := &deadlineWriter{w: c.W, extend: func() { c.WriteDL.Extend(time.Now(), p.timeouts.Send, c.SetWriteDeadline) }}
+	dst := &deadlineWriter{w: c.W, extend: func() { c.WriteDL.Extend(time.Now(), to.Send, c.SetWriteDeadline) }}
 	if r.ContentLength > 0 {
 		_, err := io.CopyBuffer(dst, io.LimitReader(r.Body, r.ContentLength), *bp)
 		return err
@@ -171,7 +171,7 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, c upstreamConn, 
 	defer copyBufs.Put(bp)
 	buf := *bp
 	for {
-		c.extendRead(p.timeouts.Read)
+		c.extendRead(rt.timeouts.Read)
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {

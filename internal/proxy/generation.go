@@ -34,16 +34,19 @@ type vhost struct {
 	def    *route
 }
 
-// route is a compiled route: where matched requests go.
+// route is a compiled route: where matched requests go, and the policy
+// applied on the way.
 type route struct {
-	name    string
-	backend *upstream.Backend // nil for direct responses
-	status  int
+	name     string
+	backend  *upstream.Backend // nil for direct responses
+	status   int
+	timeouts Timeouts
+	policy   *routePolicy // nil when the route has nothing to check
 }
 
 // compile builds a generation from m. backends and certs come from the
 // long-lived state and are shared with earlier generations.
-func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[string]*tls.Certificate) *generation {
+func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[string]*tls.Certificate, to Timeouts) *generation {
 	g := &generation{
 		model:    m,
 		exact:    make(map[string]*vhost, len(m.Hosts)),
@@ -52,14 +55,14 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 	}
 	for i := range m.Hosts {
 		h := &m.Hosts[i]
-		vh := compileHost(h, backends)
+		vh := compileHost(h, backends, to)
 		if strings.HasPrefix(h.Name, "*.") {
 			g.wildcard[h.Name[2:]] = vh
 		} else {
 			g.exact[h.Name] = vh
 		}
 	}
-	g.catchAll = compileHost(&m.CatchAll, backends)
+	g.catchAll = compileHost(&m.CatchAll, backends, to)
 	if m.DefaultCertificate != "" {
 		g.defaultCert = certs[m.DefaultCertificate]
 	}
@@ -71,23 +74,25 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 	return g
 }
 
-func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend) *vhost {
+func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to Timeouts) *vhost {
 	vh := &vhost{exact: map[string]*route{}, prefix: map[string]*route{}}
 	for i := range h.Routes {
 		r := &h.Routes[i]
-		cr := compileAction(r.Name, r.Action, backends)
+		cr := compileAction(r.Name, r.Action, backends, to)
+		cr.timeouts = policyTimeouts(&r.Policy, to)
+		cr.policy = compilePolicy(&r.Policy)
 		if r.PathType == model.PathExact {
 			vh.exact[r.Path] = cr
 		} else {
 			vh.prefix[r.Path] = cr
 		}
 	}
-	vh.def = compileAction(h.Name+"/default", h.Default, backends)
+	vh.def = compileAction(h.Name+"/default", h.Default, backends, to)
 	return vh
 }
 
-func compileAction(name string, a model.Action, backends map[string]*upstream.Backend) *route {
-	r := &route{name: name, status: a.Status}
+func compileAction(name string, a model.Action, backends map[string]*upstream.Backend, to Timeouts) *route {
+	r := &route{name: name, status: a.Status, timeouts: to}
 	if a.Backend == "" && a.Status == 0 {
 		// An empty action is a bug upstream of here; fail closed.
 		r.status = http.StatusInternalServerError

@@ -26,6 +26,7 @@ type h1conn struct {
 	req  head
 	resp head
 	rdl  upstream.Deadline // client read deadline
+	to   Timeouts          // upstream timeouts of the current request's route
 	wdl  upstream.Deadline // client write deadline
 }
 
@@ -136,6 +137,17 @@ func (hc *h1conn) handle() bool {
 	}
 	rt := hc.s.p.gen.Load().host(bytesString(host)).match(cleanPath(pathStr))
 	hasBody := req.contentLength > 0 || req.chunked
+	hc.to = rt.timeouts
+	if rt.policy != nil {
+		cl := req.contentLength
+		if req.chunked {
+			cl = -1
+		}
+		v := rt.policy.check(&request{https: hc.s.li.scheme == "https", host: bytesString(host), uri: bytesString(uri), remoteIP: bytesString(hc.ip), contentLength: cl})
+		if v.status != 0 {
+			return hc.writeStatus(v.status, v.location, req.close || hasBody)
+		}
+	}
 	if rt.backend == nil {
 		// The body was not read; closing is the safe way to skip it.
 		return hc.writeError(rt.status, req.close || hasBody, false)
@@ -168,6 +180,12 @@ func hasEscape(b []byte) bool {
 // writeError answers with a short plain-text status. It reports whether the
 // connection may carry another request.
 func (hc *h1conn) writeError(code int, closeConn, _ bool) bool {
+	return hc.writeStatus(code, "", closeConn)
+}
+
+// writeStatus answers with a status, a short plain-text body naming it, and
+// a Location when one is given.
+func (hc *h1conn) writeStatus(code int, location string, closeConn bool) bool {
 	bw := hc.bw
 	body := statusBody(code)
 	bw.WriteString("HTTP/1.1 ")
@@ -176,6 +194,11 @@ func (hc *h1conn) writeError(code int, closeConn, _ bool) bool {
 	bw.WriteString(http.StatusText(code))
 	bw.WriteString("\r\n")
 	bw.Write(hc.s.date.line(time.Now()))
+	if location != "" {
+		bw.WriteString("Location: ")
+		bw.WriteString(location)
+		bw.WriteString("\r\n")
+	}
 	bw.WriteString("Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ")
 	bw.WriteString(itoa(len(body)))
 	bw.WriteString("\r\n")

@@ -27,7 +27,7 @@ func (hc *h1conn) forward(rt *route, host, uri []byte) bool {
 		if ep == nil {
 			return hc.writeError(http.StatusServiceUnavailable, hasBody, false)
 		}
-		uc, err := ep.Get()
+		uc, err := ep.Get(hc.to.Connect)
 		if err != nil {
 			tries++
 			p.log.Warn("connect to upstream failed", "route", rt.name, "upstream", ep.Addr, "error", err)
@@ -59,10 +59,9 @@ func (hc *h1conn) forward(rt *route, host, uri []byte) bool {
 
 // send writes the request head and body to the upstream.
 func (hc *h1conn) send(uc *upstream.Conn, host, uri []byte) error {
-	p := hc.s.p
 	req := &hc.req
 	now := time.Now()
-	uc.WriteDL.Extend(now, p.timeouts.Send, uc.SetWriteDeadline)
+	uc.WriteDL.Extend(now, hc.to.Send, uc.SetWriteDeadline)
 	hc.writeUpstreamHead(uc.W, host, uri, false)
 	if req.contentLength > 0 || req.chunked {
 		if req.expect100 {
@@ -203,8 +202,7 @@ func equalFoldBytes(a, b []byte) bool {
 // readResponseHead reads the final response head from the upstream,
 // skipping interim 1xx responses other than 101.
 func (hc *h1conn) readResponseHead(uc *upstream.Conn) error {
-	p := hc.s.p
-	uc.ReadDL.Extend(time.Now(), p.timeouts.Read, uc.SetReadDeadline)
+	uc.ReadDL.Extend(time.Now(), hc.to.Read, uc.SetReadDeadline)
 	for {
 		hc.resp.reset()
 		if err := readHead(uc.R, &hc.resp); err != nil {
@@ -311,13 +309,12 @@ var errClientGone = errors.New("client connection closed")
 // copyResponseN relays exactly n body bytes, flushing whenever the upstream
 // has nothing more buffered so that slow bodies stream.
 func (hc *h1conn) copyResponseN(uc *upstream.Conn, n int64) error {
-	p := hc.s.p
 	for n > 0 {
 		if uc.R.Buffered() == 0 {
 			if err := hc.flushClient(); err != nil {
 				return err
 			}
-			uc.ReadDL.Extend(time.Now(), p.timeouts.Read, uc.SetReadDeadline)
+			uc.ReadDL.Extend(time.Now(), hc.to.Read, uc.SetReadDeadline)
 			if _, err := uc.R.Peek(1); err != nil {
 				return unexpectedEOF(err)
 			}
@@ -357,9 +354,8 @@ func unexpectedEOF(err error) error {
 // upstream has nothing more buffered: server-sent events and other streams
 // reach the client as they are produced.
 func (hc *h1conn) copyResponseChunked(uc *upstream.Conn, chunkOut bool) error {
-	p := hc.s.p
 	cr := chunkReader{r: uc.R, extend: func() {
-		uc.ReadDL.Extend(time.Now(), p.timeouts.Read, uc.SetReadDeadline)
+		uc.ReadDL.Extend(time.Now(), hc.to.Read, uc.SetReadDeadline)
 	}}
 	for {
 		n, err := cr.next()
@@ -396,9 +392,8 @@ func (hc *h1conn) copyResponseChunked(uc *upstream.Conn, chunkOut bool) error {
 // copyResponseUntilClose relays a body delimited by the upstream closing
 // the connection.
 func (hc *h1conn) copyResponseUntilClose(uc *upstream.Conn, chunkOut bool) error {
-	p := hc.s.p
 	for {
-		uc.ReadDL.Extend(time.Now(), p.timeouts.Read, uc.SetReadDeadline)
+		uc.ReadDL.Extend(time.Now(), hc.to.Read, uc.SetReadDeadline)
 		b, err := uc.R.Peek(1)
 		if err == io.EOF {
 			if chunkOut {
@@ -430,12 +425,11 @@ func (hc *h1conn) copyResponseUntilClose(uc *upstream.Conn, chunkOut bool) error
 // copyRequestBody sends the client's body upstream: Content-Length bodies
 // as they are, chunked bodies re-framed (extensions and trailers dropped).
 func (hc *h1conn) copyRequestBody(uc *upstream.Conn) error {
-	p := hc.s.p
 	req := &hc.req
 	extend := func() {
 		now := time.Now()
 		hc.rdl.Extend(now, ClientBodyTimeout, hc.c.SetReadDeadline)
-		uc.WriteDL.Extend(now, p.timeouts.Send, uc.SetWriteDeadline)
+		uc.WriteDL.Extend(now, hc.to.Send, uc.SetWriteDeadline)
 	}
 	copyN := func(n int64) error {
 		for n > 0 {

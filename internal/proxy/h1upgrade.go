@@ -20,7 +20,7 @@ func (hc *h1conn) upgrade(rt *route, host, uri []byte) {
 			return
 		}
 		var err error
-		if bc, err = ep.Dial(); err == nil {
+		if bc, err = ep.Dial(hc.to.Connect); err == nil {
 			break
 		}
 		p.log.Warn("connect to upstream failed", "route", rt.name, "upstream", ep.Addr, "error", err)
@@ -31,7 +31,7 @@ func (hc *h1conn) upgrade(rt *route, host, uri []byte) {
 	}
 	br := bufio.NewReaderSize(bc, 4096)
 	bw := bufio.NewWriterSize(bc, 4096)
-	_ = bc.SetDeadline(time.Now().Add(p.timeouts.Read))
+	_ = bc.SetDeadline(time.Now().Add(hc.to.Read))
 	hc.writeUpstreamHead(bw, host, uri, true)
 	err := bw.Flush()
 	if err == nil && (hc.req.contentLength > 0 || hc.req.chunked) {
@@ -91,7 +91,7 @@ func (hc *h1conn) upgrade(rt *route, host, uri []byte) {
 	tn := &tunnel{client: hc.c, backend: bc}
 	p.tunnels.add(tn)
 	defer p.tunnels.remove(tn)
-	splice(hc.c, hc.br, bc, br, p.timeouts)
+	splice(hc.c, hc.br, bc, br, hc.to)
 }
 
 // relayOneOff relays a response read from a connection that is not pooled.

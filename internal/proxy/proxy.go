@@ -104,7 +104,7 @@ func (p *Proxy) Apply(m *model.Model) {
 	defer p.applyMu.Unlock()
 	backends := p.registry.Update(m.Backends)
 	certs := p.certs.update(m.Certificates, p.log)
-	p.gen.Store(compile(m, backends, certs))
+	p.gen.Store(compile(m, backends, certs, p.timeouts))
 }
 
 // SetEndpoints updates one backend's endpoints in place without a new
@@ -164,7 +164,7 @@ func plainError(w http.ResponseWriter, code int) {
 
 var statusBodies = func() map[int][]byte {
 	m := map[int][]byte{}
-	for _, c := range []int{400, 404, 413, 500, 502, 503, 504} {
+	for _, c := range []int{300, 301, 302, 303, 304, 305, 306, 307, 308, 400, 403, 404, 413, 414, 431, 500, 501, 502, 503, 504} {
 		m[c] = []byte(itoa(c) + " " + http.StatusText(c) + "\n")
 	}
 	return m

@@ -50,6 +50,20 @@ type handler struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := h.p.gen.Load()
 	rt := g.host(r.Host).match(cleanPath(r.URL.Path))
+	if rt.policy != nil {
+		uri := r.RequestURI
+		if uri == "" || uri[0] != '/' {
+			uri = r.URL.RequestURI()
+		}
+		v := rt.policy.check(&request{https: r.TLS != nil, host: r.Host, uri: uri, remoteIP: clientIP(r.RemoteAddr), contentLength: r.ContentLength})
+		if v.status != 0 {
+			if v.location != "" {
+				w.Header().Set("Location", v.location)
+			}
+			plainError(w, v.status)
+			return
+		}
+	}
 	if rt.backend == nil {
 		plainError(w, rt.status)
 		return

@@ -81,7 +81,7 @@ func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, rt *route, li *l
 			plainError(w, http.StatusServiceUnavailable)
 			return
 		}
-		if bc, err = ep.Dial(); err == nil {
+		if bc, err = ep.Dial(rt.timeouts.Connect); err == nil {
 			break
 		}
 		p.log.Warn("connect to upstream failed", "route", rt.name, "upstream", ep.Addr, "error", err)
@@ -92,7 +92,7 @@ func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, rt *route, li *l
 	}
 	br := bufio.NewReader(bc)
 	bw := bufio.NewWriter(bc)
-	_ = bc.SetDeadline(time.Now().Add(p.timeouts.Read))
+	_ = bc.SetDeadline(time.Now().Add(rt.timeouts.Read))
 	writeRequestHead(bw, r, li, proto)
 	err = bw.Flush()
 	var resp *http.Response
@@ -138,7 +138,7 @@ func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, rt *route, li *l
 	tn := &tunnel{client: cc, backend: bc}
 	p.tunnels.add(tn)
 	defer p.tunnels.remove(tn)
-	splice(cc, cbuf.Reader, bc, br, p.timeouts)
+	splice(cc, cbuf.Reader, bc, br, rt.timeouts)
 }
 
 // splice copies both ways until one side ends, then closes both.

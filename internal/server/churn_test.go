@@ -230,7 +230,11 @@ spec:
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
-metadata: {name: stable, namespace: churn}
+metadata:
+  name: stable
+  namespace: churn
+  # Both schemes are exercised; HTTP must not redirect.
+  annotations: {nginx.ingress.kubernetes.io/ssl-redirect: "false"}
 spec:
   tls: [{hosts: [stable.test], secretName: stable-tls}]
   rules:

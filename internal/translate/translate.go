@@ -6,6 +6,7 @@ package translate
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"strconv"
@@ -27,6 +28,9 @@ type Options struct {
 	// Secret served when no SNI binding matches (--default-ssl-certificate).
 	// Empty, missing or invalid means the certificate generated at start.
 	DefaultCertificate string `json:"defaultCertificate,omitempty"`
+	// ConfigMap is "namespace/name" of the controller ConfigMap
+	// (--configmap), whose keys set controller-wide defaults.
+	ConfigMap string `json:"configMap,omitempty"`
 }
 
 // Translate builds the model for s. The returned problems are sorted by
@@ -39,7 +43,9 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 		hosts:    map[string]*hostBuilder{},
 		certs:    map[string]*certResult{},
 		sni:      map[string]string{},
+		tlsHosts: map[string]bool{},
 	}
+	t.settings = t.readSettings(opts.ConfigMap)
 	t.defaultAction = t.globalDefault(opts)
 	t.catchAll = newHostBuilder(model.CatchAllHost, t.defaultAction)
 
@@ -66,15 +72,27 @@ type translator struct {
 	certs         map[string]*certResult
 	sni           map[string]string
 	problems      []model.Problem
+	settings      settings
+	// tlsHosts are the hosts with a certificate configured: rule hosts of
+	// Ingresses that have a TLS section, and hosts listed in one. They
+	// turn on ssl-redirect.
+	tlsHosts map[string]bool
 }
 
 // hostBuilder collects one virtual host's routes while Ingresses are read
 // oldest first.
 type hostBuilder struct {
-	name   string
-	def    model.Action
-	routes []model.Route
-	index  map[pathKey]int // into routes
+	name     string
+	def      model.Action
+	routes   []model.Route
+	redirect []sslFlags      // parallel to routes
+	index    map[pathKey]int // into routes
+}
+
+// sslFlags are a route's HTTPS-redirect settings until host TLS is known.
+type sslFlags struct {
+	ingressPath string
+	ssl, force  bool
 }
 
 func newHostBuilder(name string, def model.Action) *hostBuilder {
@@ -115,7 +133,21 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 	ref := ingressRef(ing)
 	if len(ing.Spec.TLS) > 0 {
 		t.tls(ing)
+		for _, r := range ing.Spec.Rules {
+			if h, err := normalizeHost(r.Host); err == nil {
+				t.tlsHosts[h] = true
+			}
+		}
+		for _, e := range ing.Spec.TLS {
+			for _, h := range e.Hosts {
+				if h, err := normalizeHost(h); err == nil {
+					t.tlsHosts[h] = true
+				}
+			}
+		}
 	}
+	pol, ssl, force, failClosed := t.ingressPolicy(ing, ref)
+	ip := ingressPolicy{pol: pol, ssl: ssl, force: force, failClosed: failClosed}
 
 	ingDefault := model.Action{}
 	if db := ing.Spec.DefaultBackend; db != nil {
@@ -152,7 +184,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 			continue
 		}
 		for j := range rule.HTTP.Paths {
-			t.path(ing, ref, hb, loc{rule: i, path: j}, &rule.HTTP.Paths[j])
+			t.path(ing, ref, hb, loc{rule: i, path: j}, &rule.HTTP.Paths[j], &ip)
 		}
 	}
 }
@@ -182,7 +214,14 @@ func (l loc) field(suffix string) string {
 	return "spec.rules[" + strconv.Itoa(l.rule) + "].http.paths[" + strconv.Itoa(l.path) + "]" + suffix
 }
 
-func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *hostBuilder, l loc, p *networkingv1.HTTPIngressPath) {
+// ingressPolicy is what an Ingress's annotations give each of its paths.
+type ingressPolicy struct {
+	pol        model.Policy
+	ssl, force bool
+	failClosed bool
+}
+
+func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *hostBuilder, l loc, p *networkingv1.HTTPIngressPath, ip *ingressPolicy) {
 	path := p.Path
 	if path == "" {
 		path = "/"
@@ -221,6 +260,9 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 		return
 	}
 	action := t.backend(ref, ing.Namespace, &p.Backend, l)
+	if ip.failClosed {
+		action = model.Action{Status: http.StatusServiceUnavailable}
+	}
 	hb.index[k] = len(hb.routes)
 	hb.routes = append(hb.routes, model.Route{
 		Name:     "ingress/" + ing.Namespace + "/" + ing.Name + "/rule/" + strconv.Itoa(l.rule) + "/path/" + strconv.Itoa(l.path),
@@ -228,8 +270,25 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 		PathType: typ,
 		Path:     path,
 		Action:   action,
+		Policy:   ip.pol,
 	})
+	// Whether the host has TLS is known only once every Ingress is read.
+	hb.redirect = append(hb.redirect, sslFlags{ingressPath: p.Path, ssl: ip.ssl, force: ip.force})
 }
+
+// hostHasTLS reports whether a certificate is configured for host, itself
+// or through the wildcard of its parent.
+func (t *translator) hostHasTLS(host string) bool {
+	if t.tlsHosts[host] {
+		return true
+	}
+	if i := strings.IndexByte(host, '.'); i > 0 && !strings.HasPrefix(host, "*.") {
+		return t.tlsHosts["*"+host[i:]]
+	}
+	return false
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
 
 // normalizeHost lower-cases a rule host and checks its shape: a DNS name,
 // or "*." followed by one (a wildcard matches exactly one label).
@@ -254,8 +313,16 @@ func normalizeHost(h string) (string, error) {
 }
 
 func (t *translator) finish() (*model.Model, []model.Problem) {
+	setRedirects := func(hb *hostBuilder, hostTLS bool) {
+		for i := range hb.routes {
+			f := hb.redirect[i]
+			hb.routes[i].Policy.HTTPSRedirectCode = t.httpsRedirect(f.ingressPath, hostTLS, f.ssl, f.force)
+		}
+	}
+	setRedirects(t.catchAll, false)
 	m := &model.Model{CatchAll: t.catchAll.build(), Hosts: make([]model.VirtualHost, 0, len(t.hosts))}
 	for _, hb := range t.hosts {
+		setRedirects(hb, t.hostHasTLS(hb.name))
 		m.Hosts = append(m.Hosts, hb.build())
 	}
 	slices.SortFunc(m.Hosts, func(a, b model.VirtualHost) int { return strings.Compare(a.Name, b.Name) })

@@ -126,7 +126,12 @@ func (s *strait) metric(name string) float64 {
 	return 0
 }
 
-var plainClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+// plainClient never follows redirects: tests look at them.
+var plainClient = &http.Client{
+	Timeout:       5 * time.Second,
+	Transport:     &http.Transport{MaxIdleConnsPerHost: 16},
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
 
 func httpGet(url, host string) (int, string) {
 	req, err := http.NewRequest("GET", url, nil)

@@ -78,8 +78,10 @@ func TestReplicasStatusAndEvents(t *testing.T) {
 		if code, _ := r.get("no-service.test", "/"); code != 503 {
 			t.Errorf("no-service.test: %d, want 503", code)
 		}
-		if code, _ := r.get("no-secret.test", "/"); code != 200 {
-			t.Errorf("no-secret.test over plain HTTP: %d, want 200", code)
+		// A TLS section, even with a missing Secret, turns on the HTTPS
+		// redirect, as in ingress-nginx; the route itself is served.
+		if code, _ := r.get("no-secret.test", "/"); code != 308 {
+			t.Errorf("no-secret.test over plain HTTP: %d, want 308", code)
 		}
 	}
 

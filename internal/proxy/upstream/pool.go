@@ -61,8 +61,19 @@ type addrPool struct {
 var bufReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bufSize) }}
 var bufWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, bufSize) }}
 
+// dialerFor returns the pool's dialer, or a copy with another connect
+// timeout.
+func (p *addrPool) dialerFor(connect time.Duration) *net.Dialer {
+	if connect <= 0 || connect == p.dialer.Timeout {
+		return p.dialer
+	}
+	d := *p.dialer
+	d.Timeout = connect
+	return &d
+}
+
 // get returns an idle connection or dials a new one.
-func (p *addrPool) get() (*Conn, error) {
+func (p *addrPool) get(connect time.Duration) (*Conn, error) {
 	now := time.Now()
 	for {
 		p.mu.Lock()
@@ -83,7 +94,7 @@ func (p *addrPool) get() (*Conn, error) {
 		c.Reused = true
 		return c, nil
 	}
-	nc, err := p.dialer.Dial("tcp", p.addr)
+	nc, err := p.dialerFor(connect).Dial("tcp", p.addr)
 	if err != nil {
 		return nil, err
 	}

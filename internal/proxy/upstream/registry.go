@@ -19,12 +19,14 @@ type Endpoint struct {
 }
 
 // Get returns a connection to the endpoint: an idle one when available,
-// else a new one.
-func (e *Endpoint) Get() (*Conn, error) { return e.pool.get() }
+// else a new one, dialled within connect (0: the registry's default).
+func (e *Endpoint) Get(connect time.Duration) (*Conn, error) { return e.pool.get(connect) }
 
 // Dial opens a new connection that is not taken from the pool, for
 // upgraded connections that will never return to it.
-func (e *Endpoint) Dial() (net.Conn, error) { return e.pool.dialer.Dial("tcp", e.Addr) }
+func (e *Endpoint) Dial(connect time.Duration) (net.Conn, error) {
+	return e.pool.dialerFor(connect).Dial("tcp", e.Addr)
+}
 
 // Backend is a named upstream set. Its endpoints are replaced in place when
 // only they change, so routes keep pointing at the same Backend.

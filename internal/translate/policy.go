@@ -1,0 +1,215 @@
+package translate
+
+import (
+	"net/netip"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/straitgw/strait/internal/annotations"
+	"github.com/straitgw/strait/internal/model"
+)
+
+// settings are the controller-wide defaults from the ConfigMap, each
+// falling back to ingress-nginx's default.
+type settings struct {
+	sslRedirect, forceSSLRedirect bool
+	httpRedirectCode              int
+	noTLSRedirectLocations        []string
+	bodySize                      int64
+	connect, read, send           int
+	allow, deny                   []netip.Prefix
+	// failClosed is set when a global access list is malformed.
+	failClosed bool
+}
+
+// Defaults not carried by an annotation's Key.
+const (
+	defaultHTTPRedirectCode      = 308
+	defaultNoTLSRedirectLocation = "/.well-known/acme-challenge"
+)
+
+// readSettings parses the controller ConfigMap. A malformed value is a
+// problem on the ConfigMap and leaves that setting at its default.
+func (t *translator) readSettings(name string) settings {
+	st := settings{httpRedirectCode: defaultHTTPRedirectCode, noTLSRedirectLocations: []string{defaultNoTLSRedirectLocation}}
+	var data map[string]string
+	var ref model.ObjectRef
+	if ns, n, ok := strings.Cut(name, "/"); ok {
+		ref = model.ObjectRef{Kind: "ConfigMap", Namespace: ns, Name: n}
+		if cm := t.snap.ConfigMaps[types.NamespacedName{Namespace: ns, Name: n}]; cm != nil {
+			data = cm.Data
+		}
+	}
+	st.sslRedirect = configDefault(t, ref, data, &annotations.SSLRedirect)
+	st.forceSSLRedirect = configDefault(t, ref, data, &annotations.ForceSSLRedirect)
+	st.bodySize = configDefault(t, ref, data, &annotations.ProxyBodySize)
+	st.connect = configDefault(t, ref, data, &annotations.ProxyConnectTimeout)
+	st.read = configDefault(t, ref, data, &annotations.ProxyReadTimeout)
+	st.send = configDefault(t, ref, data, &annotations.ProxySendTimeout)
+	if v, ok := data["http-redirect-code"]; ok {
+		switch v {
+		case "301", "302", "307", "308":
+			st.httpRedirectCode = int(v[2]-'0') + 300
+		default:
+			t.problem(ref, "data.http-redirect-code", "InvalidConfiguration", "http-redirect-code %q must be 301, 302, 307 or 308; using 308", v)
+		}
+	}
+	if v, ok := data["no-tls-redirect-locations"]; ok {
+		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
+	}
+	for _, cidr := range []struct {
+		key string
+		dst *[]netip.Prefix
+	}{{"whitelist-source-range", &st.allow}, {"denylist-source-range", &st.deny}} {
+		if v := strings.TrimSpace(data[cidr.key]); v != "" {
+			p, err := annotations.ParseCIDRs(v)
+			if err != nil {
+				// A global access list that cannot be read must not open
+				// everything: deny all until it is fixed.
+				t.problem(ref, "data."+cidr.key, "InvalidConfiguration", "%s %q: %v; every request is refused until it is fixed", cidr.key, v, err)
+				p = []netip.Prefix{}
+				st.failClosed = true
+			}
+			*cidr.dst = p
+		}
+	}
+	return st
+}
+
+// configDefault parses a ConfigMap key with the annotation's parser, or
+// the annotation's documented default.
+func configDefault[T any](t *translator, ref model.ObjectRef, data map[string]string, v *annotations.Value[T]) T {
+	if v.ConfigMapKey != "" {
+		val, ok, err := (&annotations.Value[T]{Key: annotations.Key{Name: v.ConfigMapKey}, Parse: v.Parse}).Lookup(data, "")
+		if err == nil && ok {
+			return val
+		}
+		if err != nil {
+			t.problem(ref, "data."+v.ConfigMapKey, "InvalidConfiguration", "%v; using the default %q", err, v.Default)
+		}
+	}
+	val, err := v.Parse(v.Default)
+	if err != nil {
+		// The registry's own default must parse; a test guards it.
+		panic(v.Name + ": default does not parse: " + err.Error())
+	}
+	return val
+}
+
+// ingressPolicy reads the location annotations of an Ingress. failClosed
+// reports an invalid value that must not be served around (a redirect or
+// an access list): the Ingress's paths then answer 503.
+func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRef) (pol model.Policy, ssl, force, failClosed bool) {
+	a := ing.Annotations
+	st := &t.settings
+	bad := func(err error, what string) {
+		t.problem(ref, "metadata.annotations", "InvalidAnnotation", "%v; %s", err, what)
+	}
+	lookup := func(v *annotations.Value[int], def int) int {
+		n, ok, err := v.Lookup(a, annotations.Prefix)
+		if err != nil {
+			bad(err, "using the default "+itoa(def))
+			return def
+		}
+		if !ok {
+			return def
+		}
+		return n
+	}
+	pol.ConnectTimeout = lookup(&annotations.ProxyConnectTimeout, st.connect)
+	pol.ReadTimeout = lookup(&annotations.ProxyReadTimeout, st.read)
+	pol.SendTimeout = lookup(&annotations.ProxySendTimeout, st.send)
+
+	pol.MaxBodyBytes = st.bodySize
+	if n, ok, err := annotations.ProxyBodySize.Lookup(a, annotations.Prefix); err != nil {
+		bad(err, "using the default")
+	} else if ok {
+		pol.MaxBodyBytes = n
+	}
+
+	ssl, force = st.sslRedirect, st.forceSSLRedirect
+	if v, ok, err := annotations.SSLRedirect.Lookup(a, annotations.Prefix); err != nil {
+		bad(err, "using the default")
+	} else if ok {
+		ssl = v
+	}
+	if v, ok, err := annotations.ForceSSLRedirect.Lookup(a, annotations.Prefix); err != nil {
+		bad(err, "using the default")
+	} else if ok {
+		force = v
+	}
+
+	// temporal-redirect wins over permanent-redirect.
+	for _, r := range []struct {
+		url  *annotations.Value[string]
+		code *annotations.Value[int]
+		def  int
+	}{{&annotations.TemporalRedirect, &annotations.TemporalRedirectCode, 302}, {&annotations.PermanentRedirect, &annotations.PermanentRedirectCode, 301}} {
+		u, ok, err := r.url.Lookup(a, annotations.Prefix)
+		if err != nil {
+			bad(err, "the Ingress's paths answer 503 until it is fixed")
+			failClosed = true
+			break
+		}
+		if !ok {
+			continue
+		}
+		code := lookup(r.code, r.def)
+		pol.Redirect = &model.Redirect{URL: u, Code: code}
+		break
+	}
+
+	if st.failClosed {
+		failClosed = true
+	}
+	for _, l := range []struct {
+		v   *annotations.Value[[]netip.Prefix]
+		dst *[]string
+		def []netip.Prefix
+	}{{&annotations.DenylistSourceRange, &pol.DenySourceRange, st.deny}, {&annotations.AllowlistSourceRange, &pol.AllowSourceRange, st.allow}} {
+		p, ok, err := l.v.Lookup(a, annotations.Prefix)
+		if err != nil {
+			bad(err, "the Ingress's paths answer 503 until it is fixed")
+			failClosed = true
+			continue
+		}
+		if !ok {
+			p = l.def
+		}
+		for _, x := range p {
+			*l.dst = append(*l.dst, x.String())
+		}
+	}
+	t.snippets(a, ref)
+	return pol, ssl, force, failClosed
+}
+
+// snippets reports snippet annotations, which Strait never interprets.
+func (t *translator) snippets(a map[string]string, ref model.ObjectRef) {
+	for k := range a {
+		name, ok := strings.CutPrefix(k, annotations.Prefix)
+		if !ok || !strings.HasSuffix(name, "-snippet") {
+			continue
+		}
+		t.problem(ref, "metadata.annotations["+k+"]", "SnippetNotSupported",
+			"%s is raw nginx configuration and is never interpreted; the rest of the Ingress is served. Use typed annotations instead: custom-headers or add-headers for response headers, permanent-redirect or temporal-redirect for redirects, allowlist-source-range or denylist-source-range for access rules", k)
+	}
+}
+
+// httpsRedirect decides a route's HTTPS redirect: ssl-redirect when the host
+// has TLS, force-ssl-redirect regardless, never for paths under
+// no-tls-redirect-locations (matched against the Ingress path, as
+// ingress-nginx does).
+func (t *translator) httpsRedirect(path string, hostTLS, ssl, force bool) int {
+	if !(force || (ssl && hostTLS)) {
+		return 0
+	}
+	for _, p := range t.settings.noTLSRedirectLocations {
+		if strings.HasPrefix(path, p) {
+			return 0
+		}
+	}
+	return t.settings.httpRedirectCode
+}
