@@ -35,3 +35,21 @@ func annotationKeys() []Key {
 	}
 	return keys
 }
+
+// implementedConfigMapKeys lists the ConfigMap keys translate reads, with
+// how they are supported; the catalogue's entries for them are updated to
+// match.
+func implementedConfigMapKeys() map[string]Support {
+	return map[string]Support{
+		"denylist-source-range":     Supported,
+		"force-ssl-redirect":        Supported,
+		"http-redirect-code":        Supported,
+		"no-tls-redirect-locations": Supported,
+		"proxy-body-size":           Differs,
+		"proxy-connect-timeout":     Supported,
+		"proxy-read-timeout":        Supported,
+		"proxy-send-timeout":        Supported,
+		"ssl-redirect":              Supported,
+		"whitelist-source-range":    Supported,
+	}
+}

@@ -131,6 +131,18 @@ type Catalogue struct {
 // All returns the registry, sorted by name.
 func All() Catalogue {
 	c := Catalogue{Annotations: annotationKeys(), ConfigMapKeys: configMapKeys()}
+	impl := implementedConfigMapKeys()
+	for i := range c.ConfigMapKeys {
+		k := &c.ConfigMapKeys[i]
+		if s, ok := impl[k.Name]; ok {
+			k.Support = s
+			if s == Differs {
+				k.Notes = "As the annotation it sets the default of."
+			} else {
+				k.Notes = ""
+			}
+		}
+	}
 	sort.Slice(c.Annotations, func(i, j int) bool { return c.Annotations[i].Name < c.Annotations[j].Name })
 	sort.Slice(c.ConfigMapKeys, func(i, j int) bool { return c.ConfigMapKeys[i].Name < c.ConfigMapKeys[j].Name })
 	return c

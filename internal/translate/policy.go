@@ -186,11 +186,31 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	return pol, ssl, force, failClosed
 }
 
-// snippets reports snippet annotations, which Strait never interprets.
+// snippets reports snippet annotations, which Strait never interprets, and
+// annotations it does not implement or does not know.
 func (t *translator) snippets(a map[string]string, ref model.ObjectRef) {
+	if t.catalogue == nil {
+		t.catalogue = map[string]annotations.Key{}
+		for _, k := range annotations.All().Annotations {
+			t.catalogue[k.Name] = k
+			for _, al := range k.Aliases {
+				t.catalogue[al] = k
+			}
+		}
+	}
 	for k := range a {
 		name, ok := strings.CutPrefix(k, annotations.Prefix)
-		if !ok || !strings.HasSuffix(name, "-snippet") {
+		if !ok {
+			continue
+		}
+		if !strings.HasSuffix(name, "-snippet") {
+			key, known := t.catalogue[name]
+			switch {
+			case !known:
+				t.problem(ref, "metadata.annotations["+k+"]", "UnknownAnnotation", "%s is not an ingress-nginx annotation Strait knows; it has no effect", k)
+			case key.Support == annotations.Unsupported:
+				t.problem(ref, "metadata.annotations["+k+"]", "UnsupportedAnnotation", "%s is not supported by Strait yet and has no effect (see docs/annotations.md)", k)
+			}
 			continue
 		}
 		t.problem(ref, "metadata.annotations["+k+"]", "SnippetNotSupported",

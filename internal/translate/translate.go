@@ -6,6 +6,7 @@ package translate
 
 import (
 	"fmt"
+	"github.com/straitgw/strait/internal/annotations"
 	"net/http"
 	"slices"
 	"sort"
@@ -73,6 +74,7 @@ type translator struct {
 	sni           map[string]string
 	problems      []model.Problem
 	settings      settings
+	catalogue     map[string]annotations.Key // built on first use
 	// tlsHosts are the hosts with a certificate configured: rule hosts of
 	// Ingresses that have a TLS section, and hosts listed in one. They
 	// turn on ssl-redirect.
