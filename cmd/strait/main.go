@@ -25,6 +25,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(serveCommand(), demoCommand(), versionCommand())
+	root.AddCommand(checkCommand())
 	if err := root.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "strait:", err)
 		os.Exit(1)
