@@ -14,9 +14,12 @@ func implemented() []Key {
 		ProxyConnectTimeout.Key,
 		ProxyReadTimeout.Key,
 		ProxySendTimeout.Key,
+		RewriteTarget.Key,
 		SSLRedirect.Key,
 		TemporalRedirect.Key,
 		TemporalRedirectCode.Key,
+		UseRegex.Key,
+		XForwardedPrefix.Key,
 	}
 }
 

@@ -42,6 +42,12 @@ type Model struct {
 type VirtualHost struct {
 	// Name is a lower-case host name, a wildcard "*.parent" or CatchAllHost.
 	Name string `json:"name"`
+	// Regex puts the host in ingress-nginx's regex mode (use-regex or
+	// rewrite-target on any of its Ingresses): every route's path, Exact
+	// and Prefix alike, is a case-insensitive regex anchored at the start
+	// only, and routes are tried longest path first, the first match
+	// winning.
+	Regex bool `json:"regex,omitempty"`
 	// Routes in match precedence order: Exact before Prefix, then longer
 	// paths before shorter ones, then by Name.
 	Routes []Route `json:"routes,omitempty"`

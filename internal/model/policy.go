@@ -19,6 +19,8 @@ type Policy struct {
 	// AllowSourceRange, when not empty, lists the only CIDR ranges
 	// admitted; others get 403.
 	AllowSourceRange []string `json:"allowSourceRange,omitempty"`
+	// Rewrite, when set, replaces the URI sent upstream.
+	Rewrite *Rewrite `json:"rewrite,omitempty"`
 	// ConnectTimeout, ReadTimeout and SendTimeout are in seconds.
 	ConnectTimeout int `json:"connectTimeout"`
 	ReadTimeout    int `json:"readTimeout"`
@@ -31,4 +33,15 @@ type Redirect struct {
 	URL string `json:"url"`
 	// Code is the 3xx status.
 	Code int `json:"code"`
+}
+
+// Rewrite replaces the request URI sent upstream (rewrite-target): the
+// route's path, as a case-insensitive unanchored regex, is matched against
+// the request path, and the whole path becomes Target with $1..$9 expanded
+// from the match. The query string is kept.
+type Rewrite struct {
+	Target string `json:"target"`
+	// ForwardedPrefix is sent as X-Forwarded-Prefix when the rewrite
+	// happens (x-forwarded-prefix), with $1..$9 expanded too.
+	ForwardedPrefix string `json:"forwardedPrefix,omitempty"`
 }

@@ -36,8 +36,9 @@ var longAgo = time.Unix(1, 0)
 // forward proxies r to one endpoint of rt.backend and copies the response
 // back, retrying on connect failures and on stale keep-alive connections.
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *listenerInfo) {
+	tg := requestTarget(r, rt)
 	if up := upgradeType(r); up != "" {
-		p.upgrade(w, r, rt, li, up)
+		p.upgrade(w, r, rt, li, up, tg)
 		return
 	}
 	// A request whose body has been (partly) sent cannot be sent again.
@@ -59,7 +60,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 			plainError(w, errorStatus(err))
 			return
 		}
-		resp, err := p.exchange(c, r, li, rt.timeouts)
+		resp, err := p.exchange(c, r, li, rt.timeouts, tg)
 		if err != nil {
 			_ = c.Close()
 			if errors.Is(err, errNoResponse) && c.Reused && retryable && stale < maxStaleRetries {
@@ -68,6 +69,11 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 			}
 			if r.Context().Err() != nil {
 				// The client went away; nobody is left to answer.
+				return
+			}
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				plainError(w, http.StatusRequestEntityTooLarge)
 				return
 			}
 			p.log.Warn("upstream request failed", "route", rt.name, "upstream", ep.Addr, "error", err)
@@ -80,9 +86,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 }
 
 // exchange writes the request on c and reads the response head.
-func (p *Proxy) exchange(c *upstream.Conn, r *http.Request, li *listenerInfo, to Timeouts) (*http.Response, error) {
+func (p *Proxy) exchange(c *upstream.Conn, r *http.Request, li *listenerInfo, to Timeouts, tg target) (*http.Response, error) {
 	c.WriteDL.Extend(time.Now(), to.Send, c.SetWriteDeadline)
-	writeRequestHead(c.W, r, li, "")
+	writeRequestHead(c.W, r, li, "", tg)
 	if err := writeBody(c, r, to); err != nil {
 		return nil, err
 	}

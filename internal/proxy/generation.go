@@ -8,6 +8,7 @@ package proxy
 import (
 	"crypto/tls"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/straitgw/strait/internal/model"
@@ -31,6 +32,7 @@ type generation struct {
 type vhost struct {
 	exact  map[string]*route
 	prefix map[string]*route
+	regex  []*route // in order, for regex-mode hosts
 	def    *route
 }
 
@@ -41,7 +43,9 @@ type route struct {
 	backend  *upstream.Backend // nil for direct responses
 	status   int
 	timeouts Timeouts
-	policy   *routePolicy // nil when the route has nothing to check
+	policy   *routePolicy   // nil when the route has nothing to check
+	re       *regexp.Regexp // the location regex, in regex-mode hosts
+	rewrite  *rewriteRule   // nil without rewrite-target
 }
 
 // compile builds a generation from m. backends and certs come from the
@@ -81,6 +85,18 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		cr := compileAction(r.Name, r.Action, backends, to)
 		cr.timeouts = policyTimeouts(&r.Policy, to)
 		cr.policy = compilePolicy(&r.Policy)
+		cr.rewrite = compileRewrite(r.Path, r.Policy.Rewrite)
+		if h.Regex {
+			re, err := regexp.Compile("(?i)^" + r.Path)
+			if err != nil {
+				// translate turned such routes into 503s already.
+				cr.status, cr.backend = http.StatusServiceUnavailable, nil
+				re = regexp.MustCompile(`^$`)
+			}
+			cr.re = re
+			vh.regex = append(vh.regex, cr)
+			continue
+		}
 		if r.PathType == model.PathExact {
 			vh.exact[r.Path] = cr
 		} else {
@@ -129,6 +145,14 @@ func (g *generation) host(hostport string) *vhost {
 // match finds the route for a normalised path: an exact route, else the
 // longest element-wise prefix, else the host's default.
 func (vh *vhost) match(path string) *route {
+	if vh.regex != nil {
+		for _, r := range vh.regex {
+			if r.re.MatchString(path) {
+				return r
+			}
+		}
+		return vh.def
+	}
 	if r := vh.exact[path]; r != nil {
 		return r
 	}

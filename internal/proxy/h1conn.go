@@ -27,7 +27,13 @@ type h1conn struct {
 	resp head
 	rdl  upstream.Deadline // client read deadline
 	to   Timeouts          // upstream timeouts of the current request's route
-	wdl  upstream.Deadline // client write deadline
+	// fwdPrefix is the current request's X-Forwarded-Prefix, set when a
+	// rewrite happened.
+	fwdPrefix string
+	// maxBody is the current route's body limit (0: none), enforced while
+	// a chunked body streams.
+	maxBody int64
+	wdl     upstream.Deadline // client write deadline
 }
 
 func newH1Conn(s *H1Server, c net.Conn) *h1conn {
@@ -135,7 +141,9 @@ func (hc *h1conn) handle() bool {
 		}
 		pathStr = p
 	}
-	rt := hc.s.p.gen.Load().host(bytesString(host)).match(cleanPath(pathStr))
+	clean := cleanPath(pathStr)
+	rt := hc.s.p.gen.Load().host(bytesString(host)).match(clean)
+	hc.fwdPrefix = ""
 	hasBody := req.contentLength > 0 || req.chunked
 	hc.to = rt.timeouts
 	if rt.policy != nil {
@@ -143,14 +151,31 @@ func (hc *h1conn) handle() bool {
 		if req.chunked {
 			cl = -1
 		}
-		v := rt.policy.check(&request{https: hc.s.li.scheme == "https", host: bytesString(host), uri: bytesString(uri), remoteIP: bytesString(hc.ip), contentLength: cl})
-		if v.status != 0 {
+		pr := request{https: hc.s.li.scheme == "https", host: bytesString(host), uri: bytesString(uri), remoteIP: bytesString(hc.ip), contentLength: cl}
+		if v := rt.policy.check(&pr); v.status != 0 {
 			return hc.writeStatus(v.status, v.location, req.close || hasBody)
 		}
+		if rt.backend != nil && len(rt.backend.Endpoints()) == 0 {
+			return hc.writeError(http.StatusServiceUnavailable, req.close || hasBody, false)
+		}
+		if rt.backend != nil {
+			if v := rt.policy.access(&pr); v.status != 0 {
+				return hc.writeStatus(v.status, "", req.close || hasBody)
+			}
+		}
+		hc.maxBody = rt.policy.maxBody
+	} else {
+		hc.maxBody = 0
 	}
 	if rt.backend == nil {
 		// The body was not read; closing is the safe way to skip it.
 		return hc.writeError(rt.status, req.close || hasBody, false)
+	}
+	if rt.rewrite != nil {
+		if p, prefix, ok := rt.rewrite.apply(clean); ok {
+			uri = []byte(withQuery(p, bytesString(uri)))
+			hc.fwdPrefix = prefix
+		}
 	}
 	if req.connUpgrade && len(req.upgrade) > 0 && req.minor == 1 {
 		hc.upgrade(rt, host, uri)

@@ -45,6 +45,9 @@ func (hc *h1conn) forward(rt *route, host, uri []byte) bool {
 			if errors.Is(err, errClientBody) {
 				return false
 			}
+			if errors.Is(err, errBodyTooLarge) {
+				return hc.writeError(http.StatusRequestEntityTooLarge, true, false)
+			}
 			if errors.Is(err, errNoResponse) && uc.Reused && !hasBody && stale < maxStaleRetries {
 				stale++
 				continue
@@ -156,6 +159,11 @@ func (hc *h1conn) writeUpstreamHead(w *bufio.Writer, host, uri []byte, upgrade b
 	if len(fwdHost) > 0 {
 		w.WriteString("X-Original-Forwarded-Host: ")
 		w.Write(fwdHost)
+		w.WriteString("\r\n")
+	}
+	if hc.fwdPrefix != "" {
+		w.WriteString("X-Forwarded-Prefix: ")
+		w.WriteString(hc.fwdPrefix)
 		w.WriteString("\r\n")
 	}
 	if upgrade {
@@ -302,6 +310,11 @@ func (hc *h1conn) relay(uc *upstream.Conn, rt *route, addr string) bool {
 	}
 	return keep
 }
+
+// errBodyTooLarge marks a chunked request body that grew past the route's
+// limit while streaming; the upstream request is abandoned and the client
+// gets 413.
+var errBodyTooLarge = errors.New("request body too large")
 
 // errClientGone marks a failed write to the client.
 var errClientGone = errors.New("client connection closed")
@@ -453,10 +466,14 @@ func (hc *h1conn) copyRequestBody(uc *upstream.Conn) error {
 		return copyN(req.contentLength)
 	}
 	cr := chunkReader{r: hc.br, extend: extend}
+	var total int64
 	for {
 		n, err := cr.next()
 		if err != nil {
 			return errClientBody
+		}
+		if total += n; hc.maxBody > 0 && total > hc.maxBody {
+			return errBodyTooLarge
 		}
 		uc.W.WriteString(strconv.FormatInt(n, 16))
 		uc.W.WriteString("\r\n")

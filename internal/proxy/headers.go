@@ -130,14 +130,32 @@ func appendRequestID(dst []byte) []byte {
 	return hex.AppendEncode(dst, raw[:])
 }
 
-// writeRequestHead writes the request line and headers of the upstream
-// request. Header values were validated by the server that parsed them.
-func writeRequestHead(bw *bufio.Writer, r *http.Request, li *listenerInfo, upgrade string) {
+// target is the request target sent upstream: the client's, or the one a
+// rewrite produced, with the X-Forwarded-Prefix that goes with it.
+type target struct {
+	uri, prefix string
+}
+
+// requestTarget returns the origin-form target of r, rewritten when the
+// route says so.
+func requestTarget(r *http.Request, rt *route) target {
 	uri := r.RequestURI
 	if uri == "" || uri[0] != '/' {
 		// Absolute-form or HTTP/2 requests: send origin-form.
 		uri = r.URL.RequestURI()
 	}
+	if rt.rewrite != nil {
+		if p, prefix, ok := rt.rewrite.apply(cleanPath(r.URL.Path)); ok {
+			return target{uri: withQuery(p, uri), prefix: prefix}
+		}
+	}
+	return target{uri: uri}
+}
+
+// writeRequestHead writes the request line and headers of the upstream
+// request. Header values were validated by the server that parsed them.
+func writeRequestHead(bw *bufio.Writer, r *http.Request, li *listenerInfo, upgrade string, tg target) {
+	uri := tg.uri
 	bw.WriteString(r.Method)
 	bw.WriteByte(' ')
 	bw.WriteString(uri)
@@ -173,6 +191,9 @@ func writeRequestHead(bw *bufio.Writer, r *http.Request, li *listenerInfo, upgra
 	}
 	if v := r.Header.Get("X-Forwarded-Host"); v != "" {
 		writeHeader(bw, "X-Original-Forwarded-Host", v)
+	}
+	if tg.prefix != "" {
+		writeHeader(bw, "X-Forwarded-Prefix", tg.prefix)
 	}
 	if upgrade != "" {
 		writeHeader(bw, "Upgrade", upgrade)

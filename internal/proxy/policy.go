@@ -82,9 +82,9 @@ type request struct {
 	contentLength int64 // -1 when unknown
 }
 
-// check applies the route's checks in ingress-nginx's order: body size
-// (nginx checks it when selecting the location), the configured redirect,
-// the HTTPS redirect, then the deny and allow lists.
+// check applies the checks that come before the upstream is looked at, in
+// ingress-nginx's order: body size (nginx checks it when selecting the
+// location), the configured redirect, then the HTTPS redirect.
 func (rp *routePolicy) check(r *request) verdict {
 	if rp.maxBody > 0 && r.contentLength > rp.maxBody {
 		return verdict{status: http.StatusRequestEntityTooLarge}
@@ -95,6 +95,12 @@ func (rp *routePolicy) check(r *request) verdict {
 	if rp.httpsCode != 0 && !r.https {
 		return verdict{status: rp.httpsCode, location: httpsLocation(r.host, r.uri)}
 	}
+	return verdict{}
+}
+
+// access applies the deny and allow lists, which nginx checks in its
+// access phase: after the 503 for a backend without endpoints.
+func (rp *routePolicy) access(r *request) verdict {
 	if rp.deny != nil || rp.allow != nil {
 		ip, err := netip.ParseAddr(r.remoteIP)
 		if err != nil {

@@ -55,13 +55,25 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if uri == "" || uri[0] != '/' {
 			uri = r.URL.RequestURI()
 		}
-		v := rt.policy.check(&request{https: r.TLS != nil, host: r.Host, uri: uri, remoteIP: clientIP(r.RemoteAddr), contentLength: r.ContentLength})
+		pr := request{https: r.TLS != nil, host: r.Host, uri: uri, remoteIP: clientIP(r.RemoteAddr), contentLength: r.ContentLength}
+		v := rt.policy.check(&pr)
+		if v.status == 0 && rt.backend != nil {
+			if len(rt.backend.Endpoints()) == 0 {
+				v.status = http.StatusServiceUnavailable
+			} else {
+				v = rt.policy.access(&pr)
+			}
+		}
 		if v.status != 0 {
 			if v.location != "" {
 				w.Header().Set("Location", v.location)
 			}
 			plainError(w, v.status)
 			return
+		}
+		if rt.policy.maxBody > 0 && r.ContentLength < 0 {
+			// A body of unknown length is counted as it streams.
+			r.Body = http.MaxBytesReader(w, r.Body, rt.policy.maxBody)
 		}
 	}
 	if rt.backend == nil {

@@ -70,7 +70,7 @@ func (t *tunnels) count() int {
 // upstream connection. After a 101 the two connections are spliced until
 // either side closes or stays idle longer than the read timeout. The tunnel
 // holds no reference to the routing generation, so swaps never touch it.
-func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, rt *route, li *listenerInfo, proto string) {
+func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, rt *route, li *listenerInfo, proto string, tg target) {
 	var (
 		bc  net.Conn
 		err error
@@ -93,7 +93,7 @@ func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, rt *route, li *l
 	br := bufio.NewReader(bc)
 	bw := bufio.NewWriter(bc)
 	_ = bc.SetDeadline(time.Now().Add(rt.timeouts.Read))
-	writeRequestHead(bw, r, li, proto)
+	writeRequestHead(bw, r, li, proto, tg)
 	err = bw.Flush()
 	var resp *http.Response
 	if err == nil {

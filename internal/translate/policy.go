@@ -101,8 +101,9 @@ func configDefault[T any](t *translator, ref model.ObjectRef, data map[string]st
 // ingressPolicy reads the location annotations of an Ingress. failClosed
 // reports an invalid value that must not be served around (a redirect or
 // an access list): the Ingress's paths then answer 503.
-func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRef) (pol model.Policy, ssl, force, failClosed bool) {
+func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRef) (ip ingressPolicy) {
 	a := ing.Annotations
+	pol := &ip.pol
 	st := &t.settings
 	bad := func(err error, what string) {
 		t.problem(ref, "metadata.annotations", "InvalidAnnotation", "%v; %s", err, what)
@@ -129,16 +130,34 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 		pol.MaxBodyBytes = n
 	}
 
-	ssl, force = st.sslRedirect, st.forceSSLRedirect
+	ip.ssl, ip.force = st.sslRedirect, st.forceSSLRedirect
 	if v, ok, err := annotations.SSLRedirect.Lookup(a, annotations.Prefix); err != nil {
 		bad(err, "using the default")
 	} else if ok {
-		ssl = v
+		ip.ssl = v
 	}
 	if v, ok, err := annotations.ForceSSLRedirect.Lookup(a, annotations.Prefix); err != nil {
 		bad(err, "using the default")
 	} else if ok {
-		force = v
+		ip.force = v
+	}
+	if v, ok, err := annotations.UseRegex.Lookup(a, annotations.Prefix); err != nil {
+		bad(err, "using the default (false)")
+	} else if ok {
+		ip.useRegex = v
+	}
+	if v, ok, err := annotations.RewriteTarget.Lookup(a, annotations.Prefix); err != nil {
+		// Proxying to the unrewritten path would reach the wrong
+		// upstream resource: fail closed instead.
+		bad(err, "the Ingress's paths answer 503 until it is fixed")
+		ip.failClosed = true
+	} else if ok {
+		ip.rewrite = v
+		if p, ok, err := annotations.XForwardedPrefix.Lookup(a, annotations.Prefix); err != nil {
+			bad(err, "X-Forwarded-Prefix is not sent")
+		} else if ok {
+			ip.forwardedPrefix = p
+		}
 	}
 
 	// temporal-redirect wins over permanent-redirect.
@@ -150,7 +169,7 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 		u, ok, err := r.url.Lookup(a, annotations.Prefix)
 		if err != nil {
 			bad(err, "the Ingress's paths answer 503 until it is fixed")
-			failClosed = true
+			ip.failClosed = true
 			break
 		}
 		if !ok {
@@ -162,7 +181,7 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	}
 
 	if st.failClosed {
-		failClosed = true
+		ip.failClosed = true
 	}
 	for _, l := range []struct {
 		v   *annotations.Value[[]netip.Prefix]
@@ -172,7 +191,7 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 		p, ok, err := l.v.Lookup(a, annotations.Prefix)
 		if err != nil {
 			bad(err, "the Ingress's paths answer 503 until it is fixed")
-			failClosed = true
+			ip.failClosed = true
 			continue
 		}
 		if !ok {
@@ -183,7 +202,7 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 		}
 	}
 	t.snippets(a, ref)
-	return pol, ssl, force, failClosed
+	return ip
 }
 
 // snippets reports snippet annotations, which Strait never interprets, and

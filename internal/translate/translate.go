@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"github.com/straitgw/strait/internal/annotations"
 	"net/http"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -85,6 +86,7 @@ type translator struct {
 // oldest first.
 type hostBuilder struct {
 	name     string
+	regex    bool // regex mode, see model.VirtualHost.Regex
 	def      model.Action
 	routes   []model.Route
 	redirect []sslFlags      // parallel to routes
@@ -148,8 +150,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 			}
 		}
 	}
-	pol, ssl, force, failClosed := t.ingressPolicy(ing, ref)
-	ip := ingressPolicy{pol: pol, ssl: ssl, force: force, failClosed: failClosed}
+	ip := t.ingressPolicy(ing, ref)
 
 	ingDefault := model.Action{}
 	if db := ing.Spec.DefaultBackend; db != nil {
@@ -221,6 +222,10 @@ type ingressPolicy struct {
 	pol        model.Policy
 	ssl, force bool
 	failClosed bool
+	// useRegex and rewrite put the host in regex mode; rewrite and
+	// forwardedPrefix become each path's Rewrite.
+	useRegex                 bool
+	rewrite, forwardedPrefix string
 }
 
 func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *hostBuilder, l loc, p *networkingv1.HTTPIngressPath, ip *ingressPolicy) {
@@ -265,6 +270,16 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 	if ip.failClosed {
 		action = model.Action{Status: http.StatusServiceUnavailable}
 	}
+	pol := ip.pol
+	// A target equal to the path rewrites nothing and, as in
+	// ingress-nginx, does not switch the host to regex mode.
+	if ip.rewrite != "" && ip.rewrite != p.Path {
+		pol.Rewrite = &model.Rewrite{Target: ip.rewrite, ForwardedPrefix: ip.forwardedPrefix}
+		hb.regex = true
+	}
+	if ip.useRegex {
+		hb.regex = true
+	}
 	hb.index[k] = len(hb.routes)
 	hb.routes = append(hb.routes, model.Route{
 		Name:     "ingress/" + ing.Namespace + "/" + ing.Name + "/rule/" + strconv.Itoa(l.rule) + "/path/" + strconv.Itoa(l.path),
@@ -272,10 +287,30 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 		PathType: typ,
 		Path:     path,
 		Action:   action,
-		Policy:   ip.pol,
+		Policy:   pol,
 	})
 	// Whether the host has TLS is known only once every Ingress is read.
 	hb.redirect = append(hb.redirect, sslFlags{ingressPath: p.Path, ssl: ip.ssl, force: ip.force})
+}
+
+// regexRoutes turns a regex-mode host's routes into regex routes: each
+// takes its Ingress path as written, which must compile as a Go regexp
+// (RE2). One that does not is a problem on its Ingress and answers 503,
+// rather than matching something else or nothing.
+func (t *translator) regexRoutes(hb *hostBuilder) {
+	for i := range hb.routes {
+		r := &hb.routes[i]
+		raw := hb.redirect[i].ingressPath
+		if raw == "" {
+			raw = "/"
+		}
+		r.Path = raw
+		if _, err := regexp.Compile("(?i)^" + raw); err != nil {
+			t.problem(r.Source, "", "InvalidRegex",
+				"path %q on host %q is a regular expression here (use-regex or rewrite-target on the host), and it is not valid RE2: %v; the path answers 503", raw, hb.name, err)
+			r.Action = model.Action{Status: http.StatusServiceUnavailable}
+		}
+	}
 }
 
 // hostHasTLS reports whether a certificate is configured for host, itself
@@ -319,6 +354,9 @@ func (t *translator) finish() (*model.Model, []model.Problem) {
 		for i := range hb.routes {
 			f := hb.redirect[i]
 			hb.routes[i].Policy.HTTPSRedirectCode = t.httpsRedirect(f.ingressPath, hostTLS, f.ssl, f.force)
+		}
+		if hb.regex {
+			t.regexRoutes(hb)
 		}
 	}
 	setRedirects(t.catchAll, false)
@@ -384,7 +422,21 @@ func sortProblems(ps []model.Problem) {
 // build orders the routes by precedence: Exact before Prefix, longer paths
 // before shorter ones.
 func (hb *hostBuilder) build() model.VirtualHost {
-	vh := model.VirtualHost{Name: hb.name, Default: hb.def, Routes: hb.routes}
+	vh := model.VirtualHost{Name: hb.name, Default: hb.def, Routes: hb.routes, Regex: hb.regex}
+	if hb.regex {
+		// ingress-nginx's order for regex locations: longer paths first,
+		// then descending by string; the first match wins.
+		slices.SortFunc(vh.Routes, func(a, b model.Route) int {
+			if len(a.Path) != len(b.Path) {
+				return len(b.Path) - len(a.Path)
+			}
+			if c := strings.Compare(b.Path, a.Path); c != 0 {
+				return c
+			}
+			return strings.Compare(a.Name, b.Name)
+		})
+		return vh
+	}
 	slices.SortFunc(vh.Routes, func(a, b model.Route) int {
 		if a.PathType != b.PathType {
 			if a.PathType == model.PathExact {
