@@ -283,7 +283,7 @@ items:
     namespace: one
     annotations:
       ingress.example.com/ssl-redirect: "false"
-      ingress.example.com/rewrite-target: /
+      ingress.example.com/configuration-snippet: "more_set_headers X: y;"
       nginx.ingress.kubernetes.io/affinity: cookie
   spec:
     defaultBackend:
@@ -296,7 +296,7 @@ items:
 	if code != checkNotReady || stderr != "" {
 		t.Fatalf("exit %d, stderr %q\n%s", code, stderr, out)
 	}
-	for _, want := range []string{"one/a  (<stdin>: document 1, items[0])", " ssl-redirect: \"false\"", " rewrite-target: \"/\"", "annotations ingress.example.com/*"} {
+	for _, want := range []string{"one/a  (<stdin>: document 1, items[0])", " ssl-redirect: \"false\"", " configuration-snippet: ", "annotations ingress.example.com/*"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
