@@ -46,6 +46,10 @@ func implementedConfigMapKeys() map[string]Support {
 	return map[string]Support{
 		"denylist-source-range":     Supported,
 		"force-ssl-redirect":        Supported,
+		"hsts":                      Supported,
+		"hsts-include-subdomains":   Supported,
+		"hsts-max-age":              Supported,
+		"hsts-preload":              Supported,
 		"http-redirect-code":        Supported,
 		"no-tls-redirect-locations": Supported,
 		"proxy-body-size":           Differs,

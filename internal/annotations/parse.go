@@ -79,6 +79,10 @@ func ParseCIDRs(raw string) ([]netip.Prefix, error) {
 			continue
 		}
 		a, err := netip.ParseAddr(f)
+		if err == nil && a.Zone() != "" {
+			// A zone names a local interface, meaningless for clients.
+			err = errors.New("zoned address")
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%q is neither an IP address nor a CIDR range", f)
 		}

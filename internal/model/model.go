@@ -33,6 +33,9 @@ type Model struct {
 	// SNI binding matches (--default-ssl-certificate); empty means the
 	// certificate generated at start.
 	DefaultCertificate string `json:"defaultCertificate,omitempty"`
+	// HSTS is the Strict-Transport-Security value added to every HTTPS
+	// response (ConfigMap hsts*); empty means none.
+	HSTS string `json:"hsts,omitempty"`
 	// SNI binds server names (exact or one-label wildcard) to certificates,
 	// sorted by Host. Names absent here get the default certificate.
 	SNI []SNIBinding `json:"sni,omitempty"`

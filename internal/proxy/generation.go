@@ -26,6 +26,8 @@ type generation struct {
 	// defaultCert is the configured default certificate, nil for the one
 	// generated at start.
 	defaultCert *tls.Certificate
+	// hsts is added to every HTTPS response; "" for none.
+	hsts []string
 }
 
 // vhost is a compiled virtual host.
@@ -67,6 +69,9 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 		}
 	}
 	g.catchAll = compileHost(&m.CatchAll, backends, to)
+	if m.HSTS != "" {
+		g.hsts = []string{m.HSTS}
+	}
 	if m.DefaultCertificate != "" {
 		g.defaultCert = certs[m.DefaultCertificate]
 	}

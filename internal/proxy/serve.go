@@ -49,6 +49,11 @@ type handler struct {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := h.p.gen.Load()
+	if r.TLS != nil && g.hsts != nil {
+		// As ingress-nginx's header filter does, on every HTTPS response;
+		// an upstream's own header replaces it.
+		w.Header()["Strict-Transport-Security"] = g.hsts
+	}
 	rt := g.host(r.Host).match(cleanPath(r.URL.Path))
 	if rt.policy != nil {
 		uri := r.RequestURI

@@ -89,7 +89,9 @@ func TestChurn(t *testing.T) {
 		ForceAttemptHTTP2: true,
 		TLSClientConfig:   &tls.Config{ServerName: "stable.test", InsecureSkipVerify: true},
 	}}
-	for i := 0; i < 3; i++ {
+	// Two HTTP/1.1 clients and one HTTP/2 client keep the stable route
+	// busy without starving the control plane of the two cores.
+	for i := 0; i < 2; i++ {
 		wg.Add(1)
 		go client(h1, httpBase+"/stable")
 	}

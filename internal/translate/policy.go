@@ -22,6 +22,8 @@ type settings struct {
 	allow, deny                   []netip.Prefix
 	// failClosed is set when a global access list is malformed.
 	failClosed bool
+	// hsts is the Strict-Transport-Security value, "" for none.
+	hsts string
 }
 
 // Defaults not carried by an annotation's Key.
@@ -56,6 +58,7 @@ func (t *translator) readSettings(name string) settings {
 			t.problem(ref, "data.http-redirect-code", "InvalidConfiguration", "http-redirect-code %q must be 301, 302, 307 or 308; using 308", v)
 		}
 	}
+	st.hsts = t.readHSTS(ref, data)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
 	}
@@ -251,4 +254,41 @@ func (t *translator) httpsRedirect(path string, hostTLS, ssl, force bool) int {
 		}
 	}
 	return t.settings.httpRedirectCode
+}
+
+// readHSTS builds the Strict-Transport-Security value from the hsts keys:
+// on by default, max-age one year, includeSubDomains, no preload.
+func (t *translator) readHSTS(ref model.ObjectRef, data map[string]string) string {
+	boolKey := func(k string, def bool) bool {
+		v, ok := data[k]
+		if !ok {
+			return def
+		}
+		b, err := annotations.ParseBool(v)
+		if err != nil {
+			t.problem(ref, "data."+k, "InvalidConfiguration", "%s %q is not a boolean; using %v", k, v, def)
+			return def
+		}
+		return b
+	}
+	if !boolKey("hsts", true) {
+		return ""
+	}
+	age := 31536000
+	if v, ok := data["hsts-max-age"]; ok {
+		n, err := annotations.ParseSeconds(v)
+		if err != nil {
+			t.problem(ref, "data.hsts-max-age", "InvalidConfiguration", "hsts-max-age %q: %v; using 31536000", v, err)
+		} else {
+			age = n
+		}
+	}
+	out := "max-age=" + itoa(age)
+	if boolKey("hsts-include-subdomains", true) {
+		out += "; includeSubDomains"
+	}
+	if boolKey("hsts-preload", false) {
+		out += "; preload"
+	}
+	return out
 }

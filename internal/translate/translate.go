@@ -55,6 +55,7 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 		t.ingress(ing)
 	}
 	m, _ := t.finish()
+	m.HSTS = t.settings.hsts
 	if opts.DefaultCertificate != "" {
 		t.defaultCertificate(m, opts.DefaultCertificate)
 	}

@@ -20,8 +20,8 @@ import (
 // first, and re-lists the directory every Poll in case an event was missed
 // (network filesystems, ConfigMap volumes swapping symlinks).
 const (
-	HoldOff  = 10 * time.Millisecond
-	MaxDelay = 60 * time.Millisecond
+	HoldOff  = 5 * time.Millisecond
+	MaxDelay = 50 * time.Millisecond
 	Poll     = 2 * time.Second
 )
 
