@@ -71,7 +71,7 @@ func (t *translator) readSettings(name string) settings {
 			if err != nil {
 				// A global access list that cannot be read must not open
 				// everything: deny all until it is fixed.
-				t.problem(ref, "data."+cidr.key, "InvalidConfiguration", "%s %q: %v; every request is refused until it is fixed", cidr.key, v, err)
+				t.problem(ref, "data."+cidr.key, "InvalidConfiguration", "%s %q: %v; every Ingress path answers 503 until it is fixed (default backends are not affected)", cidr.key, v, err)
 				p = []netip.Prefix{}
 				st.failClosed = true
 			}

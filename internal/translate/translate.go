@@ -269,9 +269,14 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 	}
 	action := t.backend(ref, ing.Namespace, &p.Backend, l)
 	if ip.failClosed {
+		// ingress-nginx's denied location answers 503 before anything
+		// else: no redirect, no check is kept around it.
 		action = model.Action{Status: http.StatusServiceUnavailable}
 	}
 	pol := ip.pol
+	if ip.failClosed {
+		pol = model.Policy{}
+	}
 	// A target equal to the path rewrites nothing and, as in
 	// ingress-nginx, does not switch the host to regex mode.
 	if ip.rewrite != "" && ip.rewrite != p.Path {
