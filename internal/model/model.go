@@ -33,6 +33,8 @@ type Model struct {
 	// SNI binding matches (--default-ssl-certificate); empty means the
 	// certificate generated at start.
 	DefaultCertificate string `json:"defaultCertificate,omitempty"`
+	// Forwarding says which forwarded headers are trusted.
+	Forwarding Forwarding `json:"forwarding"`
 	// HSTS is the Strict-Transport-Security value added to every HTTPS
 	// response (ConfigMap hsts*); empty means none.
 	HSTS string `json:"hsts,omitempty"`
@@ -200,4 +202,23 @@ func (m *Model) Hash() string {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// Forwarding is ingress-nginx's trust in forwarded headers, from the
+// ConfigMap: use-forwarded-headers, compute-full-forwarded-for,
+// enable-real-ip, forwarded-for-header and proxy-real-ip-cidr.
+type Forwarding struct {
+	// UseForwardedHeaders trusts the incoming X-Forwarded-For (for the
+	// client address), -Proto, -Port and the first -Host.
+	UseForwardedHeaders bool `json:"useForwardedHeaders,omitempty"`
+	// ComputeFullForwardedFor sends the incoming X-Forwarded-For plus the
+	// peer, instead of the client address alone.
+	ComputeFullForwardedFor bool `json:"computeFullForwardedFor,omitempty"`
+	// EnableRealIP takes the client address from RealIPHeader without
+	// trusting the other forwarded headers.
+	EnableRealIP bool `json:"enableRealIP,omitempty"`
+	// RealIPHeader names the header carrying client addresses.
+	RealIPHeader string `json:"realIPHeader,omitempty"`
+	// TrustedCIDRs are the proxies whose RealIPHeader is believed.
+	TrustedCIDRs []string `json:"trustedCIDRs,omitempty"`
 }

@@ -35,8 +35,9 @@ var longAgo = time.Unix(1, 0)
 
 // forward proxies r to one endpoint of rt.backend and copies the response
 // back, retrying on connect failures and on stale keep-alive connections.
-func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *listenerInfo) {
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *listenerInfo, fo *forwardedOut) {
 	tg := requestTarget(r, rt)
+	tg.fo = fo
 	if up := upgradeType(r); up != "" {
 		p.upgrade(w, r, rt, li, up, tg)
 		return

@@ -28,6 +28,8 @@ type generation struct {
 	defaultCert *tls.Certificate
 	// hsts is added to every HTTPS response; "" for none.
 	hsts []string
+	// fwd is the trust in forwarded headers; nil for none.
+	fwd *forwarding
 }
 
 // vhost is a compiled virtual host.
@@ -69,6 +71,7 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 		}
 	}
 	g.catchAll = compileHost(&m.CatchAll, backends, to)
+	g.fwd = compileForwarding(&m.Forwarding)
 	if m.HSTS != "" {
 		g.hsts = []string{m.HSTS}
 	}

@@ -30,6 +30,10 @@ type h1conn struct {
 	// fwdPrefix is the current request's X-Forwarded-Prefix, set when a
 	// rewrite happened.
 	fwdPrefix string
+	// fwd and fo are the current request's trusted forwarded values (fwd
+	// nil when none are trusted).
+	fwd *forwarding
+	fo  forwardedOut
 	// maxBody is the current route's body limit (0: none), enforced while
 	// a chunked body streams.
 	maxBody int64
@@ -142,8 +146,19 @@ func (hc *h1conn) handle() bool {
 		pathStr = p
 	}
 	clean := cleanPath(pathStr)
-	rt := hc.s.p.gen.Load().host(bytesString(host)).match(clean)
+	g := hc.s.p.gen.Load()
+	rt := g.host(bytesString(host)).match(clean)
 	hc.fwdPrefix = ""
+	hc.fwd = nil
+	clientIP, https := bytesString(hc.ip), hc.s.li.scheme == "https"
+	if g.fwd != nil {
+		fo := g.fwd.fromFields(req.fields, clientIP)
+		hc.fwd, hc.fo = g.fwd, fo
+		clientIP = fo.client
+		if fo.proto != "" {
+			https = fo.proto == "https"
+		}
+	}
 	hasBody := req.contentLength > 0 || req.chunked
 	hc.to = rt.timeouts
 	if rt.policy != nil {
@@ -151,7 +166,7 @@ func (hc *h1conn) handle() bool {
 		if req.chunked {
 			cl = -1
 		}
-		pr := request{https: hc.s.li.scheme == "https", host: bytesString(host), uri: bytesString(uri), remoteIP: bytesString(hc.ip), contentLength: cl}
+		pr := request{https: https, host: bytesString(host), uri: bytesString(uri), remoteIP: clientIP, contentLength: cl}
 		if v := rt.policy.check(&pr); v.status != 0 {
 			return hc.writeStatus(v.status, v.location, req.close || hasBody)
 		}

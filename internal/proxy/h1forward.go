@@ -93,7 +93,12 @@ func (hc *h1conn) writeUpstreamHead(w *bufio.Writer, host, uri []byte, upgrade b
 	w.WriteByte(' ')
 	w.Write(uri)
 	w.WriteString(" HTTP/1.1\r\nHost: ")
-	w.Write(host)
+	if hc.fwd != nil && hc.fo.host != "" {
+		// $best_http_host: the first X-Forwarded-Host when trusted.
+		w.WriteString(hc.fo.host)
+	} else {
+		w.Write(host)
+	}
 	w.WriteString("\r\n")
 	var reqID, fwdHost []byte
 	xffCount := 0
@@ -127,21 +132,25 @@ func (hc *h1conn) writeUpstreamHead(w *bufio.Writer, host, uri []byte, upgrade b
 		var id [32]byte
 		w.Write(appendRequestID(id[:0]))
 	}
-	w.WriteString("\r\nX-Real-IP: ")
-	w.Write(hc.ip)
-	w.WriteString("\r\nX-Forwarded-For: ")
-	w.Write(hc.ip)
-	w.WriteString("\r\nX-Forwarded-Host: ")
-	w.Write(host)
-	w.WriteString("\r\nX-Forwarded-Port: ")
-	w.WriteString(li.port)
-	w.WriteString("\r\nX-Forwarded-Proto: ")
-	w.WriteString(li.scheme)
-	w.WriteString("\r\nX-Forwarded-Scheme: ")
-	w.WriteString(li.scheme)
-	w.WriteString("\r\nX-Scheme: ")
-	w.WriteString(li.scheme)
-	w.WriteString("\r\n")
+	if hc.fwd != nil {
+		hc.writeForwarded(w, host)
+	} else {
+		w.WriteString("\r\nX-Real-IP: ")
+		w.Write(hc.ip)
+		w.WriteString("\r\nX-Forwarded-For: ")
+		w.Write(hc.ip)
+		w.WriteString("\r\nX-Forwarded-Host: ")
+		w.Write(host)
+		w.WriteString("\r\nX-Forwarded-Port: ")
+		w.WriteString(li.port)
+		w.WriteString("\r\nX-Forwarded-Proto: ")
+		w.WriteString(li.scheme)
+		w.WriteString("\r\nX-Forwarded-Scheme: ")
+		w.WriteString(li.scheme)
+		w.WriteString("\r\nX-Scheme: ")
+		w.WriteString(li.scheme)
+		w.WriteString("\r\n")
+	}
 	if xffCount > 0 {
 		w.WriteString("X-Original-Forwarded-For: ")
 		n := 0
@@ -494,3 +503,35 @@ func (hc *h1conn) copyRequestBody(uc *upstream.Conn) error {
 // ClientBodyTimeout is client-body-timeout: the longest wait between two
 // reads of a request body.
 const ClientBodyTimeout = 60 * time.Second
+
+// writeForwarded writes the forwarded headers from trusted values, as
+// ingress-nginx does with use-forwarded-headers or enable-real-ip.
+func (hc *h1conn) writeForwarded(w *bufio.Writer, host []byte) {
+	li, fo := &hc.s.li, &hc.fo
+	proto, port := li.scheme, li.port
+	if fo.proto != "" {
+		proto = fo.proto
+	}
+	if fo.port != "" {
+		port = fo.port
+	}
+	w.WriteString("\r\nX-Real-IP: ")
+	w.WriteString(fo.client)
+	w.WriteString("\r\nX-Forwarded-For: ")
+	w.WriteString(fo.xff)
+	w.WriteString("\r\nX-Forwarded-Host: ")
+	if fo.host != "" {
+		w.WriteString(fo.host)
+	} else {
+		w.Write(host)
+	}
+	w.WriteString("\r\nX-Forwarded-Port: ")
+	w.WriteString(port)
+	w.WriteString("\r\nX-Forwarded-Proto: ")
+	w.WriteString(proto)
+	w.WriteString("\r\nX-Forwarded-Scheme: ")
+	w.WriteString(proto)
+	w.WriteString("\r\nX-Scheme: ")
+	w.WriteString(proto)
+	w.WriteString("\r\n")
+}

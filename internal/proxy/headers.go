@@ -134,6 +134,8 @@ func appendRequestID(dst []byte) []byte {
 // rewrite produced, with the X-Forwarded-Prefix that goes with it.
 type target struct {
 	uri, prefix string
+	// fo holds the trusted forwarded values; nil when none are trusted.
+	fo *forwardedOut
 }
 
 // requestTarget returns the origin-form target of r, rewritten when the
@@ -160,7 +162,11 @@ func writeRequestHead(bw *bufio.Writer, r *http.Request, li *listenerInfo, upgra
 	bw.WriteByte(' ')
 	bw.WriteString(uri)
 	bw.WriteString(" HTTP/1.1\r\nHost: ")
-	bw.WriteString(r.Host)
+	host := r.Host
+	if tg.fo != nil && tg.fo.host != "" {
+		host = tg.fo.host
+	}
+	bw.WriteString(host)
 	bw.WriteString("\r\n")
 
 	hop := connectionTokens(r.Header)
@@ -177,15 +183,27 @@ func writeRequestHead(bw *bufio.Writer, r *http.Request, li *listenerInfo, upgra
 	if id == "" {
 		id = newRequestID()
 	}
-	ip := clientIP(r.RemoteAddr)
+	ip, xff, proto, port := clientIP(r.RemoteAddr), "", li.scheme, li.port
+	if fo := tg.fo; fo != nil {
+		ip, xff = fo.client, fo.xff
+		if fo.proto != "" {
+			proto = fo.proto
+		}
+		if fo.port != "" {
+			port = fo.port
+		}
+	}
+	if xff == "" {
+		xff = ip
+	}
 	writeHeader(bw, "X-Request-ID", id)
 	writeHeader(bw, "X-Real-IP", ip)
-	writeHeader(bw, "X-Forwarded-For", ip)
-	writeHeader(bw, "X-Forwarded-Host", r.Host)
-	writeHeader(bw, "X-Forwarded-Port", li.port)
-	writeHeader(bw, "X-Forwarded-Proto", li.scheme)
-	writeHeader(bw, "X-Forwarded-Scheme", li.scheme)
-	writeHeader(bw, "X-Scheme", li.scheme)
+	writeHeader(bw, "X-Forwarded-For", xff)
+	writeHeader(bw, "X-Forwarded-Host", host)
+	writeHeader(bw, "X-Forwarded-Port", port)
+	writeHeader(bw, "X-Forwarded-Proto", proto)
+	writeHeader(bw, "X-Forwarded-Scheme", proto)
+	writeHeader(bw, "X-Scheme", proto)
 	if v := r.Header["X-Forwarded-For"]; len(v) > 0 {
 		writeHeader(bw, "X-Original-Forwarded-For", strings.Join(v, ", "))
 	}

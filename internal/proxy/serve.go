@@ -55,12 +55,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Strict-Transport-Security"] = g.hsts
 	}
 	rt := g.host(r.Host).match(cleanPath(r.URL.Path))
+	var fo *forwardedOut
+	remote, https := clientIP(r.RemoteAddr), r.TLS != nil
+	if g.fwd != nil {
+		v := g.fwd.fromHeader(r.Header, remote)
+		fo, remote = &v, v.client
+		if v.proto != "" {
+			https = v.proto == "https"
+		}
+	}
 	if rt.policy != nil {
 		uri := r.RequestURI
 		if uri == "" || uri[0] != '/' {
 			uri = r.URL.RequestURI()
 		}
-		pr := request{https: r.TLS != nil, host: r.Host, uri: uri, remoteIP: clientIP(r.RemoteAddr), contentLength: r.ContentLength}
+		pr := request{https: https, host: r.Host, uri: uri, remoteIP: remote, contentLength: r.ContentLength}
 		v := rt.policy.check(&pr)
 		if v.status == 0 && rt.backend != nil {
 			if len(rt.backend.Endpoints()) == 0 {
@@ -85,7 +94,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, rt.status)
 		return
 	}
-	h.p.forward(w, r, rt, &h.li)
+	h.p.forward(w, r, rt, &h.li, fo)
 }
 
 // Server returns the http.Server for a listener. tlsOn selects the HTTPS

@@ -24,6 +24,8 @@ type settings struct {
 	failClosed bool
 	// hsts is the Strict-Transport-Security value, "" for none.
 	hsts string
+	// forwarding is the trust in forwarded headers.
+	forwarding model.Forwarding
 }
 
 // Defaults not carried by an annotation's Key.
@@ -59,6 +61,7 @@ func (t *translator) readSettings(name string) settings {
 		}
 	}
 	st.hsts = t.readHSTS(ref, data)
+	st.forwarding = t.readForwarding(ref, data)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
 	}
@@ -291,4 +294,49 @@ func (t *translator) readHSTS(ref model.ObjectRef, data map[string]string) strin
 		out += "; preload"
 	}
 	return out
+}
+
+// readForwarding reads the keys that decide which forwarded headers are
+// trusted. Without use-forwarded-headers or enable-real-ip nothing is.
+func (t *translator) readForwarding(ref model.ObjectRef, data map[string]string) model.Forwarding {
+	boolKey := func(k string) bool {
+		v, ok := data[k]
+		if !ok {
+			return false
+		}
+		b, err := annotations.ParseBool(v)
+		if err != nil {
+			t.problem(ref, "data."+k, "InvalidConfiguration", "%s %q is not a boolean; using false", k, v)
+			return false
+		}
+		return b
+	}
+	f := model.Forwarding{
+		UseForwardedHeaders:     boolKey("use-forwarded-headers"),
+		ComputeFullForwardedFor: boolKey("compute-full-forwarded-for"),
+		EnableRealIP:            boolKey("enable-real-ip"),
+		RealIPHeader:            "X-Forwarded-For",
+		TrustedCIDRs:            []string{"0.0.0.0/0"},
+	}
+	if v := strings.TrimSpace(data["forwarded-for-header"]); v != "" {
+		f.RealIPHeader = v
+	}
+	if v := strings.TrimSpace(data["proxy-real-ip-cidr"]); v != "" {
+		p, err := annotations.ParseCIDRs(v)
+		if err != nil {
+			// Trusting nobody is the safe reading of a list that cannot be
+			// read: client addresses are then the peers'.
+			t.problem(ref, "data.proxy-real-ip-cidr", "InvalidConfiguration", "proxy-real-ip-cidr %q: %v; no proxy is trusted", v, err)
+			f.TrustedCIDRs = nil
+		} else {
+			f.TrustedCIDRs = f.TrustedCIDRs[:0]
+			for _, x := range p {
+				f.TrustedCIDRs = append(f.TrustedCIDRs, x.String())
+			}
+		}
+	}
+	if !f.UseForwardedHeaders && !f.EnableRealIP {
+		return model.Forwarding{}
+	}
+	return f
 }
