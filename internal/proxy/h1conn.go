@@ -34,6 +34,11 @@ type h1conn struct {
 	// nil when none are trusted).
 	fwd *forwarding
 	fo  forwardedOut
+	// linger is set when the connection closes after an answer given
+	// before the request body was read: the rest of the body is read and
+	// discarded first, so that the client, still sending, sees the answer
+	// instead of a reset (nginx's lingering close).
+	linger bool
 	// maxBody is the current route's body limit (0: none), enforced while
 	// a chunked body streams.
 	maxBody int64
@@ -57,6 +62,9 @@ func (hc *h1conn) serve() {
 	defer func() {
 		if v := recover(); v != nil && v != http.ErrAbortHandler {
 			hc.s.p.log.Error("panic serving connection", "remote", hc.c.RemoteAddr().String(), "panic", v)
+		}
+		if hc.linger {
+			lingeringClose(hc.c)
 		}
 		_ = hc.c.Close()
 		hc.br.Reset(nil)
@@ -243,6 +251,9 @@ func (hc *h1conn) writeStatus(code int, location string, closeConn bool) bool {
 	bw.WriteString(itoa(len(body)))
 	bw.WriteString("\r\n")
 	keep := !closeConn && !hc.req.close
+	if !keep && (hc.req.contentLength > 0 || hc.req.chunked) {
+		hc.linger = true
+	}
 	if !keep {
 		bw.WriteString("Connection: close\r\n")
 	} else if hc.req.minor == 0 {
@@ -253,4 +264,35 @@ func (hc *h1conn) writeStatus(code int, location string, closeConn bool) bool {
 		bw.Write(body)
 	}
 	return keep
+}
+
+// Lingering close limits, as nginx's lingering_time and lingering_timeout.
+const (
+	lingerTotal = 30 * time.Second
+	lingerIdle  = 5 * time.Second
+	lingerMax   = 64 << 20
+)
+
+// lingeringClose stops sending, then reads and discards what the client
+// still sends, until it closes, goes quiet or sends too much.
+func lingeringClose(c net.Conn) {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	_ = tc.CloseWrite()
+	end := time.Now().Add(lingerTotal)
+	buf := make([]byte, 32<<10)
+	for n := 0; n < lingerMax; {
+		dl := time.Now().Add(lingerIdle)
+		if dl.After(end) {
+			dl = end
+		}
+		_ = tc.SetReadDeadline(dl)
+		k, err := tc.Read(buf)
+		n += k
+		if err != nil {
+			return
+		}
+	}
 }

@@ -79,6 +79,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	// --configmap names the ConfigMap whose keys set the defaults, in
+	// both modes.
+	cfg.Translate.ConfigMap = cfg.Kube.ConfigMap
 	p, err := proxy.New(proxy.Options{Log: cfg.Log})
 	if err != nil {
 		return nil, err

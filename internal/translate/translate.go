@@ -297,7 +297,11 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 		Policy:   pol,
 	})
 	// Whether the host has TLS is known only once every Ingress is read.
-	hb.redirect = append(hb.redirect, sslFlags{ingressPath: p.Path, ssl: ip.ssl, force: ip.force})
+	if ip.failClosed {
+		hb.redirect = append(hb.redirect, sslFlags{ingressPath: p.Path})
+	} else {
+		hb.redirect = append(hb.redirect, sslFlags{ingressPath: p.Path, ssl: ip.ssl, force: ip.force})
+	}
 }
 
 // regexRoutes turns a regex-mode host's routes into regex routes: each

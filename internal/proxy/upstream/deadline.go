@@ -11,16 +11,19 @@ const Slack = time.Second
 // Deadline pushes one direction's deadline of a connection forward lazily.
 type Deadline struct {
 	set time.Time
+	d   time.Duration // the timeout last applied
 }
 
 // Extend makes sure the deadline is at least d minus a slack from now,
 // calling set only when the last setting is older than the slack: Slack, or
 // a quarter of d for timeouts shorter than four seconds.
 func (dl *Deadline) Extend(now time.Time, d time.Duration, set func(time.Time) error) {
-	if now.Sub(dl.set) < min(Slack, d/4) {
+	// A different timeout (a pooled connection reused by another route)
+	// applies at once; the same one only once the slack has passed.
+	if d == dl.d && now.Sub(dl.set) < min(Slack, d/4) {
 		return
 	}
-	dl.set = now
+	dl.set, dl.d = now, d
 	_ = set(now.Add(d))
 }
 
