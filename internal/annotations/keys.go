@@ -6,6 +6,7 @@ package annotations
 func implemented() []Key {
 	return []Key{
 		AllowlistSourceRange.Key,
+		BackendProtocol.Key,
 		DenylistSourceRange.Key,
 		ForceSSLRedirect.Key,
 		PermanentRedirect.Key,

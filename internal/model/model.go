@@ -101,8 +101,14 @@ type Action struct {
 // Protocol is the protocol spoken to a backend.
 type Protocol string
 
-// ProtocolHTTP is HTTP/1.1 in clear text, ingress-nginx's default.
-const ProtocolHTTP Protocol = "HTTP"
+// Protocols spoken to backends.
+const (
+	// ProtocolHTTP is HTTP/1.1 in clear text, ingress-nginx's default.
+	ProtocolHTTP Protocol = "HTTP"
+	// ProtocolHTTPS is HTTP/1.1 over TLS, without certificate
+	// verification or SNI (nginx's proxy_ssl defaults).
+	ProtocolHTTPS Protocol = "HTTPS"
+)
 
 // Backend is a set of endpoints one Service port resolves to.
 type Backend struct {

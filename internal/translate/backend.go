@@ -37,13 +37,13 @@ func (t *translator) globalDefault(opts Options) model.Action {
 	// ingress-nginx uses the Service's first port.
 	sp := svc.Spec.Ports[0]
 	be := &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: name, Port: networkingv1.ServiceBackendPort{Number: sp.Port}}}
-	return t.backend(ref, ns, be, loc{rule: locFlag})
+	return t.backend(ref, ns, be, loc{rule: locFlag}, model.ProtocolHTTP)
 }
 
 // backend resolves an Ingress backend to a model backend. When it cannot,
 // it reports a problem and returns a 503 action: the route stays, so that a
 // broader route never catches its traffic.
-func (t *translator) backend(ref model.ObjectRef, ns string, b *networkingv1.IngressBackend, l loc) model.Action {
+func (t *translator) backend(ref model.ObjectRef, ns string, b *networkingv1.IngressBackend, l loc, proto model.Protocol) model.Action {
 	unavailable := model.Action{Status: http.StatusServiceUnavailable}
 	if b.Resource != nil {
 		t.problem(ref, l.field(".backend.resource"), "UnsupportedBackend", "resource backends are not supported; requests get 503")
@@ -54,7 +54,7 @@ func (t *translator) backend(ref model.ObjectRef, ns string, b *networkingv1.Ing
 		return unavailable
 	}
 	sb := b.Service
-	ck := backendKey{ns, sb.Name, sb.Port.Name, sb.Port.Number}
+	ck := backendKey{ns, sb.Name, sb.Port.Name, sb.Port.Number, proto}
 	if name, ok := t.resolved[ck]; ok {
 		return model.Action{Backend: name}
 	}
@@ -84,6 +84,11 @@ func (t *translator) backend(ref model.ObjectRef, ns string, b *networkingv1.Ing
 	default:
 		name = fmt.Sprintf("%s/%s:%s", ns, sb.Name, portText)
 	}
+	if proto != model.ProtocolHTTP {
+		// The same Service port spoken to in another protocol is another
+		// upstream set, with its own connections.
+		name += "/" + strings.ToLower(string(proto))
+	}
 	if _, ok := t.backends[name]; ok {
 		t.resolved[ck] = name
 		return model.Action{Backend: name}
@@ -91,7 +96,7 @@ func (t *translator) backend(ref model.ObjectRef, ns string, b *networkingv1.Ing
 	be := &model.Backend{
 		Name:     name,
 		Service:  model.ObjectRef{Kind: "Service", Namespace: ns, Name: sb.Name},
-		Protocol: model.ProtocolHTTP,
+		Protocol: proto,
 	}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		port := sb.Port.Number
@@ -190,4 +195,5 @@ func ServicePort(svc *corev1.Service, port int32) *corev1.ServicePort {
 type backendKey struct {
 	namespace, service, portName string
 	portNumber                   int32
+	protocol                     model.Protocol
 }

@@ -147,6 +147,15 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	} else if ok {
 		ip.force = v
 	}
+	ip.protocol = model.ProtocolHTTP
+	if v, ok, err := annotations.BackendProtocol.Lookup(a, annotations.Prefix); err != nil {
+		// Speaking HTTP to a gRPC or TLS upstream would fail in confusing
+		// ways: fail closed and say why.
+		bad(err, "the Ingress's paths answer 503 until it is changed")
+		ip.failClosed = true
+	} else if ok {
+		ip.protocol = model.Protocol(v)
+	}
 	if v, ok, err := annotations.UseRegex.Lookup(a, annotations.Prefix); err != nil {
 		bad(err, "using the default (false)")
 	} else if ok {

@@ -156,7 +156,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 
 	ingDefault := model.Action{}
 	if db := ing.Spec.DefaultBackend; db != nil {
-		ingDefault = t.backend(ref, ing.Namespace, db, loc{rule: locDefaultBackend})
+		ingDefault = t.backend(ref, ing.Namespace, db, loc{rule: locDefaultBackend}, model.ProtocolHTTP)
 		// Only an Ingress without rules configures the catch-all; one with
 		// rules keeps its default backend to its own hosts.
 		if !t.catchAllSet && len(ing.Spec.Rules) == 0 {
@@ -228,6 +228,8 @@ type ingressPolicy struct {
 	// forwardedPrefix become each path's Rewrite.
 	useRegex                 bool
 	rewrite, forwardedPrefix string
+	// protocol is spoken to the Ingress's backends.
+	protocol model.Protocol
 }
 
 func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *hostBuilder, l loc, p *networkingv1.HTTPIngressPath, ip *ingressPolicy) {
@@ -268,7 +270,7 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 		}
 		return
 	}
-	action := t.backend(ref, ing.Namespace, &p.Backend, l)
+	action := t.backend(ref, ing.Namespace, &p.Backend, l, ip.protocol)
 	if ip.failClosed {
 		// ingress-nginx's denied location answers 503 before anything
 		// else: no redirect, no check is kept around it.

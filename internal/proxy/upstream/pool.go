@@ -7,6 +7,7 @@ package upstream
 
 import (
 	"bufio"
+	"crypto/tls"
 	"net"
 	"sync"
 	"time"
@@ -50,6 +51,8 @@ type Conn struct {
 // addrPool holds the idle connections to one address.
 type addrPool struct {
 	addr    string
+	key     string // addr, plus "/tls" for HTTPS pools
+	tls     bool   // HTTPS to the endpoint
 	dialer  *net.Dialer
 	mu      sync.Mutex
 	idle    []*Conn
@@ -70,6 +73,33 @@ func (p *addrPool) dialerFor(connect time.Duration) *net.Dialer {
 	d := *p.dialer
 	d.Timeout = connect
 	return &d
+}
+
+// dial opens a connection to the endpoint, with a TLS handshake for HTTPS
+// pools, all within the connect timeout. Like nginx's proxy_ssl defaults,
+// the certificate is not verified and no SNI is sent.
+func (p *addrPool) dial(connect time.Duration) (net.Conn, error) {
+	d := p.dialerFor(connect)
+	nc, err := d.Dial("tcp", p.addr)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	if !p.tls {
+		return nc, nil
+	}
+	tc := tls.Client(nc, &tls.Config{InsecureSkipVerify: true, ServerName: "", NextProtos: []string{"http/1.1"}}) //nolint:gosec // nginx's proxy_ssl_verify off
+	if d.Timeout > 0 {
+		_ = nc.SetDeadline(time.Now().Add(d.Timeout))
+	}
+	if err := tc.Handshake(); err != nil {
+		_ = nc.Close()
+		return nil, err
+	}
+	_ = nc.SetDeadline(time.Time{})
+	return tc, nil
 }
 
 // get returns an idle connection or dials a new one.
@@ -94,12 +124,9 @@ func (p *addrPool) get(connect time.Duration) (*Conn, error) {
 		c.Reused = true
 		return c, nil
 	}
-	nc, err := p.dialerFor(connect).Dial("tcp", p.addr)
+	nc, err := p.dial(connect)
 	if err != nil {
 		return nil, err
-	}
-	if tc, ok := nc.(*net.TCPConn); ok {
-		_ = tc.SetNoDelay(true)
 	}
 	r := bufReaders.Get().(*bufio.Reader)
 	r.Reset(nc)

@@ -25,7 +25,7 @@ func (e *Endpoint) Get(connect time.Duration) (*Conn, error) { return e.pool.get
 // Dial opens a new connection that is not taken from the pool, for
 // upgraded connections that will never return to it.
 func (e *Endpoint) Dial(connect time.Duration) (net.Conn, error) {
-	return e.pool.dialerFor(connect).Dial("tcp", e.Addr)
+	return e.pool.dial(connect)
 }
 
 // Backend is a named upstream set. Its endpoints are replaced in place when
@@ -35,6 +35,7 @@ type Backend struct {
 	Name      string
 	endpoints atomic.Pointer[[]*Endpoint]
 	cursor    atomic.Uint64
+	tls       bool // speaks HTTPS to its endpoints; guarded by Registry.mu
 }
 
 // Endpoints returns the current endpoint set; callers must not modify it.
@@ -88,6 +89,7 @@ func (r *Registry) Update(bs []model.Backend) map[string]*Backend {
 			b.endpoints.Store(&empty)
 			r.backends[mb.Name] = b
 		}
+		b.tls = mb.Protocol == model.ProtocolHTTPS
 		r.setEndpointsLocked(b, mb.Endpoints)
 		out[mb.Name] = b
 	}
@@ -118,10 +120,14 @@ func (r *Registry) setEndpointsLocked(b *Backend, eps []model.Endpoint) {
 	next := make([]*Endpoint, 0, len(eps))
 	for _, e := range eps {
 		addr := net.JoinHostPort(e.Host, strconv.Itoa(int(e.Port)))
-		p := r.pools[addr]
+		key := addr
+		if b.tls {
+			key += "/tls"
+		}
+		p := r.pools[key]
 		if p == nil {
-			p = &addrPool{addr: addr, dialer: r.dialer, maxIdle: DefaultMaxIdle}
-			r.pools[addr] = p
+			p = &addrPool{addr: addr, key: key, dialer: r.dialer, maxIdle: DefaultMaxIdle, tls: b.tls}
+			r.pools[key] = p
 		}
 		p.refs++
 		next = append(next, &Endpoint{Addr: addr, pool: p})
@@ -131,7 +137,7 @@ func (r *Registry) setEndpointsLocked(b *Backend, eps []model.Endpoint) {
 		e.pool.refs--
 		if e.pool.refs == 0 {
 			e.pool.close()
-			delete(r.pools, e.pool.addr)
+			delete(r.pools, e.pool.key)
 		}
 	}
 }
