@@ -3,33 +3,35 @@ package annotations
 // implemented lists the annotations Strait implements, each defined in its
 // own file as a typed Value. Adding one means adding its file and its line
 // here.
-func implemented() []Key {
-	return []Key{
-		AllowlistSourceRange.Key,
-		BackendProtocol.Key,
-		DenylistSourceRange.Key,
-		ForceSSLRedirect.Key,
-		PermanentRedirect.Key,
-		PermanentRedirectCode.Key,
-		ProxyBodySize.Key,
-		ProxyConnectTimeout.Key,
-		ProxyReadTimeout.Key,
-		ProxySendTimeout.Key,
-		RewriteTarget.Key,
-		SSLRedirect.Key,
-		TemporalRedirect.Key,
-		TemporalRedirectCode.Key,
-		UseRegex.Key,
-		XForwardedPrefix.Key,
+func implemented() []Annotation {
+	return []Annotation{
+		&AllowlistSourceRange,
+		&BackendProtocol,
+		&DenylistSourceRange,
+		&ForceSSLRedirect,
+		&PermanentRedirect,
+		&PermanentRedirectCode,
+		&ProxyBodySize,
+		&ProxyConnectTimeout,
+		&ProxyReadTimeout,
+		&ProxySendTimeout,
+		&RewriteTarget,
+		&SSLRedirect,
+		&TemporalRedirect,
+		&TemporalRedirectCode,
+		&UseRegex,
+		&XForwardedPrefix,
 	}
 }
 
 // annotationKeys returns every known annotation: the implemented ones and
 // the rest of ingress-nginx's catalogue.
 func annotationKeys() []Key {
-	keys := implemented()
+	var keys []Key
 	have := map[string]bool{}
-	for _, k := range keys {
+	for _, a := range implemented() {
+		k := a.Describe()
+		keys = append(keys, k)
 		have[k.Name] = true
 	}
 	for _, k := range otherAnnotations() {

@@ -3,7 +3,6 @@ package annotations
 import (
 	"net/netip"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -416,54 +415,17 @@ func TestValueLookup(t *testing.T) {
 	})
 }
 
-// defaultParser is a typed Value reduced to its Key and a check that a
-// string parses.
-type defaultParser struct {
-	key   Key
-	parse func(string) error
-}
-
-func typed[T any](v *Value[T]) defaultParser {
-	return defaultParser{key: v.Key, parse: func(s string) error { _, err := v.Parse(s); return err }}
-}
-
-// typedValues are the typed Values behind implemented().
-func typedValues() []defaultParser {
-	return []defaultParser{
-		typed(&AllowlistSourceRange),
-		typed(&DenylistSourceRange),
-		typed(&ForceSSLRedirect),
-		typed(&PermanentRedirect),
-		typed(&PermanentRedirectCode),
-		typed(&ProxyBodySize),
-		typed(&ProxyConnectTimeout),
-		typed(&ProxyReadTimeout),
-		typed(&ProxySendTimeout),
-		typed(&RewriteTarget),
-		typed(&SSLRedirect),
-		typed(&TemporalRedirect),
-		typed(&TemporalRedirectCode),
-		typed(&UseRegex),
-		typed(&XForwardedPrefix),
-	}
-}
-
 // TestImplementedDefaultsParse guards translate's assumption (it panics
 // otherwise) that every implemented annotation's documented Default parses
 // with its own parser, and the ConfigMap key's catalogue default too.
 func TestImplementedDefaultsParse(t *testing.T) {
-	var want, got []string
-	for _, k := range implemented() {
-		want = append(want, k.Name)
+	type defaultParser struct {
+		key   Key
+		parse func(string) error
 	}
-	tv := typedValues()
-	for _, v := range tv {
-		got = append(got, v.key.Name)
-	}
-	sort.Strings(want)
-	sort.Strings(got)
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("typedValues() = %v, implemented() = %v; keep this test's list in step", got, want)
+	var tv []defaultParser
+	for _, a := range implemented() {
+		tv = append(tv, defaultParser{key: a.Describe(), parse: a.CheckValue})
 	}
 	cms := map[string]Key{}
 	for _, k := range configMapKeys() {

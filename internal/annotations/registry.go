@@ -96,6 +96,24 @@ type Value[T any] struct {
 	Parse func(raw string) (T, error)
 }
 
+// Annotation is what every typed Value offers the registry, whatever its
+// value type.
+type Annotation interface {
+	// Describe returns the key's description.
+	Describe() Key
+	// CheckValue reports whether raw is a valid value.
+	CheckValue(raw string) error
+}
+
+// Describe implements Annotation.
+func (v *Value[T]) Describe() Key { return v.Key }
+
+// CheckValue implements Annotation.
+func (v *Value[T]) CheckValue(raw string) error {
+	_, err := v.Parse(raw)
+	return err
+}
+
 // Lookup reads the value from a map of annotations (with Prefix) or
 // ConfigMap data (without): ok is false when the key and its aliases are
 // absent or empty; err names the key and the value when it is malformed.
