@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -481,51 +480,4 @@ func deployFlag(args []string, name string) string {
 		}
 	}
 	return ""
-}
-
-// startStraitAs runs the strait binary with args (starting with the
-// subcommand) and the extra environment env, as startStrait does but
-// without its kubeconfig and POD_NAMESPACE, adding the listener flags;
-// it waits until Strait reports ready.
-func startStraitAs(t *testing.T, env []string, args ...string) *strait {
-	t.Helper()
-	s := &strait{t: t, http: freeAddr(t), https: freeAddr(t), healthz: freeAddr(t), exited: make(chan error, 1)}
-	args = append(args, "--bind-address", "127.0.0.1",
-		"--http-port", port(s.http), "--https-port", port(s.https), "--healthz-port", port(s.healthz))
-	s.cmd = exec.Command(straitBin, args...)
-	s.cmd.Env = append(os.Environ(), env...)
-	s.log = filepath.Join(t.TempDir(), "strait.log")
-	f, err := os.Create(s.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.cmd.Stdout, s.cmd.Stderr = f, f
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.exited <- s.cmd.Wait(); f.Close() }()
-	t.Cleanup(func() {
-		s.stop()
-		if t.Failed() {
-			b, _ := os.ReadFile(s.log)
-			t.Logf("strait %v log:\n%s", args, tailLines(string(b), 60))
-		}
-	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if code, _ := httpGet("http://"+s.healthz+"/healthz", ""); code == 200 {
-			return s
-		}
-		select {
-		case err := <-s.exited:
-			b, _ := os.ReadFile(s.log)
-			t.Fatalf("strait exited before ready: %v\n%s", err, b)
-		default:
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(s.log)
-			t.Fatalf("strait not ready after 20 s (missing read permissions?):\n%s", tailLines(string(b), 40))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -43,11 +43,20 @@ type strait struct {
 // waits until it reports ready.
 func startStrait(t *testing.T, c *kubetest.Cluster, flags ...string) *strait {
 	t.Helper()
+	return startStraitAs(t, []string{"POD_NAMESPACE=default"}, append([]string{"serve", "--kubeconfig", c.Kubeconfig}, flags...)...)
+}
+
+// startStraitAs runs Strait with the given environment and arguments (the
+// command and its flags; the listener flags are added) and waits until it
+// reports ready.
+func startStraitAs(t *testing.T, env []string, args ...string) *strait {
+	t.Helper()
 	s := &strait{t: t, http: freeAddr(t), https: freeAddr(t), healthz: freeAddr(t), exited: make(chan error, 1)}
-	args := append([]string{"serve", "--kubeconfig", c.Kubeconfig, "--bind-address", "127.0.0.1",
-		"--http-port", port(s.http), "--https-port", port(s.https), "--healthz-port", port(s.healthz)}, flags...)
+	flags := args
+	args = append(append([]string{}, args...), "--bind-address", "127.0.0.1",
+		"--http-port", port(s.http), "--https-port", port(s.https), "--healthz-port", port(s.healthz))
 	s.cmd = exec.Command(straitBin, args...)
-	s.cmd.Env = append(os.Environ(), "POD_NAMESPACE=default")
+	s.cmd.Env = append(os.Environ(), env...)
 	s.log = filepath.Join(t.TempDir(), "strait.log")
 	f, err := os.Create(s.log)
 	if err != nil {
