@@ -17,7 +17,7 @@ status=0
 # -p 1: packages run one at a time, so that timing measurements (route
 # propagation under churn) are not distorted by other packages competing
 # for the two cores.
-go test -p 1 -count=1 -v ./... > .cache/test.log 2>&1 || status=$?
+go test -p 1 -count=1 -timeout 30m -v ./... > .cache/test.log 2>&1 || status=$?
 grep -E '^(ok|FAIL|---|panic:)|^\s+--- FAIL|churn_test.go:[0-9]+: ' .cache/test.log | grep -v -E '^\s*--- PASS' || true
 # Each fuzz target of the parsers of user input runs briefly; a crash
 # fails the run. Longer local runs: go test PKG -run XXX -fuzz NAME.
