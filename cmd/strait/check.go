@@ -44,14 +44,18 @@ const (
 // not in the registry.
 const supportUnknown annotations.Support = "unknown annotation"
 
+// supportInvalid is the level of an implemented annotation whose value
+// Strait refuses: the Ingress would not behave as under ingress-nginx.
+const supportInvalid annotations.Support = "invalid value"
+
 // checkLevels are the support levels in report order.
 var checkLevels = []annotations.Support{
-	annotations.Supported, annotations.Differs, annotations.Ignored, annotations.Unsupported, supportUnknown,
+	annotations.Supported, annotations.Differs, annotations.Ignored, annotations.Unsupported, supportUnknown, supportInvalid,
 }
 
 // blocking reports whether an annotation at this level stops a migration.
 func blocking(s annotations.Support) bool {
-	return s == annotations.Unsupported || s == supportUnknown
+	return s == annotations.Unsupported || s == supportUnknown || s == supportInvalid
 }
 
 // Text layout.
@@ -533,6 +537,10 @@ func classify(cat annotations.Catalogue, name, value string) checkAnnotation {
 		}
 		if k.Support != annotations.Supported {
 			a.Notes = k.Notes
+		}
+		if err := annotations.CheckValue(name, value); err != nil {
+			a.Support = supportInvalid
+			a.Notes = "Strait refuses this value (" + err.Error() + "); the Ingress gets a problem and, for redirects, access lists and rewrites, its paths answer 503."
 		}
 	}
 	if a.Snippet && !strings.HasPrefix(a.Notes, "Never interpreted") {

@@ -142,11 +142,23 @@ func TestCheckTestdataJSON(t *testing.T) {
 
 	// The expected summary, computed from the registry.
 	cat := annotations.All()
-	level := func(name string) annotations.Support {
-		if k, ok := cat.Annotation(name); ok {
-			return k.Support
+	// The values are input data: the level of an implemented annotation
+	// with a value Strait refuses is "invalid value".
+	values := map[string]string{}
+	for _, ing := range rep.Ingresses {
+		for _, a := range ing.Annotations {
+			values[a.Name] = a.Value
 		}
-		return supportUnknown
+	}
+	level := func(name string) annotations.Support {
+		k, ok := cat.Annotation(name)
+		if !ok {
+			return supportUnknown
+		}
+		if annotations.CheckValue(name, values[name]) != nil {
+			return supportInvalid
+		}
+		return k.Support
 	}
 	ingresses := map[string]int{}
 	uses := 0
@@ -166,7 +178,7 @@ func TestCheckTestdataJSON(t *testing.T) {
 		want.Levels = append(want.Levels, checkLevel{Support: l, Names: levelNames[l], Uses: levelUses[l]})
 	}
 	for n, c := range ingresses {
-		if s := level(n); s == annotations.Unsupported || s == supportUnknown {
+		if s := level(n); blocking(s) {
 			want.NotSupported = append(want.NotSupported, checkBlocker{Name: n, Support: s, Ingresses: c})
 		}
 	}
@@ -314,7 +326,7 @@ func TestCheckCluster(t *testing.T) {
 		paths = append(paths, r.URL.Path+"?"+r.URL.RawQuery)
 		w.Header().Set("Content-Type", "application/json")
 		item := func(ns, name, ann string) string {
-			return fmt.Sprintf(`{"metadata":{"namespace":%q,"name":%q,"annotations":{"nginx.ingress.kubernetes.io/%s":"x"}},"spec":{}}`, ns, name, ann)
+			return fmt.Sprintf(`{"metadata":{"namespace":%q,"name":%q,"annotations":{"nginx.ingress.kubernetes.io/%s":"true"}},"spec":{}}`, ns, name, ann)
 		}
 		switch {
 		case r.URL.Path == "/apis/networking.k8s.io/v1/ingresses" && r.URL.Query().Get("continue") == "":
@@ -344,7 +356,7 @@ current-context: c
 		t.Fatalf("exit %d, stderr %q\n%s", code, stderr, out)
 	}
 	if !strings.HasPrefix(out, "strait check: 2 Ingresses from cluster "+api.URL+"; ") ||
-		!strings.Contains(out, "\na/y\n"+row("supported", `force-ssl-redirect: "x"`)+"\nb/z\n") {
+		!strings.Contains(out, "\na/y\n"+row("supported", `force-ssl-redirect: "true"`)+"\nb/z\n") {
 		t.Errorf("output:\n%s", out)
 	}
 	if len(paths) != 2 || !strings.Contains(paths[0], "limit=500") {

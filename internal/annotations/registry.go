@@ -8,6 +8,7 @@ package annotations
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -164,6 +165,19 @@ func All() Catalogue {
 	sort.Slice(c.Annotations, func(i, j int) bool { return c.Annotations[i].Name < c.Annotations[j].Name })
 	sort.Slice(c.ConfigMapKeys, func(i, j int) bool { return c.ConfigMapKeys[i].Name < c.ConfigMapKeys[j].Name })
 	return c
+}
+
+// CheckValue validates a value of the named annotation (without prefix,
+// aliases included) when Strait implements it; it returns nil for the
+// others, whose values Strait does not read.
+func CheckValue(name, value string) error {
+	for _, a := range implemented() {
+		k := a.Describe()
+		if k.Name == name || slices.Contains(k.Aliases, name) {
+			return a.CheckValue(value)
+		}
+	}
+	return nil
 }
 
 // Annotation returns the description of an annotation by name (without
