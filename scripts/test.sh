@@ -29,11 +29,24 @@ for target in \
   ./internal/annotations:FuzzParseBoolInt \
   ./internal/proxy:FuzzParseRequest; do
   pkg=${target%%:*} name=${target##*:}
-  if go test "$pkg" -run XXX -fuzz "^${name}\$" -fuzztime "$fuzztime" > .cache/fuzz.log 2>&1; then
-    echo "fuzz $name $fuzztime: ok"
-  else
-    echo "fuzz $name: FAILED"; cat .cache/fuzz.log; status=1
-  fi
+  # A crash always writes its input under testdata/fuzz. Go's fuzzer can
+  # also fail with "context deadline exceeded" when -fuzztime ends while
+  # a new input is being minimised (golang/go#56238): that is no crash, so
+  # it is retried once and then reported without failing the run.
+  ok=
+  for attempt in 1 2; do
+    if go test "$pkg" -run XXX -fuzz "^${name}\$" -fuzztime "$fuzztime" > .cache/fuzz.log 2>&1; then
+      ok=yes; break
+    fi
+    if grep -q 'Failing input written' .cache/fuzz.log || ! grep -q 'context deadline exceeded' .cache/fuzz.log; then
+      ok=no; break
+    fi
+  done
+  case $ok in
+    yes) echo "fuzz $name $fuzztime: ok" ;;
+    no) echo "fuzz $name: FAILED"; cat .cache/fuzz.log; status=1 ;;
+    *) echo "fuzz $name $fuzztime: no crash (the fuzzer stopped on its deadline twice, golang/go#56238)" ;;
+  esac
 done
 if [ "$status" -ne 0 ]; then
   echo "tests failed; full log follows"
