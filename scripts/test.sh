@@ -18,7 +18,7 @@ status=0
 # propagation under churn) are not distorted by other packages competing
 # for the two cores.
 go test -p 1 -count=1 -timeout 30m -v ./... > .cache/test.log 2>&1 || status=$?
-grep -E '^(ok|FAIL|---|panic:)|^\s+--- FAIL|churn_test.go:[0-9]+: ' .cache/test.log | grep -v -E '^\s*--- PASS' || true
+grep -E '^(ok|FAIL|---|panic:)|^\s+--- FAIL|(churn|propagation)_test.go:[0-9]+: ' .cache/test.log | grep -v -E '^\s*--- PASS|kubetest: cluster started' || true
 # Each fuzz target of the parsers of user input runs briefly; a crash
 # fails the run. Longer local runs: go test PKG -run XXX -fuzz NAME.
 fuzztime=${FUZZTIME:-5s}
