@@ -6,6 +6,7 @@ package annotations
 func implemented() []Annotation {
 	return []Annotation{
 		&AllowlistSourceRange,
+		&AppRoot,
 		&BackendProtocol,
 		&DenylistSourceRange,
 		&ForceSSLRedirect,
@@ -19,6 +20,7 @@ func implemented() []Annotation {
 		&SSLRedirect,
 		&TemporalRedirect,
 		&TemporalRedirectCode,
+		&UpstreamVhost,
 		&UseRegex,
 		&XForwardedPrefix,
 	}

@@ -53,6 +53,9 @@ type VirtualHost struct {
 	// only, and routes are tried longest path first, the first match
 	// winning.
 	Regex bool `json:"regex,omitempty"`
+	// AppRoot, when set, answers requests for exactly "/" with a 302 to
+	// this path (app-root), before anything else.
+	AppRoot string `json:"appRoot,omitempty"`
 	// Routes in match precedence order: Exact before Prefix, then longer
 	// paths before shorter ones, then by Name.
 	Routes []Route `json:"routes,omitempty"`

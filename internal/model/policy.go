@@ -19,6 +19,8 @@ type Policy struct {
 	// AllowSourceRange, when not empty, lists the only CIDR ranges
 	// admitted; others get 403.
 	AllowSourceRange []string `json:"allowSourceRange,omitempty"`
+	// UpstreamHost, when set, is the Host header sent upstream.
+	UpstreamHost string `json:"upstreamHost,omitempty"`
 	// Rewrite, when set, replaces the URI sent upstream.
 	Rewrite *Rewrite `json:"rewrite,omitempty"`
 	// ConnectTimeout, ReadTimeout and SendTimeout are in seconds.

@@ -38,6 +38,8 @@ type vhost struct {
 	prefix map[string]*route
 	regex  []*route // in order, for regex-mode hosts
 	def    *route
+	// appRoot redirects exactly "/" (app-root); "" for none.
+	appRoot string
 }
 
 // route is a compiled route: where matched requests go, and the policy
@@ -50,6 +52,8 @@ type route struct {
 	policy   *routePolicy   // nil when the route has nothing to check
 	re       *regexp.Regexp // the location regex, in regex-mode hosts
 	rewrite  *rewriteRule   // nil without rewrite-target
+	// upstreamHost replaces the Host header sent upstream; "" keeps it.
+	upstreamHost string
 }
 
 // compile builds a generation from m. backends and certs come from the
@@ -87,13 +91,14 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 }
 
 func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to Timeouts) *vhost {
-	vh := &vhost{exact: map[string]*route{}, prefix: map[string]*route{}}
+	vh := &vhost{exact: map[string]*route{}, prefix: map[string]*route{}, appRoot: h.AppRoot}
 	for i := range h.Routes {
 		r := &h.Routes[i]
 		cr := compileAction(r.Name, r.Action, backends, to)
 		cr.timeouts = policyTimeouts(&r.Policy, to)
 		cr.policy = compilePolicy(&r.Policy)
 		cr.rewrite = compileRewrite(r.Path, r.Policy.Rewrite)
+		cr.upstreamHost = r.Policy.UpstreamHost
 		if h.Regex {
 			re, err := regexp.Compile("(?i)^" + r.Path)
 			if err != nil {

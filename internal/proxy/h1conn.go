@@ -34,6 +34,8 @@ type h1conn struct {
 	// nil when none are trusted).
 	fwd *forwarding
 	fo  forwardedOut
+	// upstreamHost is the current route's Host override (upstream-vhost).
+	upstreamHost string
 	// linger is set when the connection closes after an answer given
 	// before the request body was read: the rest of the body is read and
 	// discarded first, so that the client, still sending, sees the answer
@@ -155,7 +157,14 @@ func (hc *h1conn) handle() bool {
 	}
 	clean := cleanPath(pathStr)
 	g := hc.s.p.gen.Load()
-	rt := g.host(bytesString(host)).match(clean)
+	vh := g.host(bytesString(host))
+	if vh.appRoot != "" && clean == "/" {
+		// app-root runs before everything else, with the connection's
+		// scheme, and drops the query.
+		return hc.writeStatus(http.StatusFound, hc.s.li.scheme+"://"+bytesString(host)+vh.appRoot, req.close || req.contentLength > 0 || req.chunked)
+	}
+	rt := vh.match(clean)
+	hc.upstreamHost = rt.upstreamHost
 	hc.fwdPrefix = ""
 	hc.fwd = nil
 	clientIP, https := bytesString(hc.ip), hc.s.li.scheme == "https"

@@ -93,7 +93,9 @@ func (hc *h1conn) writeUpstreamHead(w *bufio.Writer, host, uri []byte, upgrade b
 	w.WriteByte(' ')
 	w.Write(uri)
 	w.WriteString(" HTTP/1.1\r\nHost: ")
-	if hc.fwd != nil && hc.fo.host != "" {
+	if hc.upstreamHost != "" {
+		w.WriteString(hc.upstreamHost)
+	} else if hc.fwd != nil && hc.fo.host != "" {
 		// $best_http_host: the first X-Forwarded-Host when trusted.
 		w.WriteString(hc.fo.host)
 	} else {

@@ -136,6 +136,8 @@ type target struct {
 	uri, prefix string
 	// fo holds the trusted forwarded values; nil when none are trusted.
 	fo *forwardedOut
+	// upstreamHost replaces the Host header (upstream-vhost).
+	upstreamHost string
 }
 
 // requestTarget returns the origin-form target of r, rewritten when the
@@ -148,10 +150,10 @@ func requestTarget(r *http.Request, rt *route) target {
 	}
 	if rt.rewrite != nil {
 		if p, prefix, ok := rt.rewrite.apply(cleanPath(r.URL.Path)); ok {
-			return target{uri: withQuery(p, uri), prefix: prefix}
+			return target{uri: withQuery(p, uri), prefix: prefix, upstreamHost: rt.upstreamHost}
 		}
 	}
-	return target{uri: uri}
+	return target{uri: uri, upstreamHost: rt.upstreamHost}
 }
 
 // writeRequestHead writes the request line and headers of the upstream
@@ -165,6 +167,10 @@ func writeRequestHead(bw *bufio.Writer, r *http.Request, li *listenerInfo, upgra
 	host := r.Host
 	if tg.fo != nil && tg.fo.host != "" {
 		host = tg.fo.host
+	}
+	fwdHost := host
+	if tg.upstreamHost != "" {
+		host = tg.upstreamHost
 	}
 	bw.WriteString(host)
 	bw.WriteString("\r\n")
@@ -199,7 +205,7 @@ func writeRequestHead(bw *bufio.Writer, r *http.Request, li *listenerInfo, upgra
 	writeHeader(bw, "X-Request-ID", id)
 	writeHeader(bw, "X-Real-IP", ip)
 	writeHeader(bw, "X-Forwarded-For", xff)
-	writeHeader(bw, "X-Forwarded-Host", host)
+	writeHeader(bw, "X-Forwarded-Host", fwdHost)
 	writeHeader(bw, "X-Forwarded-Port", port)
 	writeHeader(bw, "X-Forwarded-Proto", proto)
 	writeHeader(bw, "X-Forwarded-Scheme", proto)

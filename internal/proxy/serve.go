@@ -54,7 +54,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// an upstream's own header replaces it.
 		w.Header()["Strict-Transport-Security"] = g.hsts
 	}
-	rt := g.host(r.Host).match(cleanPath(r.URL.Path))
+	vh := g.host(r.Host)
+	clean := cleanPath(r.URL.Path)
+	if vh.appRoot != "" && clean == "/" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		w.Header().Set("Location", scheme+"://"+r.Host+vh.appRoot)
+		plainError(w, http.StatusFound)
+		return
+	}
+	rt := vh.match(clean)
 	var fo *forwardedOut
 	remote, https := clientIP(r.RemoteAddr), r.TLS != nil
 	if g.fwd != nil {

@@ -147,6 +147,16 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	} else if ok {
 		ip.force = v
 	}
+	if v, ok, err := annotations.UpstreamVhost.Lookup(a, annotations.Prefix); err != nil {
+		bad(err, "the client's Host is sent")
+	} else if ok {
+		pol.UpstreamHost = v
+	}
+	if v, ok, err := annotations.AppRoot.Lookup(a, annotations.Prefix); err != nil {
+		bad(err, "no app-root redirect")
+	} else if ok {
+		ip.appRoot = v
+	}
 	ip.protocol = model.ProtocolHTTP
 	if v, ok, err := annotations.BackendProtocol.Lookup(a, annotations.Prefix); err != nil {
 		// Speaking HTTP to a gRPC or TLS upstream would fail in confusing

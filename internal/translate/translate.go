@@ -88,7 +88,8 @@ type translator struct {
 // oldest first.
 type hostBuilder struct {
 	name     string
-	regex    bool // regex mode, see model.VirtualHost.Regex
+	regex    bool   // regex mode, see model.VirtualHost.Regex
+	appRoot  string // see model.VirtualHost.AppRoot
 	def      model.Action
 	routes   []model.Route
 	redirect []sslFlags      // parallel to routes
@@ -174,6 +175,10 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 				continue
 			}
 			hb = t.hosts[host]
+			if hb != nil && hb.appRoot == "" && ip.appRoot != "" {
+				// Host-level: the oldest Ingress that sets it wins.
+				hb.appRoot = ip.appRoot
+			}
 			if hb == nil {
 				// The first Ingress to define a host decides what its
 				// unmatched paths get.
@@ -182,6 +187,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 					def = ingDefault
 				}
 				hb = newHostBuilder(host, def)
+				hb.appRoot = ip.appRoot
 				t.hosts[host] = hb
 			}
 		}
@@ -230,6 +236,8 @@ type ingressPolicy struct {
 	rewrite, forwardedPrefix string
 	// protocol is spoken to the Ingress's backends.
 	protocol model.Protocol
+	// appRoot is the Ingress's app-root, a host-level setting.
+	appRoot string
 }
 
 func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *hostBuilder, l loc, p *networkingv1.HTTPIngressPath, ip *ingressPolicy) {
@@ -435,7 +443,7 @@ func sortProblems(ps []model.Problem) {
 // build orders the routes by precedence: Exact before Prefix, longer paths
 // before shorter ones.
 func (hb *hostBuilder) build() model.VirtualHost {
-	vh := model.VirtualHost{Name: hb.name, Default: hb.def, Routes: hb.routes, Regex: hb.regex}
+	vh := model.VirtualHost{Name: hb.name, Default: hb.def, Routes: hb.routes, Regex: hb.regex, AppRoot: hb.appRoot}
 	if hb.regex {
 		// ingress-nginx's order for regex locations: longer paths first,
 		// then descending by string; the first match wins.
