@@ -19,6 +19,8 @@ type Policy struct {
 	// AllowSourceRange, when not empty, lists the only CIDR ranges
 	// admitted; others get 403.
 	AllowSourceRange []string `json:"allowSourceRange,omitempty"`
+	// CORS, when set, answers preflights and adds CORS headers.
+	CORS *CORS `json:"cors,omitempty"`
 	// UpstreamHost, when set, is the Host header sent upstream.
 	UpstreamHost string `json:"upstreamHost,omitempty"`
 	// Rewrite, when set, replaces the URI sent upstream.
@@ -46,4 +48,16 @@ type Rewrite struct {
 	// ForwardedPrefix is sent as X-Forwarded-Prefix when the rewrite
 	// happens (x-forwarded-prefix), with $1..$9 expanded too.
 	ForwardedPrefix string `json:"forwardedPrefix,omitempty"`
+}
+
+// CORS is ingress-nginx's CORS handling (enable-cors and cors-*).
+type CORS struct {
+	// AllowOrigins are lower-case origins ("scheme://host[:port]", with
+	// "*." for one label, or "null"); empty allows every origin ("*").
+	AllowOrigins     []string `json:"allowOrigins,omitempty"`
+	AllowMethods     string   `json:"allowMethods"`
+	AllowHeaders     string   `json:"allowHeaders"`
+	ExposeHeaders    string   `json:"exposeHeaders,omitempty"`
+	AllowCredentials bool     `json:"allowCredentials"`
+	MaxAge           int      `json:"maxAge"`
 }

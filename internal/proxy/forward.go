@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"strings"
 	"sync"
 	"time"
 
@@ -159,9 +160,13 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, c upstreamConn, 
 	h := w.Header()
 	hop := connectionTokens(resp.Header)
 	for k, vv := range resp.Header {
-		if !skipResponseHeader(k) && !contains(hop, k) {
-			h[k] = vv
+		if skipResponseHeader(k) || contains(hop, k) {
+			continue
 		}
+		if _, ours := h[k]; ours && strings.HasPrefix(k, "Access-Control-") {
+			continue // the route's CORS headers replace the upstream's
+		}
+		h[k] = vv
 	}
 	announceTrailers(h, resp)
 	w.WriteHeader(resp.StatusCode)

@@ -36,6 +36,9 @@ type h1conn struct {
 	fo  forwardedOut
 	// upstreamHost is the current route's Host override (upstream-vhost).
 	upstreamHost string
+	// corsHdrs are the CORS headers of the current response; nil when the
+	// route has no CORS or the origin is not allowed.
+	corsHdrs [][2]string
 	// linger is set when the connection closes after an answer given
 	// before the request body was read: the rest of the body is read and
 	// discarded first, so that the client, still sending, sees the answer
@@ -165,6 +168,7 @@ func (hc *h1conn) handle() bool {
 	}
 	rt := vh.match(clean)
 	hc.upstreamHost = rt.upstreamHost
+	hc.corsHdrs = nil
 	hc.fwdPrefix = ""
 	hc.fwd = nil
 	clientIP, https := bytesString(hc.ip), hc.s.li.scheme == "https"
@@ -183,8 +187,18 @@ func (hc *h1conn) handle() bool {
 		if req.chunked {
 			cl = -1
 		}
-		pr := request{https: https, host: bytesString(host), uri: bytesString(uri), remoteIP: clientIP, contentLength: cl}
-		if v := rt.policy.check(&pr); v.status != 0 {
+		pr := request{https: https, host: bytesString(host), uri: bytesString(uri), remoteIP: clientIP, contentLength: cl, method: bytesString(req.method)}
+		if c := rt.policy.cors; c != nil {
+			pr.origin = req.value("origin")
+			if allow := c.allowOrigin(pr.origin); allow != "" {
+				hc.corsHdrs = c.headers(allow)
+			}
+		}
+		v := rt.policy.check(&pr)
+		if v.preflight {
+			return hc.writePreflight(req.close || hasBody)
+		}
+		if v.status != 0 {
 			return hc.writeStatus(v.status, v.location, req.close || hasBody)
 		}
 		if rt.backend != nil && len(rt.backend.Endpoints()) == 0 {
@@ -256,6 +270,7 @@ func (hc *h1conn) writeStatus(code int, location string, closeConn bool) bool {
 		bw.WriteString(location)
 		bw.WriteString("\r\n")
 	}
+	hc.writeCORS()
 	bw.WriteString("Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ")
 	bw.WriteString(itoa(len(body)))
 	bw.WriteString("\r\n")
@@ -304,4 +319,32 @@ func lingeringClose(c net.Conn) {
 			return
 		}
 	}
+}
+
+// writeCORS writes the current response's CORS headers, if any.
+func (hc *h1conn) writeCORS() {
+	for _, h := range hc.corsHdrs {
+		hc.bw.WriteString(h[0])
+		hc.bw.WriteString(": ")
+		hc.bw.WriteString(h[1])
+		hc.bw.WriteString("\r\n")
+	}
+}
+
+// writePreflight answers a CORS preflight as ingress-nginx does: 204,
+// text/plain, no body.
+func (hc *h1conn) writePreflight(closeConn bool) bool {
+	bw := hc.bw
+	bw.WriteString("HTTP/1.1 204 No Content\r\n")
+	bw.Write(hc.s.date.line(time.Now()))
+	hc.writeCORS()
+	bw.WriteString("Content-Type: text/plain charset=UTF-8\r\nContent-Length: 0\r\n")
+	keep := !closeConn && !hc.req.close
+	if !keep {
+		bw.WriteString("Connection: close\r\n")
+	} else if hc.req.minor == 0 {
+		bw.WriteString("Connection: keep-alive\r\n")
+	}
+	bw.WriteString("\r\n")
+	return keep
 }

@@ -270,10 +270,14 @@ func (hc *h1conn) relay(uc *upstream.Conn, rt *route, addr string) bool {
 	}
 	w.WriteString("\r\n")
 	w.Write(hc.s.date.line(time.Now()))
+	hc.writeCORS()
 	for i := range resp.fields {
 		f := &resp.fields[i]
 		if skipResponseHeader(f.name) || equalFold(f.name, "content-length") || isConnToken(resp.connTokens, f.name) {
 			continue
+		}
+		if hc.corsHdrs != nil && len(f.name) > 15 && equalFold(f.name[:15], "access-control-") {
+			continue // replaced by the route's CORS headers
 		}
 		w.Write(f.name)
 		w.WriteString(": ")

@@ -411,3 +411,14 @@ var tokenTable = func() (t [256]bool) {
 
 // appendInt appends n in decimal.
 func appendInt(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) }
+
+// value returns the first value of the named header (name in lower case),
+// as a string, or "".
+func (h *head) value(name string) string {
+	for i := range h.fields {
+		if equalFold(h.fields[i].name, name) {
+			return string(h.fields[i].value)
+		}
+	}
+	return ""
+}

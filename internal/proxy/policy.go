@@ -17,6 +17,7 @@ type routePolicy struct {
 	redirectCode int
 	httpsCode    int
 	deny, allow  []netip.Prefix
+	cors         *corsRule
 }
 
 // compilePolicy returns nil when the policy checks nothing, so that plain
@@ -28,7 +29,8 @@ func compilePolicy(p *model.Policy) *routePolicy {
 	}
 	rp.deny = prefixes(p.DenySourceRange)
 	rp.allow = prefixes(p.AllowSourceRange)
-	if rp.maxBody == 0 && rp.redirectCode == 0 && rp.httpsCode == 0 && rp.deny == nil && rp.allow == nil {
+	rp.cors = compileCORS(p.CORS)
+	if rp.maxBody == 0 && rp.redirectCode == 0 && rp.httpsCode == 0 && rp.deny == nil && rp.allow == nil && rp.cors == nil {
 		return nil
 	}
 	return rp
@@ -70,6 +72,8 @@ func policyTimeouts(p *model.Policy, def Timeouts) Timeouts {
 type verdict struct {
 	status   int
 	location string
+	// preflight marks a CORS preflight answer: 204 with the CORS headers.
+	preflight bool
 }
 
 // request is what the checks need to know of a request, from either HTTP
@@ -80,6 +84,8 @@ type request struct {
 	uri           string // origin-form request target
 	remoteIP      string
 	contentLength int64 // -1 when unknown
+	method        string
+	origin        string // the Origin header
 }
 
 // check applies the checks that come before the upstream is looked at, in
@@ -88,6 +94,12 @@ type request struct {
 func (rp *routePolicy) check(r *request) verdict {
 	if rp.maxBody > 0 && r.contentLength > rp.maxBody {
 		return verdict{status: http.StatusRequestEntityTooLarge}
+	}
+	// A CORS preflight is answered in nginx's rewrite phase, before the
+	// redirects: every OPTIONS with origin *, else one from an allowed
+	// origin (others go upstream).
+	if rp.cors != nil && r.method == http.MethodOptions && rp.cors.allowOrigin(r.origin) != "" {
+		return verdict{status: http.StatusNoContent, preflight: true}
 	}
 	if rp.redirectCode != 0 {
 		return verdict{status: rp.redirectCode, location: rp.redirectURL}

@@ -80,8 +80,22 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if uri == "" || uri[0] != '/' {
 			uri = r.URL.RequestURI()
 		}
-		pr := request{https: https, host: r.Host, uri: uri, remoteIP: remote, contentLength: r.ContentLength}
+		pr := request{https: https, host: r.Host, uri: uri, remoteIP: remote, contentLength: r.ContentLength, method: r.Method, origin: r.Header.Get("Origin")}
+		if c := rt.policy.cors; c != nil {
+			if allow := c.allowOrigin(pr.origin); allow != "" {
+				h := w.Header()
+				for _, kv := range c.headers(allow) {
+					h.Set(kv[0], kv[1])
+				}
+			}
+		}
 		v := rt.policy.check(&pr)
+		if v.preflight {
+			w.Header().Set("Content-Type", "text/plain charset=UTF-8")
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		if v.status == 0 && rt.backend != nil {
 			if len(rt.backend.Endpoints()) == 0 {
 				v.status = http.StatusServiceUnavailable

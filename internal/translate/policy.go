@@ -147,6 +147,7 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	} else if ok {
 		ip.force = v
 	}
+	pol.CORS = t.cors(a, bad)
 	if v, ok, err := annotations.UpstreamVhost.Lookup(a, annotations.Prefix); err != nil {
 		bad(err, "the client's Host is sent")
 	} else if ok {
@@ -358,4 +359,49 @@ func (t *translator) readForwarding(ref model.ObjectRef, data map[string]string)
 		return model.Forwarding{}
 	}
 	return f
+}
+
+// cors reads enable-cors and the cors-* annotations; a malformed value is
+// reported and its default used, as ingress-nginx does.
+func (t *translator) cors(a map[string]string, bad func(error, string)) *model.CORS {
+	on, ok, err := annotations.EnableCORS.Lookup(a, annotations.Prefix)
+	if err != nil {
+		bad(err, "CORS stays off")
+		return nil
+	}
+	if !ok || !on {
+		return nil
+	}
+	c := &model.CORS{}
+	str := func(v *annotations.Value[string]) string {
+		s, ok, err := v.Lookup(a, annotations.Prefix)
+		if err != nil {
+			bad(err, "using the default "+v.Default)
+		}
+		if err != nil || !ok {
+			s, _ = v.Parse(v.Default)
+		}
+		return s
+	}
+	c.AllowMethods = str(&annotations.CORSAllowMethods)
+	c.AllowHeaders = str(&annotations.CORSAllowHeaders)
+	c.ExposeHeaders = str(&annotations.CORSExposeHeaders)
+	if o, ok, err := annotations.CORSAllowOrigin.Lookup(a, annotations.Prefix); err != nil {
+		bad(err, "allowing every origin (*), the default")
+	} else if ok {
+		c.AllowOrigins = o
+	}
+	c.AllowCredentials = true
+	if v, ok, err := annotations.CORSAllowCredentials.Lookup(a, annotations.Prefix); err != nil {
+		bad(err, "using the default true")
+	} else if ok {
+		c.AllowCredentials = v
+	}
+	c.MaxAge = 1728000
+	if v, ok, err := annotations.CORSMaxAge.Lookup(a, annotations.Prefix); err != nil {
+		bad(err, "using the default 1728000")
+	} else if ok {
+		c.MaxAge = v
+	}
+	return c
 }
