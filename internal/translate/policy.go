@@ -130,60 +130,29 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	pol.SendTimeout = lookup(&annotations.ProxySendTimeout, st.send)
 
 	pol.MaxBodyBytes = st.bodySize
-	if n, ok, err := annotations.ProxyBodySize.Lookup(a, annotations.Prefix); err != nil {
-		bad(err, "using the default")
-	} else if ok {
-		pol.MaxBodyBytes = n
-	}
-
+	read(a, &annotations.ProxyBodySize, &pol.MaxBodyBytes, bad, "using the default")
 	ip.ssl, ip.force = st.sslRedirect, st.forceSSLRedirect
-	if v, ok, err := annotations.SSLRedirect.Lookup(a, annotations.Prefix); err != nil {
-		bad(err, "using the default")
-	} else if ok {
-		ip.ssl = v
-	}
-	if v, ok, err := annotations.ForceSSLRedirect.Lookup(a, annotations.Prefix); err != nil {
-		bad(err, "using the default")
-	} else if ok {
-		ip.force = v
-	}
+	read(a, &annotations.SSLRedirect, &ip.ssl, bad, "using the default")
+	read(a, &annotations.ForceSSLRedirect, &ip.force, bad, "using the default")
 	pol.CORS = t.cors(a, bad)
-	if v, ok, err := annotations.UpstreamVhost.Lookup(a, annotations.Prefix); err != nil {
-		bad(err, "the client's Host is sent")
-	} else if ok {
-		pol.UpstreamHost = v
-	}
-	if v, ok, err := annotations.AppRoot.Lookup(a, annotations.Prefix); err != nil {
-		bad(err, "no app-root redirect")
-	} else if ok {
-		ip.appRoot = v
-	}
+	read(a, &annotations.UpstreamVhost, &pol.UpstreamHost, bad, "the client's Host is sent")
+	read(a, &annotations.AppRoot, &ip.appRoot, bad, "no app-root redirect")
+	read(a, &annotations.UseRegex, &ip.useRegex, bad, "using the default (false)")
 	ip.protocol = model.ProtocolHTTP
-	if v, ok, err := annotations.BackendProtocol.Lookup(a, annotations.Prefix); err != nil {
-		// Speaking HTTP to a gRPC or TLS upstream would fail in confusing
-		// ways: fail closed and say why.
-		bad(err, "the Ingress's paths answer 503 until it is changed")
+	proto := string(ip.protocol)
+	// Speaking HTTP to a gRPC or TLS upstream would fail in confusing
+	// ways: fail closed and say why.
+	if read(a, &annotations.BackendProtocol, &proto, bad, "the Ingress's paths answer 503 until it is changed") {
 		ip.failClosed = true
-	} else if ok {
-		ip.protocol = model.Protocol(v)
 	}
-	if v, ok, err := annotations.UseRegex.Lookup(a, annotations.Prefix); err != nil {
-		bad(err, "using the default (false)")
-	} else if ok {
-		ip.useRegex = v
-	}
-	if v, ok, err := annotations.RewriteTarget.Lookup(a, annotations.Prefix); err != nil {
-		// Proxying to the unrewritten path would reach the wrong
-		// upstream resource: fail closed instead.
-		bad(err, "the Ingress's paths answer 503 until it is fixed")
+	ip.protocol = model.Protocol(proto)
+	// Proxying to the unrewritten path would reach the wrong upstream
+	// resource: fail closed instead.
+	if read(a, &annotations.RewriteTarget, &ip.rewrite, bad, "the Ingress's paths answer 503 until it is fixed") {
 		ip.failClosed = true
-	} else if ok {
-		ip.rewrite = v
-		if p, ok, err := annotations.XForwardedPrefix.Lookup(a, annotations.Prefix); err != nil {
-			bad(err, "X-Forwarded-Prefix is not sent")
-		} else if ok {
-			ip.forwardedPrefix = p
-		}
+	}
+	if ip.rewrite != "" {
+		read(a, &annotations.XForwardedPrefix, &ip.forwardedPrefix, bad, "X-Forwarded-Prefix is not sent")
 	}
 
 	// temporal-redirect wins over permanent-redirect.
@@ -229,6 +198,36 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	}
 	t.snippets(a, ref)
 	return ip
+}
+
+// read sets *dst from an annotation when it is present and valid. A
+// malformed value is reported, saying what happens instead (instead), and
+// leaves *dst unchanged; read then returns true.
+func read[T any](a map[string]string, v *annotations.Value[T], dst *T, bad func(error, string), instead string) (malformed bool) {
+	val, ok, err := v.Lookup(a, annotations.Prefix)
+	if err != nil {
+		bad(err, instead)
+		return true
+	}
+	if ok {
+		*dst = val
+	}
+	return false
+}
+
+// configBool reads a boolean ConfigMap key; a malformed value is a problem
+// on the ConfigMap and gives def.
+func (t *translator) configBool(ref model.ObjectRef, data map[string]string, k string, def bool) bool {
+	v, ok := data[k]
+	if !ok {
+		return def
+	}
+	b, err := annotations.ParseBool(v)
+	if err != nil {
+		t.problem(ref, "data."+k, "InvalidConfiguration", "%s %q is not a boolean; using %v", k, v, def)
+		return def
+	}
+	return b
 }
 
 // snippets reports snippet annotations, which Strait never interprets, and
@@ -282,19 +281,7 @@ func (t *translator) httpsRedirect(path string, hostTLS, ssl, force bool) int {
 // readHSTS builds the Strict-Transport-Security value from the hsts keys:
 // on by default, max-age one year, includeSubDomains, no preload.
 func (t *translator) readHSTS(ref model.ObjectRef, data map[string]string) string {
-	boolKey := func(k string, def bool) bool {
-		v, ok := data[k]
-		if !ok {
-			return def
-		}
-		b, err := annotations.ParseBool(v)
-		if err != nil {
-			t.problem(ref, "data."+k, "InvalidConfiguration", "%s %q is not a boolean; using %v", k, v, def)
-			return def
-		}
-		return b
-	}
-	if !boolKey("hsts", true) {
+	if !t.configBool(ref, data, "hsts", true) {
 		return ""
 	}
 	age := 31536000
@@ -307,10 +294,10 @@ func (t *translator) readHSTS(ref model.ObjectRef, data map[string]string) strin
 		}
 	}
 	out := "max-age=" + itoa(age)
-	if boolKey("hsts-include-subdomains", true) {
+	if t.configBool(ref, data, "hsts-include-subdomains", true) {
 		out += "; includeSubDomains"
 	}
-	if boolKey("hsts-preload", false) {
+	if t.configBool(ref, data, "hsts-preload", false) {
 		out += "; preload"
 	}
 	return out
@@ -319,22 +306,10 @@ func (t *translator) readHSTS(ref model.ObjectRef, data map[string]string) strin
 // readForwarding reads the keys that decide which forwarded headers are
 // trusted. Without use-forwarded-headers or enable-real-ip nothing is.
 func (t *translator) readForwarding(ref model.ObjectRef, data map[string]string) model.Forwarding {
-	boolKey := func(k string) bool {
-		v, ok := data[k]
-		if !ok {
-			return false
-		}
-		b, err := annotations.ParseBool(v)
-		if err != nil {
-			t.problem(ref, "data."+k, "InvalidConfiguration", "%s %q is not a boolean; using false", k, v)
-			return false
-		}
-		return b
-	}
 	f := model.Forwarding{
-		UseForwardedHeaders:     boolKey("use-forwarded-headers"),
-		ComputeFullForwardedFor: boolKey("compute-full-forwarded-for"),
-		EnableRealIP:            boolKey("enable-real-ip"),
+		UseForwardedHeaders:     t.configBool(ref, data, "use-forwarded-headers", false),
+		ComputeFullForwardedFor: t.configBool(ref, data, "compute-full-forwarded-for", false),
+		EnableRealIP:            t.configBool(ref, data, "enable-real-ip", false),
 		RealIPHeader:            "X-Forwarded-For",
 		TrustedCIDRs:            []string{"0.0.0.0/0"},
 	}
