@@ -54,6 +54,9 @@ type route struct {
 	rewrite  *rewriteRule   // nil without rewrite-target
 	// upstreamHost replaces the Host header sent upstream; "" keeps it.
 	upstreamHost string
+	// full routes are served by the net/http handler on every listener
+	// (see handoff.go).
+	full bool
 }
 
 // compile builds a generation from m. backends and certs come from the
@@ -99,6 +102,7 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		cr.policy = compilePolicy(&r.Policy)
 		cr.rewrite = compileRewrite(r.Path, r.Policy.Rewrite)
 		cr.upstreamHost = r.Policy.UpstreamHost
+		cr.full = needsFull(&r.Policy)
 		if h.Regex {
 			re, err := regexp.Compile("(?i)^" + r.Path)
 			if err != nil {
@@ -135,6 +139,29 @@ func compileAction(name string, a model.Action, backends map[string]*upstream.Ba
 		}
 	}
 	return r
+}
+
+// routes calls f for every route of the generation.
+func (g *generation) routes(f func(*route)) {
+	each := func(vh *vhost) {
+		for _, r := range vh.exact {
+			f(r)
+		}
+		for _, r := range vh.prefix {
+			f(r)
+		}
+		for _, r := range vh.regex {
+			f(r)
+		}
+		f(vh.def)
+	}
+	for _, vh := range g.exact {
+		each(vh)
+	}
+	for _, vh := range g.wildcard {
+		each(vh)
+	}
+	each(g.catchAll)
 }
 
 // host finds the virtual host for a Host header value: exact name first,

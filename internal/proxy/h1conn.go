@@ -48,6 +48,9 @@ type h1conn struct {
 	// a chunked body streams.
 	maxBody int64
 	wdl     upstream.Deadline // client write deadline
+	// handedOff is set once the connection belongs to the net/http
+	// server (see handoff.go).
+	handedOff bool
 }
 
 func newH1Conn(s *H1Server, c net.Conn) *h1conn {
@@ -67,6 +70,12 @@ func (hc *h1conn) serve() {
 	defer func() {
 		if v := recover(); v != nil && v != http.ErrAbortHandler {
 			hc.s.p.log.Error("panic serving connection", "remote", hc.c.RemoteAddr().String(), "panic", v)
+		}
+		if hc.handedOff {
+			hc.bw.Reset(nil)
+			h1Writers.Put(hc.bw)
+			hc.s.forget(hc)
+			return
 		}
 		if hc.linger {
 			lingeringClose(hc.c)
@@ -110,6 +119,9 @@ func (hc *h1conn) serve() {
 			return
 		}
 		keep := hc.handle()
+		if hc.handedOff {
+			return
+		}
 		if hc.br.Buffered() == 0 || !keep {
 			// Flush unless the client already sent its next request, so
 			// that pipelined responses share a write.
@@ -167,6 +179,17 @@ func (hc *h1conn) handle() bool {
 		return hc.writeStatus(http.StatusFound, hc.s.li.scheme+"://"+bytesString(host)+vh.appRoot, req.close || req.contentLength > 0 || req.chunked)
 	}
 	rt := vh.match(clean)
+	if rt.full {
+		// Answers to earlier pipelined requests go out first.
+		if hc.bw.Flush() != nil {
+			return false
+		}
+		hc.handoff()
+		if !hc.handedOff {
+			return hc.writeError(http.StatusServiceUnavailable, true, false)
+		}
+		return false
+	}
 	hc.upstreamHost = rt.upstreamHost
 	hc.corsHdrs = nil
 	hc.fwdPrefix = ""

@@ -26,6 +26,9 @@ type H1Server struct {
 	draining atomic.Bool
 	done     sync.WaitGroup
 	date     dateCache
+	// full serves the connections handed over for routes the engine does
+	// not serve itself.
+	full fullServer
 }
 
 // H1Server returns the HTTP/1 server for a plain listener.
@@ -81,6 +84,9 @@ func (s *H1Server) Serve() error {
 func (s *H1Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
 	_ = s.ln.Close()
+	fullDone := make(chan struct{})
+	go func() { _ = s.shutdownFull(ctx); close(fullDone) }()
+	defer func() { <-fullDone }()
 	s.closeIdle()
 	finished := make(chan struct{})
 	go func() { s.done.Wait(); close(finished) }()
@@ -104,6 +110,7 @@ func (s *H1Server) Shutdown(ctx context.Context) error {
 func (s *H1Server) Close() error {
 	s.draining.Store(true)
 	err := s.ln.Close()
+	s.closeFull()
 	s.mu.Lock()
 	for c := range s.conns {
 		_ = c.c.Close()

@@ -41,12 +41,15 @@ type engine string
 const (
 	engineH1      engine = "h1"
 	engineNetHTTP engine = "net-http"
+	// engineHandoff is the HTTP/1 engine handing every request over to
+	// the net/http handler, as it does for routes it does not serve.
+	engineHandoff engine = "h1-handoff"
 )
 
 // forEngines runs f, in parallel, once for each plain-HTTP engine.
 func forEngines(t *testing.T, f func(t *testing.T, e engine)) {
 	t.Parallel()
-	for _, e := range []engine{engineH1, engineNetHTTP} {
+	for _, e := range []engine{engineH1, engineNetHTTP, engineHandoff} {
 		t.Run(string(e), func(t *testing.T) {
 			t.Parallel()
 			f(t, e)
@@ -79,7 +82,10 @@ func startProxy(t *testing.T, e engine, to proxy.Timeouts, m *model.Model, withT
 		p.Apply(m)
 	}
 	h := &harness{t: t, p: p}
-	if e == engineH1 {
+	if e == engineHandoff {
+		proxy.HandOffAll(p)
+	}
+	if e == engineH1 || e == engineHandoff {
 		h.addr = serveH1(t, p)
 	} else {
 		h.addr = serve(t, p, false)

@@ -35,6 +35,9 @@ type Proxy struct {
 	timeouts Timeouts
 
 	applyMu sync.Mutex // serialises Apply; requests never take it
+	// handoffAll makes the HTTP/1 engine hand every route to the net/http
+	// handler; tests use it to run the whole suite through the hand-over.
+	handoffAll bool
 }
 
 // Options configure a Proxy.
@@ -104,7 +107,11 @@ func (p *Proxy) Apply(m *model.Model) {
 	defer p.applyMu.Unlock()
 	backends := p.registry.Update(m.Backends)
 	certs := p.certs.update(m.Certificates, p.log)
-	p.gen.Store(compile(m, backends, certs, p.timeouts))
+	g := compile(m, backends, certs, p.timeouts)
+	if p.handoffAll {
+		g.routes(func(r *route) { r.full = true })
+	}
+	p.gen.Store(g)
 }
 
 // SetEndpoints updates one backend's endpoints in place without a new

@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"io"
 	"log"
@@ -130,14 +129,19 @@ func (p *Proxy) Server(ln net.Listener, tlsOn bool) *http.Server {
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
 		li.port = strconv.Itoa(tcp.Port)
 	}
-	var tc *tls.Config
-	if tlsOn {
-		li = listenerInfo{scheme: "https", port: "443"}
-		tc = p.TLSConfig()
+	if !tlsOn {
+		return p.plainServer(li)
 	}
+	srv := p.plainServer(listenerInfo{scheme: "https", port: "443"})
+	srv.TLSConfig = p.TLSConfig()
+	return srv
+}
+
+// plainServer returns the net/http server for a listener without its TLS
+// configuration.
+func (p *Proxy) plainServer(li listenerInfo) *http.Server {
 	return &http.Server{
 		Handler:           &handler{p: p, li: li},
-		TLSConfig:         tc,
 		ReadHeaderTimeout: ClientHeaderTimeout,
 		IdleTimeout:       KeepAliveTimeout,
 		// Client errors (bad TLS handshakes, resets) are noise at
