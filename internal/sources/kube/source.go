@@ -79,7 +79,7 @@ type Source struct {
 	services   []cache.SharedIndexInformer
 	slices     cache.SharedIndexInformer
 	secrets    []cache.SharedIndexInformer
-	configMaps cache.SharedIndexInformer
+	configMaps []cache.SharedIndexInformer
 	namespaces cache.SharedIndexInformer
 
 	outageMu sync.Mutex
@@ -91,8 +91,14 @@ func New(client kubernetes.Interface, opts Options, log *slog.Logger) *Source {
 	s := &Source{client: client, opts: opts, log: log, changes: make(chan Change, 1024), stop: context.Background()}
 	ns := opts.Namespace
 	net1, core, disc := client.NetworkingV1(), client.CoreV1(), client.DiscoveryV1()
-	tlsOnly := func(o *metav1.ListOptions) {
-		o.FieldSelector = fields.OneTermEqualSelector("type", string(corev1.SecretTypeTLS)).String()
+	// Secrets are watched by type: certificates (tls) and everything
+	// annotations reference (Opaque: htpasswd files, CA bundles). Other
+	// types, service-account tokens and Helm releases above all, are
+	// numerous and never used.
+	ofType := func(t corev1.SecretType) func(*metav1.ListOptions) {
+		return func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("type", string(t)).String()
+		}
 	}
 	byName := func(name string) func(*metav1.ListOptions) {
 		return func(o *metav1.ListOptions) {
@@ -104,12 +110,19 @@ func New(client kubernetes.Interface, opts Options, log *slog.Logger) *Source {
 	s.classes = informerFor(s, &networkingv1.IngressClass{}, net1.IngressClasses().List, net1.IngressClasses().Watch, nil)
 	s.services = []cache.SharedIndexInformer{informerFor(s, &corev1.Service{}, core.Services(ns).List, core.Services(ns).Watch, nil)}
 	s.slices = informerFor(s, &discoveryv1.EndpointSlice{}, disc.EndpointSlices(ns).List, disc.EndpointSlices(ns).Watch, nil)
-	s.secrets = []cache.SharedIndexInformer{informerFor(s, &corev1.Secret{}, core.Secrets(ns).List, core.Secrets(ns).Watch, tlsOnly)}
+	s.secrets = []cache.SharedIndexInformer{
+		informerFor(s, &corev1.Secret{}, core.Secrets(ns).List, core.Secrets(ns).Watch, ofType(corev1.SecretTypeTLS)),
+		informerFor(s, &corev1.Secret{}, core.Secrets(ns).List, core.Secrets(ns).Watch, ofType(corev1.SecretTypeOpaque)),
+	}
 	if opts.NamespaceSelector != nil && !opts.NamespaceSelector.Empty() {
 		s.namespaces = informerFor(s, &corev1.Namespace{}, core.Namespaces().List, core.Namespaces().Watch, nil)
 	}
-	if n := opts.ConfigMap; n.Name != "" {
-		s.configMaps = informerFor(s, &corev1.ConfigMap{}, core.ConfigMaps(n.Namespace).List, core.ConfigMaps(n.Namespace).Watch, byName(n.Name))
+	// ConfigMaps in the watched namespaces hold what annotations and the
+	// controller ConfigMap reference (proxy-set-headers, add-headers,
+	// custom-headers); the controller ConfigMap itself may live elsewhere.
+	s.configMaps = []cache.SharedIndexInformer{informerFor(s, &corev1.ConfigMap{}, core.ConfigMaps(ns).List, core.ConfigMaps(ns).Watch, nil)}
+	if n := opts.ConfigMap; n.Name != "" && ns != "" && n.Namespace != ns {
+		s.configMaps = append(s.configMaps, informerFor(s, &corev1.ConfigMap{}, core.ConfigMaps(n.Namespace).List, core.ConfigMaps(n.Namespace).Watch, byName(n.Name)))
 	}
 	for _, n := range opts.ExtraServices {
 		if n.Name == "" || ns == "" || n.Namespace == ns {
@@ -132,8 +145,8 @@ func New(client kubernetes.Interface, opts Options, log *slog.Logger) *Source {
 	for _, inf := range s.secrets {
 		s.handle(inf, full, specChanged)
 	}
-	if s.configMaps != nil {
-		s.handle(s.configMaps, full, specChanged)
+	for _, inf := range s.configMaps {
+		s.handle(inf, full, specChanged)
 	}
 	if s.namespaces != nil {
 		s.handle(s.namespaces, full, func(o, n any) bool {
@@ -296,15 +309,19 @@ func (s *Source) Objects() snapshot.Objects {
 	for i, inf := range s.secrets {
 		for _, o := range inf.GetStore().List() {
 			sec := o.(*corev1.Secret)
-			if !seen[sec.UID] && (i > 0 || inNS(sec.Namespace)) {
+			if !seen[sec.UID] && (i > 1 || inNS(sec.Namespace)) {
 				seen[sec.UID] = true
 				objs.Secrets = append(objs.Secrets, sec)
 			}
 		}
 	}
-	if s.configMaps != nil {
-		for _, o := range s.configMaps.GetStore().List() {
-			objs.ConfigMaps = append(objs.ConfigMaps, o.(*corev1.ConfigMap))
+	for i, inf := range s.configMaps {
+		for _, o := range inf.GetStore().List() {
+			cm := o.(*corev1.ConfigMap)
+			if !seen[cm.UID] && (i > 0 || inNS(cm.Namespace) || types.NamespacedName{Namespace: cm.Namespace, Name: cm.Name} == s.opts.ConfigMap) {
+				seen[cm.UID] = true
+				objs.ConfigMaps = append(objs.ConfigMaps, cm)
+			}
 		}
 	}
 	return objs
