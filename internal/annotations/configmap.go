@@ -21,7 +21,7 @@ func configMapKeys() []Key {
 		u("add-headers", "", "ConfigMap (namespace/name) of response headers added to every response."),
 		u("allow-backend-server-header", "false", "Passes the upstream's Server header to the client instead of removing it."),
 		u("allow-cross-namespace-resources", "false", "Lets annotations refer to Secrets and ConfigMaps in other namespaces."),
-		k("allow-snippet-annotations", "false", Unsupported, "Allows the annotations whose names end in -snippet.", "Strait never interprets snippets, whatever this key says."),
+		k("allow-snippet-annotations", "false", Differs, "Allows the annotations whose names end in -snippet.", "Strait never interprets snippets, whatever this key says: with annotations-risk-level Critical an Ingress with snippets is served without them, and an Event says so."),
 		u("annotation-value-word-blocklist", "", "Comma-separated words that make an Ingress invalid when an annotation value contains one."),
 		u("annotations-risk-level", "High", "Highest annotation risk level accepted (Low, Medium, High, Critical); an Ingress with a riskier annotation is ignored."),
 		u("bind-address", "", "Addresses the HTTP and HTTPS listeners bind to; empty means all."),

@@ -56,6 +56,8 @@ func annotationKeys() []Key {
 // match.
 func implementedConfigMapKeys() map[string]Support {
 	return map[string]Support{
+		"allow-snippet-annotations":  Differs,
+		"annotations-risk-level":     Supported,
 		"compute-full-forwarded-for": Supported,
 		"denylist-source-range":      Supported,
 		"enable-real-ip":             Supported,

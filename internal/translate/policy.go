@@ -233,15 +233,7 @@ func (t *translator) configBool(ref model.ObjectRef, data map[string]string, k s
 // snippets reports snippet annotations, which Strait never interprets, and
 // annotations it does not implement or does not know.
 func (t *translator) snippets(a map[string]string, ref model.ObjectRef) {
-	if t.catalogue == nil {
-		t.catalogue = map[string]annotations.Key{}
-		for _, k := range annotations.All().Annotations {
-			t.catalogue[k.Name] = k
-			for _, al := range k.Aliases {
-				t.catalogue[al] = k
-			}
-		}
-	}
+	t.loadCatalogue()
 	for k := range a {
 		name, ok := strings.CutPrefix(k, annotations.Prefix)
 		if !ok {
@@ -257,8 +249,12 @@ func (t *translator) snippets(a map[string]string, ref model.ObjectRef) {
 			}
 			continue
 		}
+		allowed := "allow-snippet-annotations is false, so it is dropped"
+		if t.gate.allowSnippets {
+			allowed = "Strait never interprets snippets, even with allow-snippet-annotations"
+		}
 		t.problem(ref, "metadata.annotations["+k+"]", "SnippetNotSupported",
-			"%s is raw nginx configuration and is never interpreted; the rest of the Ingress is served. Use typed annotations instead: custom-headers or add-headers for response headers, permanent-redirect or temporal-redirect for redirects, allowlist-source-range or denylist-source-range for access rules", k)
+			"%s is raw nginx configuration: "+allowed+"; the rest of the Ingress is served. Use typed annotations instead: custom-headers or add-headers for response headers, permanent-redirect or temporal-redirect for redirects, allowlist-source-range or denylist-source-range for access rules", k)
 	}
 }
 

@@ -48,6 +48,7 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 		tlsHosts: map[string]bool{},
 	}
 	t.settings = t.readSettings(opts.ConfigMap)
+	t.gate = t.readRiskGate(opts.ConfigMap)
 	t.defaultAction = t.globalDefault(opts)
 	t.catchAll = newHostBuilder(model.CatchAllHost, t.defaultAction)
 
@@ -78,6 +79,7 @@ type translator struct {
 	problems      []model.Problem
 	settings      settings
 	catalogue     map[string]annotations.Key // built on first use
+	gate          riskGate
 	// tlsHosts are the hosts with a certificate configured: rule hosts of
 	// Ingresses that have a TLS section, and hosts listed in one. They
 	// turn on ssl-redirect.
@@ -138,6 +140,9 @@ func ingressRef(ing *networkingv1.Ingress) model.ObjectRef {
 
 func (t *translator) ingress(ing *networkingv1.Ingress) {
 	ref := ingressRef(ing)
+	if !t.admit(ing, ref) {
+		return
+	}
 	if len(ing.Spec.TLS) > 0 {
 		t.tls(ing)
 		for _, r := range ing.Spec.Rules {

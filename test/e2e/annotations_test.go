@@ -687,7 +687,7 @@ func TestInvalidAnnotationsIsolated(t *testing.T) {
 			[]string{"nginx.ingress.kubernetes.io/ssl-redirect", `"yes"`}},
 		{"bad-size", "/bad-size", annMap("proxy-body-size", "lots"), "InvalidAnnotation",
 			[]string{"nginx.ingress.kubernetes.io/proxy-body-size", `"lots"`}},
-		{"snippet", "/snippet", annMap("configuration-snippet", `more_set_headers "X-Snippet: yes";`), "SnippetNotSupported",
+		{"snippet", "/snippet", annMap("configuration-snippet", `more_set_headers "X-Snippet: yes";`), "AnnotationRiskTooHigh",
 			[]string{"nginx.ingress.kubernetes.io/configuration-snippet"}},
 		{"unknown", "/unknown", annMap("ssl-redirects", "false"), "UnknownAnnotation",
 			[]string{"nginx.ingress.kubernetes.io/ssl-redirects"}},
@@ -797,9 +797,11 @@ func TestInvalidAnnotationsIsolated(t *testing.T) {
 		// Invalid size: the default 1m.
 		{true, "POST", "/bad-size", 100 * kib, 200, "b", ""},
 		{true, "POST", "/bad-size", 2 * mib, 413, "", ""},
-		// A snippet is ignored; the rest of the Ingress is served.
+		// With the default risk gate (High), an Ingress with a snippet
+		// is not served at all, as in ingress-nginx: the host's "/"
+		// route answers its path.
 		{false, "GET", "/snippet", 0, 308, "", "https://mixed.test/snippet"},
-		{true, "GET", "/snippet", 0, 200, "b", ""},
+		{true, "GET", "/snippet", 0, 200, "a", ""},
 		// An unknown annotation has no effect: ssl-redirects is not
 		// ssl-redirect.
 		{false, "GET", "/unknown", 0, 308, "", "https://mixed.test/unknown"},
