@@ -402,6 +402,10 @@ type checkIngress struct {
 	// At is "file: document N" for manifests.
 	At          string            `json:"at,omitempty"`
 	Annotations []checkAnnotation `json:"annotations"`
+	// OverRisk lists the annotations above ingress-nginx's default
+	// annotations-risk-level (High): with that default neither
+	// ingress-nginx nor Strait serves the Ingress.
+	OverRisk []string `json:"overRisk,omitempty"`
 }
 
 type checkAnnotation struct {
@@ -475,7 +479,11 @@ func buildCheckReport(in checkInput, prefix string, cat annotations.Catalogue) c
 				continue
 			}
 			ci.Annotations = append(ci.Annotations, classify(cat, name, value))
+			if k, known := cat.Annotation(name); known && k.Risk > annotations.RiskHigh {
+				ci.OverRisk = append(ci.OverRisk, name)
+			}
 		}
+		sort.Strings(ci.OverRisk)
 		sort.Slice(ci.Annotations, func(i, j int) bool { return ci.Annotations[i].Name < ci.Annotations[j].Name })
 		for _, a := range ci.Annotations {
 			u := used[a.Name]
@@ -600,6 +608,14 @@ func (r checkReport) text() []byte {
 		p("\n")
 		if len(ing.Annotations) == 0 {
 			p("  no %s annotations\n", strings.TrimSuffix(r.Prefix, "/"))
+		}
+		if len(ing.OverRisk) > 0 {
+			verb := " is"
+			if len(ing.OverRisk) > 1 {
+				verb = " are"
+			}
+			b.WriteString(wrap("not served with the default annotations-risk-level (High): "+strings.Join(ing.OverRisk, ", ")+verb+
+				" Critical. ingress-nginx ignores this Ingress too; remove the snippets, or set annotations-risk-level: Critical in the ConfigMap to serve the rest without it.", "  ", checkWrapWidth))
 		}
 		for _, a := range ing.Annotations {
 			level := string(a.Support)
