@@ -33,7 +33,10 @@ const (
 var requestHeaderClasses = map[string]int{
 	"connection": hdrDrop, "proxy-connection": hdrDrop, "keep-alive": hdrDrop, "te": hdrDrop,
 	"trailer": hdrDrop, "transfer-encoding": hdrDrop, "upgrade": hdrDrop,
-	"host": hdrDrop, "content-length": hdrDrop, "expect": hdrDrop,
+	// Proxy is never forwarded (httpoxy): backends may read it as their
+	// own outgoing proxy.
+	"proxy": hdrDrop,
+	"host":  hdrDrop, "content-length": hdrDrop, "expect": hdrDrop,
 	"x-real-ip": hdrDrop, "x-forwarded-port": hdrDrop, "x-forwarded-proto": hdrDrop,
 	"x-forwarded-scheme": hdrDrop, "x-scheme": hdrDrop,
 	"x-original-forwarded-for": hdrDrop, "x-original-forwarded-host": hdrDrop,

@@ -49,6 +49,7 @@ func TestUpstreamRequestHeaders(t *testing.T) {
 			"Keep-Alive: timeout=5\r\n"+
 			"TE: trailers\r\n"+
 			"Proxy-Connection: keep-alive\r\n"+
+			"Proxy: http://evil.example:3128\r\n"+
 			"X_Under: u\r\n"+
 			"My_Header: v\r\n"+
 			"X-Forwarded-For: 203.0.113.7, 198.51.100.1\r\n"+
@@ -95,7 +96,7 @@ func TestUpstreamRequestHeaders(t *testing.T) {
 		if id := one(t, e, "X-Request-Id"); !requestIDShape.MatchString(id) {
 			t.Errorf("generated X-Request-ID = %q, want 32 lowercase hex digits", id)
 		}
-		for _, k := range []string{"Connection", "Keep-Alive", "Te", "Proxy-Connection", "X-Secret", "X-Other-Secret", "Upgrade", "Transfer-Encoding"} {
+		for _, k := range []string{"Connection", "Keep-Alive", "Te", "Proxy-Connection", "Proxy", "X-Secret", "X-Other-Secret", "Upgrade", "Transfer-Encoding"} {
 			if v, ok := e.Headers[k]; ok {
 				t.Errorf("hop-by-hop %s passed upstream: %q", k, v)
 			}
