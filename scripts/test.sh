@@ -27,7 +27,8 @@ for target in \
   ./internal/annotations:FuzzParseCIDRs \
   ./internal/annotations:FuzzParseRedirectURL \
   ./internal/annotations:FuzzParseBoolInt \
-  ./internal/proxy:FuzzParseRequest; do
+  ./internal/proxy:FuzzParseRequest \
+  ./internal/proxy:FuzzClientHelloSNI; do
   pkg=${target%%:*} name=${target##*:}
   # A crash always writes its input under testdata/fuzz. Go's fuzzer can
   # also fail with "context deadline exceeded" when -fuzztime ends while

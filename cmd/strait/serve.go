@@ -39,6 +39,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet, httpPort, httpsPort int) {
 	fs.StringVar(&f.cfg.Classes.IngressClass, "ingress-class", "strait", "class name accepted in the kubernetes.io/ingress.class annotation")
 	fs.BoolVar(&f.cfg.Classes.IngressClassByName, "ingress-class-by-name", false, "also serve the IngressClass named by --ingress-class, whatever its controller")
 	fs.BoolVar(&f.cfg.Classes.WatchWithoutClass, "watch-ingress-without-class", false, "also serve Ingresses that name no class")
+	fs.BoolVar(&f.cfg.Translate.EnableSSLPassthrough, "enable-ssl-passthrough", false, "honour the ssl-passthrough annotation: TLS connections for its hosts are passed, unterminated, to their Service")
 	fs.StringVar(&f.cfg.Translate.DefaultBackendService, "default-backend-service", "", "namespace/name of the Service answering unmatched requests (default: built-in 404)")
 	fs.DurationVar(&f.cfg.ShutdownGracePeriod, "shutdown-grace-period", 10*time.Second, "how long in-flight requests may take to finish on shutdown")
 	fs.BoolVar(&f.cfg.Profiling, "profiling", true, "serve Go profiles under /debug/pprof on the health port")

@@ -24,6 +24,7 @@ func implemented() []Annotation {
 		&ProxyReadTimeout,
 		&ProxySendTimeout,
 		&RewriteTarget,
+		&SSLPassthrough,
 		&SSLRedirect,
 		&TemporalRedirect,
 		&TemporalRedirectCode,

@@ -41,6 +41,16 @@ type Model struct {
 	// SNI binds server names (exact or one-label wildcard) to certificates,
 	// sorted by Host. Names absent here get the default certificate.
 	SNI []SNIBinding `json:"sni,omitempty"`
+	// Passthrough lists the hosts whose TLS connections are passed,
+	// unterminated, to a backend (ssl-passthrough), sorted by Host.
+	Passthrough []Passthrough `json:"passthrough,omitempty"`
+}
+
+// Passthrough sends TLS connections whose SNI is Host to an endpoint of
+// Backend without terminating them.
+type Passthrough struct {
+	Host    string `json:"host"`
+	Backend string `json:"backend"`
 }
 
 // VirtualHost is a set of routes selected by the request's Host.

@@ -30,6 +30,8 @@ type generation struct {
 	hsts []string
 	// fwd is the trust in forwarded headers; nil for none.
 	fwd *forwarding
+	// passthrough maps ssl-passthrough host names to their backends.
+	passthrough map[string]*upstream.Backend
 }
 
 // vhost is a compiled virtual host.
@@ -79,6 +81,14 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 	}
 	g.catchAll = compileHost(&m.CatchAll, backends, to)
 	g.fwd = compileForwarding(&m.Forwarding)
+	for _, pt := range m.Passthrough {
+		if be := backends[pt.Backend]; be != nil {
+			if g.passthrough == nil {
+				g.passthrough = map[string]*upstream.Backend{}
+			}
+			g.passthrough[pt.Host] = be
+		}
+	}
 	if m.HSTS != "" {
 		g.hsts = []string{m.HSTS}
 	}

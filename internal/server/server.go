@@ -136,11 +136,15 @@ func (s *Server) Proxy() *proxy.Proxy { return s.proxy }
 // upgraded connections are closed.
 func (s *Server) Run(ctx context.Context) error {
 	h1 := s.proxy.H1Server(s.httpLn)
+	httpsLn := s.httpsLn
+	if s.cfg.Translate.EnableSSLPassthrough {
+		httpsLn = s.proxy.PassthroughListener(httpsLn)
+	}
 	srvs := []*http.Server{
-		s.proxy.Server(s.httpsLn, true),
+		s.proxy.Server(httpsLn, true),
 		{Handler: s.healthHandler(), ReadHeaderTimeout: 10 * time.Second},
 	}
-	lns := []net.Listener{s.httpsLn, s.healthLn}
+	lns := []net.Listener{httpsLn, s.healthLn}
 	errc := make(chan error, len(srvs)+2)
 	// The health port answers from the start, reporting not ready until
 	// the first generation serves.

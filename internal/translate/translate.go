@@ -33,19 +33,23 @@ type Options struct {
 	// ConfigMap is "namespace/name" of the controller ConfigMap
 	// (--configmap), whose keys set controller-wide defaults.
 	ConfigMap string `json:"configMap,omitempty"`
+	// EnableSSLPassthrough honours the ssl-passthrough annotation
+	// (--enable-ssl-passthrough).
+	EnableSSLPassthrough bool `json:"enableSSLPassthrough,omitempty"`
 }
 
 // Translate builds the model for s. The returned problems are sorted by
 // object, then field.
 func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Problem) {
 	t := &translator{
-		snap:     s,
-		backends: map[string]*model.Backend{},
-		resolved: map[backendKey]string{},
-		hosts:    map[string]*hostBuilder{},
-		certs:    map[string]*certResult{},
-		sni:      map[string]string{},
-		tlsHosts: map[string]bool{},
+		snap:          s,
+		backends:      map[string]*model.Backend{},
+		resolved:      map[backendKey]string{},
+		hosts:         map[string]*hostBuilder{},
+		certs:         map[string]*certResult{},
+		sni:           map[string]string{},
+		tlsHosts:      map[string]bool{},
+		passthroughOn: opts.EnableSSLPassthrough,
 	}
 	t.settings = t.readSettings(opts.ConfigMap)
 	t.gate = t.readRiskGate(opts.ConfigMap)
@@ -80,6 +84,10 @@ type translator struct {
 	settings      settings
 	catalogue     map[string]annotations.Key // built on first use
 	gate          riskGate
+	// passthroughOn is --enable-ssl-passthrough; passthrough maps hosts
+	// to the backend their TLS connections are passed to.
+	passthroughOn bool
+	passthrough   map[string]string
 	// tlsHosts are the hosts with a certificate configured: rule hosts of
 	// Ingresses that have a TLS section, and hosts listed in one. They
 	// turn on ssl-redirect.
@@ -143,6 +151,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 	if !t.admit(ing, ref) {
 		return
 	}
+	t.sslPassthrough(ing, ref)
 	if len(ing.Spec.TLS) > 0 {
 		t.tls(ing)
 		for _, r := range ing.Spec.Rules {
@@ -408,6 +417,11 @@ func (t *translator) finish() (*model.Model, []model.Problem) {
 	for i := range m.Hosts {
 		markUsed(&m.Hosts[i])
 	}
+	for host, b := range t.passthrough {
+		used[b] = true
+		m.Passthrough = append(m.Passthrough, model.Passthrough{Host: host, Backend: b})
+	}
+	slices.SortFunc(m.Passthrough, func(a, b model.Passthrough) int { return strings.Compare(a.Host, b.Host) })
 	for name, b := range t.backends {
 		if used[name] {
 			m.Backends = append(m.Backends, *b)

@@ -79,8 +79,9 @@ func routeIngress(o *objects, name, host, path string, pt networkingv1.PathType,
 }
 
 // tlsEchoBackend starts an echo backend speaking HTTPS on ip:8080 with a
-// self-signed certificate, as a backend-protocol HTTPS Service would.
-func tlsEchoBackend(t *testing.T, ip, name string) {
+// self-signed certificate, as a backend-protocol HTTPS Service would, and
+// returns that certificate.
+func tlsEchoBackend(t *testing.T, ip, name string) *tls.Certificate {
 	t.Helper()
 	cert, err := proxy.SelfSignedCertificate()
 	if err != nil {
@@ -93,6 +94,7 @@ func tlsEchoBackend(t *testing.T, ip, name string) {
 	srv := &http.Server{Handler: echo.New(name), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{*cert}})) }()
 	t.Cleanup(func() { _ = srv.Close() })
+	return cert
 }
 
 // TestRoutingAnnotations: app-root redirects exactly "/" (302, query
