@@ -170,7 +170,8 @@ func configMapKeys() []Key {
 		u("ssl-session-tickets", "false", "Allows TLS session resumption with tickets."),
 		u("ssl-session-timeout", "10m", "How long a TLS session can be resumed."),
 		k("stream-snippet", "", Unsupported, "Raw nginx directives added to the stream block.", notesCMSnippet),
-		u("strict-validate-path-type", "true", "Refuses Exact and Prefix paths with characters outside letters, digits and -._/ (regular expressions need ImplementationSpecific)."),
+		ign("strict-validate-path-type", "true", "Refuses Exact and Prefix paths with characters outside letters, digits and -._/ (regular expressions need ImplementationSpecific).",
+			"ingress-nginx enforces it only in its admission webhook, never when serving; Strait has no webhook and serves as ingress-nginx's sync path does (a path Strait cannot serve is a problem on its Ingress)."),
 		u("syslog-host", "", "Host of the syslog server."),
 		u("syslog-port", "514", "Port of the syslog server."),
 		u("upstream-hash-by", "", "Default of the upstream-hash-by annotation."),
@@ -191,6 +192,7 @@ func configMapKeys() []Key {
 		u("whitelist-source-range", "", "Comma-separated IPs and CIDR ranges allowed on paths without the allowlist-source-range annotation; others get 403."),
 		ign("worker-cpu-affinity", "", "Binds nginx workers to CPUs.", notesNginxOnly),
 		ign("worker-processes", "", "Number of nginx worker processes; by default one per CPU.", notesNginxOnly),
-		u("worker-shutdown-timeout", "240s", "Time old nginx workers get to finish their connections after a reload."),
+		ign("worker-shutdown-timeout", "240s", "Time old nginx workers get to finish their connections after a reload.",
+			"Strait never reloads: configuration changes never close a connection. How long in-flight requests get at shutdown is the --shutdown-grace-period flag."),
 	}
 }
