@@ -20,6 +20,7 @@ var AuthURL = Value[URLTemplate]{
 		Doc: "External authentication service asked (GET, no body, the client's headers plus X-Original-URL, X-Original-Method, X-Auth-Request-Redirect...) about each request: 2xx lets it through, 401 and 403 are returned to the client, anything else gives 500. " +
 			"Without it, the ConfigMap's global-auth-url applies (unless enable-global-auth is false); paths under no-auth-locations are never authenticated.",
 		Notes: "The URL may use only the variables " + templateVarList + "; any other variable, or a URL without http(s) scheme and host, makes the Ingress's paths answer 503 with an Event. " +
+			"A malformed global-auth-* ConfigMap key likewise makes the paths global auth covers answer 503, where ingress-nginx drops global auth. " +
 			"Auth responses are not cached (auth-cache-key is not supported).",
 	},
 	Parse: ParseURLTemplate,
