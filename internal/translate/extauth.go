@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/straitgw/strait/internal/annotations"
@@ -122,7 +123,8 @@ func readAuthGroup(m map[string]string, global bool, report func(key string, err
 	if v, ok, err := lookupAuth(m, global, &annotations.AuthResponseHeaders); err != nil {
 		fail(annotations.AuthResponseHeaders.Key, err)
 	} else if ok {
-		ea.ResponseHeaders = v
+		// Order does not matter; sorted, the model is canonical.
+		ea.ResponseHeaders = slices.Sorted(slices.Values(v))
 	}
 	if v, ok, err := lookupAuth(m, global, &annotations.AuthRequestRedirect); err != nil {
 		fail(annotations.AuthRequestRedirect.Key, err)
