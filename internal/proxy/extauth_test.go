@@ -199,3 +199,49 @@ func itoa(n int) string {
 		}
 	}
 }
+
+// TestExternalAuthCookieStatus: after a 2xx from the auth service, its
+// Set-Cookie joins the upstream's on the client response only when that
+// response's status is one nginx's add_header applies to (2xx, 3xx), and
+// on every status with auth-always-set-cookie.
+func TestExternalAuthCookieStatus(t *testing.T) {
+	forEngines(t, func(t *testing.T, e engine) {
+		auth := &authRecorder{}
+		authSrv, _ := backendServer(t, auth)
+		_, ep := backendServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Add("Set-Cookie", "up=1")
+			if strings.HasPrefix(r.URL.Path, "/fail") {
+				w.WriteHeader(http.StatusInternalServerError)
+			}
+			_, _ = w.Write([]byte("body"))
+		}))
+		url := []model.TemplatePart{text(authSrv.URL + "/")}
+		m := &model.Model{
+			Hosts: []model.VirtualHost{
+				vhost("a.test", status(404), authRoute(model.ExternalAuth{URL: url})),
+				vhost("always.test", status(404), authRoute(model.ExternalAuth{URL: url, AlwaysSetCookie: true})),
+			},
+			CatchAll: catchAll404(),
+			Backends: []model.Backend{backend("web", ep)},
+		}
+		h := startProxy(t, e, proxy.Timeouts{}, m, false)
+		c := newClient(t)
+		for _, tc := range []struct {
+			host, path string
+			code       int
+			cookies    []string
+		}{
+			{"a.test", "/ok", 200, []string{"up=1", "auth=1; Path=/"}},
+			{"a.test", "/fail", 500, []string{"up=1"}},
+			{"always.test", "/fail", 500, []string{"up=1", "auth=1; Path=/"}},
+		} {
+			req, _ := http.NewRequest("GET", h.url(tc.path), nil)
+			req.Host = tc.host
+			req.Header.Set("X-Test-Auth", "allow")
+			r := do(t, c, req)
+			if r.status != tc.code || !slices.Equal(r.header.Values("Set-Cookie"), tc.cookies) || string(r.body) != "body" {
+				t.Errorf("%s%s: %d Set-Cookie %q body %q; want %d %q", tc.host, tc.path, r.status, r.header.Values("Set-Cookie"), r.body, tc.code, tc.cookies)
+			}
+		}
+	})
+}
