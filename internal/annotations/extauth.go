@@ -21,7 +21,7 @@ var AuthURL = Value[URLTemplate]{
 			"Without it, the ConfigMap's global-auth-url applies (unless enable-global-auth is false); paths under no-auth-locations are never authenticated.",
 		Notes: "The URL may use only the variables " + templateVarList + "; any other variable, or a URL without http(s) scheme and host, makes the Ingress's paths answer 503 with an Event. " +
 			"A malformed global-auth-* ConfigMap key likewise makes the paths global auth covers answer 503, where ingress-nginx drops global auth. " +
-			"Auth responses are not cached (auth-cache-key is not supported).",
+			"As with nginx's defaults, an https auth service's certificate is not verified. Auth responses are not cached (auth-cache-key is not supported).",
 	},
 	Parse: ParseURLTemplate,
 }

@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -65,6 +66,10 @@ func TestExternalAuth(t *testing.T) {
 		authSrv, _ := backendServer(t, auth)
 		authHost := strings.TrimPrefix(authSrv.URL, "http://")
 		down := closedPort(t)
+		// An https auth service with a self-signed certificate, which
+		// nginx does not verify either.
+		tlsAuth := httptest.NewTLSServer(auth)
+		t.Cleanup(tlsAuth.Close)
 		base := []model.TemplatePart{text(authSrv.URL + "/verify?uri="), tvar("escaped_request_uri")}
 		m := &model.Model{
 			Hosts: []model.VirtualHost{
@@ -75,6 +80,7 @@ func TestExternalAuth(t *testing.T) {
 				vhost("signin3.test", status(404), authRoute(model.ExternalAuth{URL: base,
 					SignIn: []model.TemplatePart{text("https://"), tvar("host"), text("/start?rd="), tvar("escaped_request_uri")}})),
 				vhost("always.test", status(404), authRoute(model.ExternalAuth{URL: base, AlwaysSetCookie: true})),
+				vhost("tls.test", status(404), authRoute(model.ExternalAuth{URL: []model.TemplatePart{text(tlsAuth.URL + "/")}})),
 				vhost("down.test", status(404), authRoute(model.ExternalAuth{URL: []model.TemplatePart{text("http://" + down.Host + ":" + itoa(int(down.Port)) + "/")}})),
 			},
 			CatchAll: catchAll404(),
@@ -153,6 +159,9 @@ func TestExternalAuth(t *testing.T) {
 		}
 		checkPlainError(t, "403", send("GET", "a.test", "/x", "X-Test-Auth", "forbid"), 403)
 		checkPlainError(t, "auth redirect", send("GET", "a.test", "/x", "X-Test-Auth", "moved"), 500)
+		if r := send("GET", "tls.test", "/x", "X-Test-Auth", "allow"); r.status != 200 {
+			t.Errorf("https auth service: %d %q", r.status, r.body)
+		}
 		checkPlainError(t, "auth down", send("GET", "down.test", "/x", "X-Test-Auth", "allow"), 500)
 
 		// auth-always-set-cookie: the cookie on a 403 too.
