@@ -93,8 +93,8 @@ func (a *authClient) client(connect time.Duration) *http.Client {
 				// nginx's proxy_ssl_verify is off by default, and auth
 				// services behind in-cluster certificates rely on it; the
 				// name is still sent as SNI.
-				TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12},
-				ForceAttemptHTTP2:   false,
+				TLSClientConfig:   &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12},
+				ForceAttemptHTTP2: false,
 			},
 			// A redirect from the auth service is an error (500), never
 			// followed.
