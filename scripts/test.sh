@@ -22,13 +22,12 @@ grep -E '^(ok|FAIL|---|panic:)|^\s+--- FAIL|(churn|propagation)_test.go:[0-9]+: 
 # Each fuzz target of the parsers of user input runs briefly; a crash
 # fails the run. Longer local runs: go test PKG -run XXX -fuzz NAME.
 fuzztime=${FUZZTIME:-5s}
-for target in \
-  ./internal/annotations:FuzzParseSize \
-  ./internal/annotations:FuzzParseCIDRs \
-  ./internal/annotations:FuzzParseRedirectURL \
-  ./internal/annotations:FuzzParseBoolInt \
-  ./internal/proxy:FuzzParseRequest \
-  ./internal/proxy:FuzzClientHelloSNI; do
+# Every fuzz target in the module is found and run, so that a new parser's
+# target cannot be left out.
+targets=$(for pkg in $(go list ./...); do
+  go test "$pkg" -list '^Fuzz' 2>/dev/null | grep '^Fuzz' | sed "s|^|$pkg:|"
+done)
+for target in $targets; do
   pkg=${target%%:*} name=${target##*:}
   # A crash always writes its input under testdata/fuzz. Go's fuzzer can
   # also fail with "context deadline exceeded" when -fuzztime ends while

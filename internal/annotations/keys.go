@@ -7,6 +7,13 @@ func implemented() []Annotation {
 	return []Annotation{
 		&AllowlistSourceRange,
 		&AppRoot,
+		&AuthAlwaysSetCookie,
+		&AuthMethod,
+		&AuthRequestRedirect,
+		&AuthResponseHeaders,
+		&AuthSignin,
+		&AuthSigninRedirectParam,
+		&AuthURL,
 		&BackendProtocol,
 		&CORSAllowCredentials,
 		&CORSAllowHeaders,
@@ -16,6 +23,7 @@ func implemented() []Annotation {
 		&CORSMaxAge,
 		&DenylistSourceRange,
 		&EnableCORS,
+		&EnableGlobalAuth,
 		&ForceSSLRedirect,
 		&PermanentRedirect,
 		&PermanentRedirectCode,
@@ -78,5 +86,15 @@ func implementedConfigMapKeys() map[string]Support {
 		"ssl-redirect":               Supported,
 		"use-forwarded-headers":      Supported,
 		"whitelist-source-range":     Supported,
+
+		// External authentication (extauth.go).
+		"global-auth-always-set-cookie":     Supported,
+		"global-auth-method":                Supported,
+		"global-auth-request-redirect":      Supported,
+		"global-auth-response-headers":      Supported,
+		"global-auth-signin":                Supported,
+		"global-auth-signin-redirect-param": Supported,
+		"global-auth-url":                   Supported,
+		"no-auth-locations":                 Supported,
 	}
 }

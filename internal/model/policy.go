@@ -25,6 +25,9 @@ type Policy struct {
 	UpstreamHost string `json:"upstreamHost,omitempty"`
 	// Rewrite, when set, replaces the URI sent upstream.
 	Rewrite *Rewrite `json:"rewrite,omitempty"`
+	// ExternalAuth, when set, asks an authentication service about each
+	// request in the access phase, after the deny and allow lists.
+	ExternalAuth *ExternalAuth `json:"externalAuth,omitempty"`
 	// ConnectTimeout, ReadTimeout and SendTimeout are in seconds.
 	ConnectTimeout int `json:"connectTimeout"`
 	ReadTimeout    int `json:"readTimeout"`
@@ -60,4 +63,37 @@ type CORS struct {
 	ExposeHeaders    string   `json:"exposeHeaders,omitempty"`
 	AllowCredentials bool     `json:"allowCredentials"`
 	MaxAge           int      `json:"maxAge"`
+}
+
+// ExternalAuth is ingress-nginx's external authentication (auth-url and
+// auth-*, or the ConfigMap's global-auth-*): a request to URL per client
+// request, whose answer lets the request through (2xx), is returned (401,
+// 403) or fails it (500).
+type ExternalAuth struct {
+	// URL is the auth service's URL, a template expanded per request.
+	URL []TemplatePart `json:"url"`
+	// Method of the auth request; "" means GET.
+	Method string `json:"method,omitempty"`
+	// SignIn, when set, turns a 401 into a 302 to this URL (a template),
+	// carrying the original URL in the SignInRedirectParam parameter.
+	SignIn              []TemplatePart `json:"signIn,omitempty"`
+	SignInRedirectParam string         `json:"signInRedirectParam,omitempty"`
+	// ResponseHeaders are canonical header names copied from the auth
+	// response into the upstream request (a client's own are removed).
+	ResponseHeaders []string `json:"responseHeaders,omitempty"`
+	// RequestRedirect is the X-Auth-Request-Redirect value; "" means the
+	// request URI.
+	RequestRedirect string `json:"requestRedirect,omitempty"`
+	// AlwaysSetCookie passes the auth Set-Cookie on every response, not
+	// only 2xx and 3xx ones.
+	AlwaysSetCookie bool `json:"alwaysSetCookie,omitempty"`
+}
+
+// TemplatePart is literal text or one variable of a URL template.
+type TemplatePart struct {
+	// Text is literal text.
+	Text string `json:"text,omitempty"`
+	// Var names an nginx variable: scheme, host, http_host, request_uri,
+	// escaped_request_uri, remote_addr, request_method or args.
+	Var string `json:"var,omitempty"`
 }

@@ -33,6 +33,8 @@ type Proxy struct {
 	certs    *certStore
 	tunnels  tunnels
 	timeouts Timeouts
+	// auth is the client towards external auth services.
+	auth authClient
 
 	applyMu sync.Mutex // serialises Apply; requests never take it
 	// handoffAll makes the HTTP/1 engine hand every route to the net/http

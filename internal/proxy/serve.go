@@ -109,6 +109,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			plainError(w, v.status)
 			return
 		}
+		// External auth ends the access phase (after deny/allow).
+		if rt.policy.extAuth != nil && rt.backend != nil {
+			var ok bool
+			if w, ok = h.p.authorize(w, r, rt, &pr, fo); !ok {
+				return
+			}
+		}
 		if rt.policy.maxBody > 0 && r.ContentLength < 0 {
 			// A body of unknown length is counted as it streams.
 			r.Body = http.MaxBytesReader(w, r.Body, rt.policy.maxBody)

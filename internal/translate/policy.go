@@ -26,6 +26,8 @@ type settings struct {
 	hsts string
 	// forwarding is the trust in forwarded headers.
 	forwarding model.Forwarding
+	// auth is global-auth-* and no-auth-locations.
+	auth globalAuth
 }
 
 // Defaults not carried by an annotation's Key.
@@ -62,6 +64,7 @@ func (t *translator) readSettings(name string) settings {
 	}
 	st.hsts = t.readHSTS(ref, data)
 	st.forwarding = t.readForwarding(ref, data)
+	st.auth = t.readGlobalAuth(ref, data)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
 	}
@@ -176,6 +179,10 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	}
 
 	if st.failClosed {
+		ip.failClosed = true
+	}
+	var authClosed bool
+	if ip.auth, authClosed = t.ingressAuth(a, bad); authClosed {
 		ip.failClosed = true
 	}
 	for _, l := range []struct {

@@ -252,6 +252,8 @@ type ingressPolicy struct {
 	protocol model.Protocol
 	// appRoot is the Ingress's app-root, a host-level setting.
 	appRoot string
+	// auth is the Ingress's external authentication settings.
+	auth ingressAuth
 }
 
 func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *hostBuilder, l loc, p *networkingv1.HTTPIngressPath, ip *ingressPolicy) {
@@ -293,13 +295,16 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 		return
 	}
 	action := t.backend(ref, ing.Namespace, &p.Backend, l, ip.protocol)
-	if ip.failClosed {
+	auth, authBroken := t.authFor(ip.auth, p.Path)
+	failClosed := ip.failClosed || authBroken
+	if failClosed {
 		// ingress-nginx's denied location answers 503 before anything
 		// else: no redirect, no check is kept around it.
 		action = model.Action{Status: http.StatusServiceUnavailable}
 	}
 	pol := ip.pol
-	if ip.failClosed {
+	pol.ExternalAuth = auth
+	if failClosed {
 		pol = model.Policy{}
 	}
 	// A target equal to the path rewrites nothing and, as in
@@ -321,7 +326,7 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 		Policy:   pol,
 	})
 	// Whether the host has TLS is known only once every Ingress is read.
-	if ip.failClosed {
+	if failClosed {
 		hb.redirect = append(hb.redirect, sslFlags{ingressPath: p.Path})
 	} else {
 		hb.redirect = append(hb.redirect, sslFlags{ingressPath: p.Path, ssl: ip.ssl, force: ip.force})
