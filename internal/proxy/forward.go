@@ -16,8 +16,8 @@ import (
 )
 
 const (
-	// maxTries is proxy-next-upstream-tries: how many endpoints a request
-	// may try when connecting fails.
+	// maxTries is proxy-next-upstream-tries' default: how many endpoints
+	// a request may try (see retry.go).
 	maxTries = 3
 	// maxStaleRetries bounds retries of requests that failed on a reused
 	// keep-alive connection the upstream had closed. Like nginx, such
