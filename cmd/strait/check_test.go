@@ -334,7 +334,7 @@ func TestCheckCluster(t *testing.T) {
 		case r.URL.Path == "/apis/networking.k8s.io/v1/ingresses" && r.URL.Query().Get("continue") == "page2":
 			fmt.Fprintf(w, `{"kind":"IngressList","apiVersion":"networking.k8s.io/v1","metadata":{},"items":[%s]}`, item("a", "y", "force-ssl-redirect"))
 		case r.URL.Path == "/apis/networking.k8s.io/v1/namespaces/a/ingresses":
-			fmt.Fprintf(w, `{"kind":"IngressList","apiVersion":"networking.k8s.io/v1","metadata":{},"items":[%s]}`, item("a", "y", "canary"))
+			fmt.Fprintf(w, `{"kind":"IngressList","apiVersion":"networking.k8s.io/v1","metadata":{},"items":[%s]}`, item("a", "y", "enable-modsecurity"))
 		default:
 			http.NotFound(w, r)
 		}
@@ -364,7 +364,7 @@ current-context: c
 	}
 
 	code, out, _ = runCheck(t, "", "--kubeconfig", kubeconfig, "--namespace", "a")
-	if code != checkNotReady || !strings.Contains(out, "cluster "+api.URL+", namespace a") || !strings.Contains(out, "result: 1 annotation in use is not supported\n  canary ") {
+	if code != checkNotReady || !strings.Contains(out, "cluster "+api.URL+", namespace a") || !strings.Contains(out, "result: 1 annotation in use is not supported\n  enable-modsecurity ") {
 		t.Errorf("--namespace a: exit %d\n%s", code, out)
 	}
 

@@ -156,34 +156,6 @@ func otherAnnotations() []Key {
 			Notes: "Removed from ingress-nginx in 2018 together with add-base-url; there is no replacement.",
 		},
 		{
-			Name: "canary", Scope: ScopeIngress, Risk: RiskLow, Support: Unsupported, Default: "false",
-			Doc: "Marks the Ingress as a canary: its Service receives part of the traffic of the Ingress with the same host and path.",
-		},
-		{
-			Name: "canary-by-cookie", Scope: ScopeIngress, Risk: RiskMedium, Support: Unsupported,
-			Doc: "Cookie whose value always or never sends the request to the canary.",
-		},
-		{
-			Name: "canary-by-header", Scope: ScopeIngress, Risk: RiskMedium, Support: Unsupported,
-			Doc: "Request header whose value always or never (or canary-by-header-value or -pattern) sends the request to the canary.",
-		},
-		{
-			Name: "canary-by-header-pattern", Scope: ScopeIngress, Risk: RiskMedium, Support: Unsupported,
-			Doc: "Regular expression the canary-by-header value must match to go to the canary.",
-		},
-		{
-			Name: "canary-by-header-value", Scope: ScopeIngress, Risk: RiskMedium, Support: Unsupported,
-			Doc: "Exact canary-by-header value that sends the request to the canary.",
-		},
-		{
-			Name: "canary-weight", Scope: ScopeIngress, Risk: RiskLow, Support: Unsupported, Default: "0",
-			Doc: "Share of the remaining requests, out of canary-weight-total, sent to the canary at random.",
-		},
-		{
-			Name: "canary-weight-total", Scope: ScopeIngress, Risk: RiskLow, Support: Unsupported, Default: "100",
-			Doc: "Denominator of canary-weight; values below 100 count as 100.",
-		},
-		{
 			Name: "client-body-buffer-size", Scope: ScopeLocation, Risk: RiskLow, Support: Ignored, Default: "8k", ConfigMapKey: "client-body-buffer-size",
 			Doc:   "Memory buffer for a request body before nginx spills it to a temporary file.",
 			Notes: notesNoOpBuffer,
@@ -470,18 +442,6 @@ func otherAnnotations() []Key {
 			Name: "proxy-max-temp-file-size", Scope: ScopeLocation, Risk: RiskLow, Support: Ignored, Default: "1024m", ConfigMapKey: "proxy-max-temp-file-size",
 			Doc:   "Largest temporary file nginx writes a buffered upstream response to.",
 			Notes: notesNoOpBuffer,
-		},
-		{
-			Name: "proxy-next-upstream", Scope: ScopeLocation, Risk: RiskMedium, Support: Unsupported, Default: "error timeout", ConfigMapKey: "proxy-next-upstream",
-			Doc: "Space-separated conditions (error, timeout, http_502, …) on which a request is retried on another endpoint.",
-		},
-		{
-			Name: "proxy-next-upstream-timeout", Scope: ScopeLocation, Risk: RiskLow, Support: Unsupported, Default: "0", ConfigMapKey: "proxy-next-upstream-timeout",
-			Doc: "Seconds allowed for all the retries of a request; 0 is unlimited.",
-		},
-		{
-			Name: "proxy-next-upstream-tries", Scope: ScopeLocation, Risk: RiskLow, Support: Unsupported, Default: "3", ConfigMapKey: "proxy-next-upstream-tries",
-			Doc: "Most attempts for one request, the first included; 0 is unlimited.",
 		},
 		{
 			Name: "proxy-read-timeout", Scope: ScopeLocation, Risk: RiskLow, Support: Unsupported, Default: "60", ConfigMapKey: "proxy-read-timeout",

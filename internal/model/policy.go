@@ -32,6 +32,52 @@ type Policy struct {
 	ConnectTimeout int `json:"connectTimeout"`
 	ReadTimeout    int `json:"readTimeout"`
 	SendTimeout    int `json:"sendTimeout"`
+	// NextUpstream, when set, replaces the default retry policy
+	// (proxy-next-upstream "error timeout", 3 tries, no time limit).
+	NextUpstream *NextUpstream `json:"nextUpstream,omitempty"`
+	// Canary, when set, sends some requests to another backend (a canary
+	// Ingress attached to this route).
+	Canary *Canary `json:"canary,omitempty"`
+}
+
+// NextUpstream says when a failed try moves on to another endpoint
+// (proxy-next-upstream, -tries, -timeout, retry-non-idempotent). A try is
+// repeated only before anything was sent to the client.
+type NextUpstream struct {
+	// On are the conditions, sorted: error, timeout, invalid_header and
+	// http_NNN. Empty means never retry ("off").
+	On []string `json:"on,omitempty"`
+	// NonIdempotent allows repeating POST, LOCK and PATCH requests that
+	// reached an upstream.
+	NonIdempotent bool `json:"nonIdempotent,omitempty"`
+	// Tries caps the tries of one request, the first included; 0 means
+	// no cap.
+	Tries int `json:"tries"`
+	// TimeoutSeconds is how long after the first try a new try may start;
+	// 0 means no limit.
+	TimeoutSeconds int `json:"timeoutSeconds,omitempty"`
+}
+
+// Canary is an alternative backend of a route and the rules that send a
+// request to it, checked in order: the header, the cookie, the weight.
+type Canary struct {
+	// Backend names an entry of Model.Backends.
+	Backend string `json:"backend"`
+	// Source is the canary Ingress.
+	Source ObjectRef `json:"source"`
+	// Header names the request header that decides (canary-by-header):
+	// HeaderValue exactly, else a HeaderPattern match, else "always" sends
+	// the request to the canary, "never" to the primary; other values fall
+	// through.
+	Header        string `json:"header,omitempty"`
+	HeaderValue   string `json:"headerValue,omitempty"`
+	HeaderPattern string `json:"headerPattern,omitempty"`
+	// Cookie names the cookie whose value "always" or "never" decides.
+	Cookie string `json:"cookie,omitempty"`
+	// Weight out of WeightTotal (at least 100) is the chance that a
+	// request the rules above left undecided goes to the canary.
+	Weight      int `json:"weight"`
+	WeightTotal int `json:"weightTotal"`
 }
 
 // Redirect is a fixed redirect answer.

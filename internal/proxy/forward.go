@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -15,8 +16,8 @@ import (
 )
 
 const (
-	// maxTries is proxy-next-upstream-tries: how many endpoints a request
-	// may try when connecting fails.
+	// maxTries is proxy-next-upstream-tries' default: how many endpoints
+	// a request may try (see retry.go).
 	maxTries = 3
 	// maxStaleRetries bounds retries of requests that failed on a reused
 	// keep-alive connection the upstream had closed. Like nginx, such
@@ -35,7 +36,8 @@ var errNoResponse = errors.New("upstream closed the connection before responding
 var longAgo = time.Unix(1, 0)
 
 // forward proxies r to one endpoint of rt.backend and copies the response
-// back, retrying on connect failures and on stale keep-alive connections.
+// back, moving on to another endpoint as the route's proxy-next-upstream
+// policy allows, and retrying stale keep-alive connections.
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *listenerInfo, fo *forwardedOut) {
 	tg := requestTarget(r, rt)
 	tg.fo = fo
@@ -43,30 +45,63 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 		p.upgrade(w, r, rt, li, up, tg)
 		return
 	}
-	// A request whose body has been (partly) sent cannot be sent again.
+	pol := &rt.retry
+	// A request whose body has been (partly) sent cannot be sent again,
+	// unless it was kept.
 	retryable := r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0
-	tries, stale := 0, 0
-	for {
-		ep := rt.backend.Pick()
-		if ep == nil {
-			plainError(w, http.StatusServiceUnavailable)
+	var kept []byte
+	if !retryable && pol.keepBody && pol.idempotent(r.Method) {
+		var err error
+		if kept, err = keepBody(r); err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				plainError(w, http.StatusRequestEntityTooLarge)
+			} else if r.Context().Err() == nil {
+				plainError(w, http.StatusBadRequest)
+			}
 			return
+		}
+		retryable = kept != nil
+	}
+	start := time.Now()
+	var tried []*upstream.Endpoint
+	// again reports whether a failed try, with the request sent or not,
+	// may move on to another endpoint.
+	again := func(cond retryOn, sent bool) bool {
+		if pol.on&cond == 0 || (sent && (!retryable || !pol.idempotent(r.Method))) {
+			return false
+		}
+		return pol.more(len(tried), start, len(rt.backend.Endpoints()))
+	}
+	stale := 0
+	lastStatus := http.StatusServiceUnavailable
+	for {
+		ep := pickUntried(rt.backend, tried)
+		if ep == nil {
+			plainError(w, lastStatus)
+			return
+		}
+		tried = append(tried, ep)
+		if kept != nil {
+			r.Body = io.NopCloser(bytes.NewReader(kept))
 		}
 		c, err := ep.Get(rt.timeouts.Connect)
 		if err != nil {
-			tries++
 			p.log.Warn("connect to upstream failed", "route", rt.name, "upstream", ep.Addr, "error", err)
-			if tries < maxTries && tries < len(rt.backend.Endpoints()) {
+			if lastStatus = errorStatus(err); again(failCondition(err), false) {
 				continue
 			}
-			plainError(w, errorStatus(err))
+			plainError(w, lastStatus)
 			return
 		}
 		resp, err := p.exchange(c, r, li, rt.timeouts, tg)
 		if err != nil {
 			_ = c.Close()
 			if errors.Is(err, errNoResponse) && c.Reused && retryable && stale < maxStaleRetries {
+				// Like nginx, a connection the upstream closed while idle
+				// does not count as a try.
 				stale++
+				tried = tried[:len(tried)-1]
 				continue
 			}
 			if r.Context().Err() != nil {
@@ -79,8 +114,18 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 				return
 			}
 			p.log.Warn("upstream request failed", "route", rt.name, "upstream", ep.Addr, "error", err)
-			plainError(w, errorStatus(err))
+			if lastStatus = errorStatus(err); again(failCondition(err), true) {
+				continue
+			}
+			plainError(w, lastStatus)
 			return
+		}
+		if cond := statusCondition(resp.StatusCode); cond != 0 && again(cond, true) {
+			// Nothing went to the client yet: drop this answer.
+			p.log.Info("retrying on another upstream", "route", rt.name, "upstream", ep.Addr, "status", resp.StatusCode)
+			lastStatus = resp.StatusCode
+			_ = c.Close()
+			continue
 		}
 		p.respond(w, r, pooledConn{c}, resp, rt, ep.Addr)
 		return

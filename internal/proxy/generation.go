@@ -59,6 +59,10 @@ type route struct {
 	// full routes are served by the net/http handler on every listener
 	// (see handoff.go).
 	full bool
+	// retry is the route's proxy-next-upstream policy.
+	retry retryPolicy
+	// canary, when set, takes some requests to another backend.
+	canary *canaryRoute
 }
 
 // compile builds a generation from m. backends and certs come from the
@@ -113,6 +117,8 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		cr.rewrite = compileRewrite(r.Path, r.Policy.Rewrite)
 		cr.upstreamHost = r.Policy.UpstreamHost
 		cr.full = needsFull(&r.Policy)
+		cr.retry = compileRetry(r.Policy.NextUpstream)
+		cr.canary = compileCanary(r.Policy.Canary, backends)
 		if h.Regex {
 			re, err := regexp.Compile("(?i)^" + r.Path)
 			if err != nil {
@@ -135,7 +141,7 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 }
 
 func compileAction(name string, a model.Action, backends map[string]*upstream.Backend, to Timeouts) *route {
-	r := &route{name: name, status: a.Status, timeouts: to}
+	r := &route{name: name, status: a.Status, timeouts: to, retry: defaultRetry()}
 	if a.Backend == "" && a.Status == 0 {
 		// An empty action is a bug upstream of here; fail closed.
 		r.status = http.StatusInternalServerError

@@ -53,6 +53,15 @@ func (hc *h1conn) forward(rt *route, host, uri []byte) bool {
 				continue
 			}
 			p.log.Warn("upstream request failed", "route", rt.name, "upstream", ep.Addr, "error", err)
+			// proxy-next-upstream's default, "error timeout": a request
+			// without a body moves on to another endpoint, unless its
+			// method is not idempotent. (Routes with another policy are
+			// served by the net/http handler.)
+			tries++
+			if !hasBody && failCondition(err)&(retryError|retryTimeout) != 0 && !nonIdempotentMethod(req.method) &&
+				tries < maxTries && tries < len(rt.backend.Endpoints()) {
+				continue
+			}
 			// A body that was (partly) consumed cannot be skipped safely.
 			return hc.writeError(errorStatus(err), hasBody, false)
 		}
@@ -540,4 +549,10 @@ func (hc *h1conn) writeForwarded(w *bufio.Writer, host []byte) {
 	w.WriteString("\r\nX-Scheme: ")
 	w.WriteString(proto)
 	w.WriteString("\r\n")
+}
+
+// nonIdempotentMethod reports the methods nginx does not send again once
+// an upstream received them: POST, LOCK and PATCH.
+func nonIdempotentMethod(m []byte) bool {
+	return string(m) == http.MethodPost || string(m) == http.MethodPatch || string(m) == "LOCK"
 }

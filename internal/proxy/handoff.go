@@ -142,5 +142,6 @@ func (s *H1Server) closeFull() {
 
 // needsFull reports whether a route's policy needs the net/http handler.
 func needsFull(p *model.Policy) bool {
-	return p.ExternalAuth != nil
+	// The HTTP/1 engine applies only the default retry policy.
+	return p.ExternalAuth != nil || p.Canary != nil || p.NextUpstream != nil
 }

@@ -125,6 +125,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, rt.status)
 		return
 	}
+	if rt.canary != nil && rt.canary.pick(r) {
+		c := *rt
+		c.backend = rt.canary.backend
+		rt = &c
+	}
 	h.p.forward(w, r, rt, &h.li, fo)
 }
 

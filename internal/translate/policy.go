@@ -28,6 +28,10 @@ type settings struct {
 	forwarding model.Forwarding
 	// auth is global-auth-* and no-auth-locations.
 	auth globalAuth
+	// nextUpstream is the retry policy; retryNonIdempotent adds
+	// non_idempotent to every proxy-next-upstream annotation.
+	nextUpstream       model.NextUpstream
+	retryNonIdempotent bool
 }
 
 // Defaults not carried by an annotation's Key.
@@ -63,6 +67,7 @@ func (t *translator) readSettings(name string) settings {
 		}
 	}
 	st.hsts = t.readHSTS(ref, data)
+	st.nextUpstream, st.retryNonIdempotent = t.readNextUpstream(ref, data)
 	st.forwarding = t.readForwarding(ref, data)
 	st.auth = t.readGlobalAuth(ref, data)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
@@ -138,6 +143,7 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	read(a, &annotations.SSLRedirect, &ip.ssl, bad, "using the default")
 	read(a, &annotations.ForceSSLRedirect, &ip.force, bad, "using the default")
 	pol.CORS = t.cors(a, bad)
+	pol.NextUpstream = t.nextUpstream(a, bad)
 	read(a, &annotations.UpstreamVhost, &pol.UpstreamHost, bad, "the client's Host is sent")
 	read(a, &annotations.AppRoot, &ip.appRoot, bad, "no app-root redirect")
 	read(a, &annotations.UseRegex, &ip.useRegex, bad, "using the default (false)")

@@ -56,8 +56,17 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 	t.defaultAction = t.globalDefault(opts)
 	t.catchAll = newHostBuilder(model.CatchAllHost, t.defaultAction)
 
+	var canaries []*networkingv1.Ingress
 	for _, ing := range ordered(s.Ingresses) {
+		if t.isCanary(ing) {
+			canaries = append(canaries, ing)
+			continue
+		}
 		t.ingress(ing)
+	}
+	// Canaries attach to the routes of primaries, whatever their ages.
+	for _, ing := range canaries {
+		t.canaryIngress(ing)
 	}
 	m, _ := t.finish()
 	m.HSTS = t.settings.hsts
@@ -152,21 +161,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 		return
 	}
 	t.sslPassthrough(ing, ref)
-	if len(ing.Spec.TLS) > 0 {
-		t.tls(ing)
-		for _, r := range ing.Spec.Rules {
-			if h, err := normalizeHost(r.Host); err == nil {
-				t.tlsHosts[h] = true
-			}
-		}
-		for _, e := range ing.Spec.TLS {
-			for _, h := range e.Hosts {
-				if h, err := normalizeHost(h); err == nil {
-					t.tlsHosts[h] = true
-				}
-			}
-		}
-	}
+	t.ingressTLS(ing)
 	ip := t.ingressPolicy(ing, ref)
 
 	ingDefault := model.Action{}
@@ -214,6 +209,27 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 	}
 }
 
+// ingressTLS reads an Ingress's TLS section: its certificates, and the
+// hosts that have one.
+func (t *translator) ingressTLS(ing *networkingv1.Ingress) {
+	if len(ing.Spec.TLS) == 0 {
+		return
+	}
+	t.tls(ing)
+	for _, r := range ing.Spec.Rules {
+		if h, err := normalizeHost(r.Host); err == nil {
+			t.tlsHosts[h] = true
+		}
+	}
+	for _, e := range ing.Spec.TLS {
+		for _, h := range e.Hosts {
+			if h, err := normalizeHost(h); err == nil {
+				t.tlsHosts[h] = true
+			}
+		}
+	}
+}
+
 // loc locates a backend or path inside an Ingress. It is formatted into a
 // field path only when a problem is reported, which keeps the common case
 // free of string building.
@@ -256,14 +272,16 @@ type ingressPolicy struct {
 	auth ingressAuth
 }
 
-func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *hostBuilder, l loc, p *networkingv1.HTTPIngressPath, ip *ingressPolicy) {
+// pathKey normalises an Ingress path into the key routes are merged by;
+// an invalid path is reported and ok is false.
+func (t *translator) pathKey(ref model.ObjectRef, l loc, p *networkingv1.HTTPIngressPath) (k pathKey, ok bool) {
 	path := p.Path
 	if path == "" {
 		path = "/"
 	}
 	if !strings.HasPrefix(path, "/") {
 		t.problem(ref, l.field(".path"), "InvalidPath", "path %q must start with \"/\"; path ignored", p.Path)
-		return
+		return k, false
 	}
 	typ := model.PathPrefix
 	if p.PathType != nil {
@@ -273,7 +291,7 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 		case networkingv1.PathTypePrefix, networkingv1.PathTypeImplementationSpecific:
 		default:
 			t.problem(ref, l.field(".pathType"), "InvalidPathType", "unknown pathType %q; path ignored", *p.PathType)
-			return
+			return k, false
 		}
 	}
 	if typ == model.PathPrefix && len(path) > 1 {
@@ -283,7 +301,15 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 			path = "/"
 		}
 	}
-	k := pathKey{typ, path}
+	return pathKey{typ, path}, true
+}
+
+func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *hostBuilder, l loc, p *networkingv1.HTTPIngressPath, ip *ingressPolicy) {
+	k, ok := t.pathKey(ref, l, p)
+	if !ok {
+		return
+	}
+	typ, path := k.typ, k.path
 	if i, ok := hb.index[k]; ok {
 		if owner := hb.routes[i].Source; owner == ref {
 			t.problem(ref, l.field(".path"), "PathConflict",
@@ -415,6 +441,9 @@ func (t *translator) finish() (*model.Model, []model.Problem) {
 		for i := range h.Routes {
 			if b := h.Routes[i].Action.Backend; b != "" {
 				used[b] = true
+			}
+			if c := h.Routes[i].Policy.Canary; c != nil {
+				used[c.Backend] = true
 			}
 		}
 	}
