@@ -27,6 +27,13 @@ for target in \
   ./internal/annotations:FuzzParseCIDRs \
   ./internal/annotations:FuzzParseRedirectURL \
   ./internal/annotations:FuzzParseBoolInt \
+  ./internal/annotations:FuzzParseBasicAuth \
+  ./internal/htpasswd:FuzzParseFile \
+  ./internal/htpasswd:FuzzParse \
+  ./internal/htpasswd:FuzzMD5Crypt \
+  ./internal/htpasswd:FuzzSHACrypt \
+  ./internal/htpasswd:FuzzSHA \
+  ./internal/htpasswd:FuzzBcrypt \
   ./internal/proxy:FuzzParseRequest; do
   pkg=${target%%:*} name=${target##*:}
   # A crash always writes its input under testdata/fuzz. Go's fuzzer can

@@ -7,6 +7,10 @@ func implemented() []Annotation {
 	return []Annotation{
 		&AllowlistSourceRange,
 		&AppRoot,
+		&AuthRealm,
+		&AuthSecret,
+		&AuthSecretType,
+		&AuthType,
 		&BackendProtocol,
 		&CORSAllowCredentials,
 		&CORSAllowHeaders,
@@ -75,5 +79,8 @@ func implementedConfigMapKeys() map[string]Support {
 		"ssl-redirect":               Supported,
 		"use-forwarded-headers":      Supported,
 		"whitelist-source-range":     Supported,
+
+		// Set apart so that gofmt does not realign the lines above.
+		"allow-cross-namespace-resources": Supported,
 	}
 }
