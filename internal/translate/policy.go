@@ -26,6 +26,9 @@ type settings struct {
 	hsts string
 	// forwarding is the trust in forwarded headers.
 	forwarding model.Forwarding
+	// crossNamespace lets annotations name Secrets of other namespaces
+	// (allow-cross-namespace-resources).
+	crossNamespace bool
 }
 
 // Defaults not carried by an annotation's Key.
@@ -62,6 +65,7 @@ func (t *translator) readSettings(name string) settings {
 	}
 	st.hsts = t.readHSTS(ref, data)
 	st.forwarding = t.readForwarding(ref, data)
+	st.crossNamespace = t.configBool(ref, data, "allow-cross-namespace-resources", false)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
 	}
@@ -195,6 +199,11 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 		for _, x := range p {
 			*l.dst = append(*l.dst, x.String())
 		}
+	}
+	if ba, closed := t.basicAuth(ing, ref, a, bad); closed {
+		ip.failClosed = true
+	} else {
+		pol.BasicAuth = ba
 	}
 	t.snippets(a, ref)
 	return ip
