@@ -18,6 +18,7 @@ type routePolicy struct {
 	httpsCode    int
 	deny, allow  []netip.Prefix
 	cors         *corsRule
+	basic        *basicAuth // nil without auth-type basic
 }
 
 // compilePolicy returns nil when the policy checks nothing, so that plain
@@ -30,7 +31,9 @@ func compilePolicy(p *model.Policy) *routePolicy {
 	rp.deny = prefixes(p.DenySourceRange)
 	rp.allow = prefixes(p.AllowSourceRange)
 	rp.cors = compileCORS(p.CORS)
-	if rp.maxBody == 0 && rp.redirectCode == 0 && rp.httpsCode == 0 && rp.deny == nil && rp.allow == nil && rp.cors == nil {
+	rp.basic = compileBasicAuth(p.BasicAuth)
+	if rp.maxBody == 0 && rp.redirectCode == 0 && rp.httpsCode == 0 && rp.deny == nil && rp.allow == nil && rp.cors == nil &&
+		rp.basic == nil {
 		return nil
 	}
 	return rp
