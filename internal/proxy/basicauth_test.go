@@ -22,9 +22,9 @@ func TestBasicAuth(t *testing.T) {
 		})
 		_, ep := backendServer(t, upstream)
 		users := []model.Credential{
-			{User: "alice", Hash: "$apr1$saltsalt$LrttParrLPdxvgutaSXWJ0"}, // secret
+			{User: "alice", Hash: "$apr1$saltsalt$LrttParrLPdxvgutaSXWJ0"},                      // secret
 			{User: "bob", Hash: "$2y$05$b92SzjHsKqEGT2mT36R7zun1hOgNalEJON9mA01blnX3nOAtiR.jG"}, // secret
-			{User: "carol", Hash: "{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ="}, // secret
+			{User: "carol", Hash: "{SHA}5en6G6MezRroT3XKqkdPOmY/BfQ="},                          // secret
 		}
 		private := prefixRoute("/private", "web")
 		private.Policy.BasicAuth = model.NewBasicAuth("Protected Area", "a/htpasswd", users)
