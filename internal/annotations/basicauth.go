@@ -17,7 +17,7 @@ const (
 var AuthType = Value[string]{
 	Key: Key{
 		Name: "auth-type", Scope: ScopeLocation, Risk: RiskLow, Support: Differs,
-		Doc: "Turns on HTTP basic authentication against the users of auth-secret: a request without valid credentials gets 401 with WWW-Authenticate: Basic realm=\"<auth-realm>\", and the Authorization header is not passed upstream.",
+		Doc: "Turns on HTTP basic authentication against the users of auth-secret: a request without valid credentials gets 401 with WWW-Authenticate: Basic realm=\"<auth-realm>\", and the Authorization header is not passed upstream. Ingress paths starting with an entry of the ConfigMap key no-auth-locations are exempt.",
 		Notes: "digest is not supported: the Ingress's paths answer 503 (fail closed) with a problem. " +
 			"A missing or unreadable auth-secret makes the paths answer 503, as in ingress-nginx; other auth-* annotations without auth-type are reported as having no effect.",
 	},

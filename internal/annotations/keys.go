@@ -82,5 +82,6 @@ func implementedConfigMapKeys() map[string]Support {
 
 		// Set apart so that gofmt does not realign the lines above.
 		"allow-cross-namespace-resources": Supported,
+		"no-auth-locations":               Supported,
 	}
 }

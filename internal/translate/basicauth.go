@@ -89,3 +89,18 @@ func (t *translator) basicAuth(ing *networkingv1.Ingress, ref model.ObjectRef, a
 	}
 	return model.NewBasicAuth(realm, ns+"/"+name, creds), false
 }
+
+// authExempt reports whether an Ingress path is exempt from authentication
+// by no-auth-locations: ingress-nginx compares the path as written in the
+// Ingress, not the request, with each entry as a prefix.
+func (t *translator) authExempt(ingressPath string) bool {
+	if ingressPath == "" {
+		ingressPath = "/"
+	}
+	for _, p := range t.settings.noAuthLocations {
+		if strings.HasPrefix(ingressPath, p) {
+			return true
+		}
+	}
+	return false
+}

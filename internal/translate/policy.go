@@ -29,6 +29,9 @@ type settings struct {
 	// crossNamespace lets annotations name Secrets of other namespaces
 	// (allow-cross-namespace-resources).
 	crossNamespace bool
+	// noAuthLocations are the Ingress path prefixes exempt from
+	// authentication (no-auth-locations).
+	noAuthLocations []string
 }
 
 // Defaults not carried by an annotation's Key.
@@ -66,6 +69,10 @@ func (t *translator) readSettings(name string) settings {
 	st.hsts = t.readHSTS(ref, data)
 	st.forwarding = t.readForwarding(ref, data)
 	st.crossNamespace = t.configBool(ref, data, "allow-cross-namespace-resources", false)
+	st.noAuthLocations = []string{defaultNoTLSRedirectLocation}
+	if v, ok := data["no-auth-locations"]; ok {
+		st.noAuthLocations, _ = annotations.ParseList(v)
+	}
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
 	}
