@@ -13,6 +13,9 @@ type basicAuth struct {
 	// challenge is the WWW-Authenticate value of a 401.
 	challenge []string
 	users     map[string]htpasswd.Verifier
+	// decoy is verified for unknown users, so that a 401 takes about as
+	// long whether the user exists or not; nil without users.
+	decoy htpasswd.Verifier
 }
 
 func compileBasicAuth(b *model.BasicAuth) *basicAuth {
@@ -30,6 +33,9 @@ func compileBasicAuth(b *model.BasicAuth) *basicAuth {
 		// left out, so that user cannot log in.
 		if v, err := htpasswd.Parse(u.Hash); err == nil {
 			ba.users[u.User] = v
+			if ba.decoy == nil {
+				ba.decoy = v
+			}
 		}
 	}
 	return ba
@@ -43,9 +49,13 @@ func compileBasicAuth(b *model.BasicAuth) *basicAuth {
 func (a *basicAuth) authenticate(h http.Header, r *http.Request) int {
 	user, pass, ok := r.BasicAuth()
 	if ok {
-		if v := a.users[user]; v != nil && v.Verify([]byte(pass)) {
+		v := a.users[user]
+		if v != nil && v.Verify([]byte(pass)) {
 			r.Header.Del("Authorization")
 			return 0
+		}
+		if v == nil && a.decoy != nil {
+			a.decoy.Verify([]byte(pass))
 		}
 	}
 	h["Www-Authenticate"] = a.challenge
