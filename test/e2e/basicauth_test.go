@@ -69,7 +69,7 @@ func basicAuthSecret(o *objects, name string, data map[string]string) {
 // does not receive the Authorization header. An Ingress whose Secret is
 // missing answers 503 (fail closed) with a Warning Event while the host's
 // other Ingresses keep serving, and starts authenticating once the Secret
-// is created.
+// is created. HTTPS behaves the same.
 func TestBasicAuth(t *testing.T) {
 	c := kubetest.Start(t)
 	annBackend(t, "10.244.41.1", "a")
@@ -91,6 +91,8 @@ func TestBasicAuth(t *testing.T) {
 	annIngress(o, "file", host, "/file", "web", annMap("auth-type", "basic", "auth-secret", "htpasswd", "auth-realm", "Staff Only"), "")
 	annIngress(o, "map", host, "/map", "web", annMap("auth-type", "basic", "auth-secret", "basicauth/users", "auth-secret-type", "auth-map"), "")
 	annIngress(o, "missing", host, "/missing", "web", annMap("auth-type", "basic", "auth-secret", "later", "auth-realm", "Later"), "")
+	annTLSSecret(o, "secure-cert", "secure.test")
+	annIngress(o, "secure", "secure.test", "/", "web", annMap("auth-type", "basic", "auth-secret", "htpasswd"), "secure-cert")
 
 	s := startStrait(t, c)
 	for _, tc := range []struct {
@@ -128,8 +130,30 @@ func TestBasicAuth(t *testing.T) {
 	if r := s.basicAuthGet(host, "/", "alice", "anything"); r.backend != "a" || len(r.echo.Headers["Authorization"]) != 1 {
 		t.Errorf("open Ingress: backend %q, Authorization %q; want it passed through", r.backend, r.echo.Headers["Authorization"])
 	}
+	// The same over HTTPS, which the net/http handler serves directly.
+	hc := s.annHTTPSClient(t)
+	for _, tc := range []struct {
+		user string
+		code int
+	}{{"", 401}, {"alice", 200}} {
+		req, _ := http.NewRequest(http.MethodGet, "https://secure.test/x", nil)
+		if tc.user != "" {
+			req.SetBasicAuth(tc.user, "secret")
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Errorf("HTTPS as %q: %v", tc.user, err)
+			continue
+		}
+		var e echo.Echo
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != tc.code || (tc.code == 200) != (e.Backend == "a") || len(e.Headers["Authorization"]) > 0 || (tc.code == 401) != (resp.Header.Get("WWW-Authenticate") == `Basic realm=""`) {
+			t.Errorf("HTTPS as %q: %d WWW-Authenticate %q, backend saw Authorization %q; want %d", tc.user, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), e.Headers["Authorization"], tc.code)
+		}
+	}
 	annWaitWarning(t, c, "basicauth", "missing", "InvalidAnnotation", "auth-secret", `"later"`, "not found", "503")
-	for _, name := range []string{"open", "file", "map"} {
+	for _, name := range []string{"open", "file", "map", "secure"} {
 		if w := annWarnings(c, "basicauth", name); len(w) > 0 {
 			t.Errorf("Ingress %s has warnings: %q", name, w)
 		}
