@@ -107,7 +107,7 @@ func configMapKeys() []Key {
 		k("modsecurity-snippet", "", Unsupported, "Raw ModSecurity rules for every location.", notesCMSnippet+" Strait has no web application firewall."),
 		ign("nginx-status-ipv4-whitelist", "127.0.0.1", "IPv4 clients allowed to read nginx's status page.", notesStatusPage),
 		ign("nginx-status-ipv6-whitelist", "::1", "IPv6 clients allowed to read nginx's status page.", notesStatusPage),
-		u("no-auth-locations", "/.well-known/acme-challenge", "Comma-separated Ingress path prefixes exempt from external authentication (auth-url and global-auth-url)."),
+		u("no-auth-locations", "/.well-known/acme-challenge", "Comma-separated Ingress path prefixes exempt from authentication: global-auth-url, auth-url and basic auth (auth-type)."),
 		u("no-tls-redirect-locations", "/.well-known/acme-challenge", "Comma-separated Ingress path prefixes never redirected to HTTPS."),
 		u("opentelemetry-trust-incoming-span", "true", "Whether spans continue the trace context sent by the client."),
 		u("otel-sampler", "AlwaysOn", "OpenTelemetry sampler."),

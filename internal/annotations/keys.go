@@ -9,10 +9,14 @@ func implemented() []Annotation {
 		&AppRoot,
 		&AuthAlwaysSetCookie,
 		&AuthMethod,
+		&AuthRealm,
 		&AuthRequestRedirect,
 		&AuthResponseHeaders,
+		&AuthSecret,
+		&AuthSecretType,
 		&AuthSignin,
 		&AuthSigninRedirectParam,
+		&AuthType,
 		&AuthURL,
 		&BackendProtocol,
 		&Canary,
@@ -75,6 +79,7 @@ func annotationKeys() []Key {
 // match.
 func implementedConfigMapKeys() map[string]Support {
 	return map[string]Support{
+		"allow-cross-namespace-resources":   Supported,
 		"allow-snippet-annotations":         Differs,
 		"annotations-risk-level":            Supported,
 		"compute-full-forwarded-for":        Supported,

@@ -3,7 +3,8 @@ package model
 // Policy is what a route does around proxying, from the annotations of
 // the Ingress it comes from (and the ConfigMap defaults). The data plane
 // applies it in ingress-nginx's phase order: body size, redirect, HTTPS
-// redirect, no endpoints (503), deny and allow lists, then proxying with
+// redirect, no endpoints (503), deny and allow lists, basic authentication,
+// then proxying with
 // the timeouts.
 type Policy struct {
 	// MaxBodyBytes is the largest request body accepted (413 beyond);
@@ -19,6 +20,9 @@ type Policy struct {
 	// AllowSourceRange, when not empty, lists the only CIDR ranges
 	// admitted; others get 403.
 	AllowSourceRange []string `json:"allowSourceRange,omitempty"`
+	// BasicAuth, when set, requires HTTP basic authentication after the
+	// deny and allow lists (auth-type: basic).
+	BasicAuth *BasicAuth `json:"basicAuth,omitempty"`
 	// CORS, when set, answers preflights and adds CORS headers.
 	CORS *CORS `json:"cors,omitempty"`
 	// UpstreamHost, when set, is the Host header sent upstream.

@@ -142,6 +142,8 @@ func (s *H1Server) closeFull() {
 
 // needsFull reports whether a route's policy needs the net/http handler.
 func needsFull(p *model.Policy) bool {
-	// The HTTP/1 engine applies only the default retry policy.
-	return p.ExternalAuth != nil || p.Canary != nil || p.NextUpstream != nil
+	return p.ExternalAuth != nil ||
+		p.Canary != nil ||
+		p.NextUpstream != nil ||
+		p.BasicAuth != nil
 }

@@ -18,7 +18,8 @@ type routePolicy struct {
 	httpsCode    int
 	deny, allow  []netip.Prefix
 	cors         *corsRule
-	extAuth      *extAuth // auth-url; nil for none
+	extAuth      *extAuth   // auth-url; nil for none
+	basic        *basicAuth // nil without auth-type basic
 }
 
 // compilePolicy returns nil when the policy checks nothing, so that plain
@@ -32,7 +33,9 @@ func compilePolicy(p *model.Policy) *routePolicy {
 	rp.allow = prefixes(p.AllowSourceRange)
 	rp.cors = compileCORS(p.CORS)
 	rp.extAuth = compileExtAuth(p.ExternalAuth)
-	if rp.maxBody == 0 && rp.redirectCode == 0 && rp.httpsCode == 0 && rp.deny == nil && rp.allow == nil && rp.cors == nil && rp.extAuth == nil {
+	rp.basic = compileBasicAuth(p.BasicAuth)
+	if rp.maxBody == 0 && rp.redirectCode == 0 && rp.httpsCode == 0 && rp.deny == nil && rp.allow == nil && rp.cors == nil &&
+		rp.extAuth == nil && rp.basic == nil {
 		return nil
 	}
 	return rp

@@ -100,6 +100,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				v.status = http.StatusServiceUnavailable
 			} else {
 				v = rt.policy.access(&pr)
+				if v.status == 0 && rt.policy.basic != nil {
+					v.status = rt.policy.basic.authenticate(w.Header(), r)
+				}
 			}
 		}
 		if v.status != 0 {

@@ -32,6 +32,12 @@ type settings struct {
 	// non_idempotent to every proxy-next-upstream annotation.
 	nextUpstream       model.NextUpstream
 	retryNonIdempotent bool
+	// crossNamespace lets annotations name Secrets of other namespaces
+	// (allow-cross-namespace-resources).
+	crossNamespace bool
+	// noAuthLocations are the Ingress path prefixes exempt from
+	// authentication (no-auth-locations).
+	noAuthLocations []string
 }
 
 // Defaults not carried by an annotation's Key.
@@ -70,6 +76,11 @@ func (t *translator) readSettings(name string) settings {
 	st.nextUpstream, st.retryNonIdempotent = t.readNextUpstream(ref, data)
 	st.forwarding = t.readForwarding(ref, data)
 	st.auth = t.readGlobalAuth(ref, data)
+	st.crossNamespace = t.configBool(ref, data, "allow-cross-namespace-resources", false)
+	st.noAuthLocations = []string{defaultNoTLSRedirectLocation}
+	if v, ok := data["no-auth-locations"]; ok {
+		st.noAuthLocations, _ = annotations.ParseList(v)
+	}
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
 	}
@@ -208,6 +219,11 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 		for _, x := range p {
 			*l.dst = append(*l.dst, x.String())
 		}
+	}
+	if ba, closed := t.basicAuth(ing, ref, a, bad); closed {
+		ip.failClosed = true
+	} else {
+		pol.BasicAuth = ba
 	}
 	t.snippets(a, ref)
 	return ip
