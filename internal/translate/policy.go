@@ -26,6 +26,10 @@ type settings struct {
 	hsts string
 	// forwarding is the trust in forwarded headers.
 	forwarding model.Forwarding
+	// customErrors and interceptPassthrough are custom-http-errors and
+	// disable-proxy-intercept-errors.
+	customErrors         []int
+	interceptPassthrough bool
 }
 
 // Defaults not carried by an annotation's Key.
@@ -62,6 +66,7 @@ func (t *translator) readSettings(name string) settings {
 	}
 	st.hsts = t.readHSTS(ref, data)
 	st.forwarding = t.readForwarding(ref, data)
+	st.customErrors, st.interceptPassthrough = t.readErrorSettings(ref, data)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
 	}
@@ -176,6 +181,14 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	}
 
 	if st.failClosed {
+		ip.failClosed = true
+	}
+	if e, closed := t.errorsPolicy(ing, ref, bad); closed {
+		ip.failClosed = true
+	} else {
+		ip.errors = e
+	}
+	if t.hostPolicy(&ip, a, bad) {
 		ip.failClosed = true
 	}
 	for _, l := range []struct {

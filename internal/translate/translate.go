@@ -82,6 +82,8 @@ type translator struct {
 	// Ingresses that have a TLS section, and hosts listed in one. They
 	// turn on ssl-redirect.
 	tlsHosts map[string]bool
+	// seq counts the Ingresses read, oldest first.
+	seq int
 }
 
 // hostBuilder collects one virtual host's routes while Ingresses are read
@@ -94,6 +96,8 @@ type hostBuilder struct {
 	routes   []model.Route
 	redirect []sslFlags      // parallel to routes
 	index    map[pathKey]int // into routes
+	names    hostNames       // server-alias and from-to-www-redirect, see www.go
+	aliases  []string        // the aliases kept, see model.VirtualHost.Aliases
 }
 
 // sslFlags are a route's HTTPS-redirect settings until host TLS is known.
@@ -138,6 +142,7 @@ func ingressRef(ing *networkingv1.Ingress) model.ObjectRef {
 
 func (t *translator) ingress(ing *networkingv1.Ingress) {
 	ref := ingressRef(ing)
+	t.seq++
 	if len(ing.Spec.TLS) > 0 {
 		t.tls(ing)
 		for _, r := range ing.Spec.Rules {
@@ -190,6 +195,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 				hb.appRoot = ip.appRoot
 				t.hosts[host] = hb
 			}
+			t.hostSettings(hb, ref, &ip)
 		}
 		if rule.HTTP == nil {
 			continue
@@ -238,6 +244,13 @@ type ingressPolicy struct {
 	protocol model.Protocol
 	// appRoot is the Ingress's app-root, a host-level setting.
 	appRoot string
+	// errors is the default-backend and custom-http-errors policy, without
+	// the route's Service.
+	errors *model.Errors
+	// aliases (server-alias) and fromToWWW (from-to-www-redirect) are
+	// host-level settings.
+	aliases   []string
+	fromToWWW bool
 }
 
 func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *hostBuilder, l loc, p *networkingv1.HTTPIngressPath, ip *ingressPolicy) {
@@ -287,6 +300,8 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 	pol := ip.pol
 	if ip.failClosed {
 		pol = model.Policy{}
+	} else {
+		pol.Errors = routeErrors(ip.errors, &p.Backend)
 	}
 	// A target equal to the path rewrites nothing and, as in
 	// ingress-nginx, does not switch the host to regex mode.
@@ -382,6 +397,7 @@ func (t *translator) finish() (*model.Model, []model.Problem) {
 	}
 	setRedirects(t.catchAll, false)
 	m := &model.Model{CatchAll: t.catchAll.build(), Hosts: make([]model.VirtualHost, 0, len(t.hosts))}
+	m.Hosts = append(m.Hosts, t.resolveNames()...)
 	for _, hb := range t.hosts {
 		setRedirects(hb, t.hostHasTLS(hb.name))
 		m.Hosts = append(m.Hosts, hb.build())
@@ -400,8 +416,10 @@ func (t *translator) finish() (*model.Model, []model.Problem) {
 		}
 	}
 	markUsed(&m.CatchAll)
+	markErrorBackends(&m.CatchAll, used)
 	for i := range m.Hosts {
 		markUsed(&m.Hosts[i])
+		markErrorBackends(&m.Hosts[i], used)
 	}
 	for name, b := range t.backends {
 		if used[name] {
@@ -443,7 +461,7 @@ func sortProblems(ps []model.Problem) {
 // build orders the routes by precedence: Exact before Prefix, longer paths
 // before shorter ones.
 func (hb *hostBuilder) build() model.VirtualHost {
-	vh := model.VirtualHost{Name: hb.name, Default: hb.def, Routes: hb.routes, Regex: hb.regex, AppRoot: hb.appRoot}
+	vh := model.VirtualHost{Name: hb.name, Default: hb.def, Routes: hb.routes, Regex: hb.regex, AppRoot: hb.appRoot, Aliases: hb.aliases}
 	if hb.regex {
 		// ingress-nginx's order for regex locations: longer paths first,
 		// then descending by string; the first match wins.
