@@ -40,6 +40,8 @@ type vhost struct {
 	def    *route
 	// appRoot redirects exactly "/" (app-root); "" for none.
 	appRoot string
+	// www redirects every request (from-to-www-redirect); nil for none.
+	www *model.WWWRedirect
 }
 
 // route is a compiled route: where matched requests go, and the policy
@@ -57,6 +59,9 @@ type route struct {
 	// full routes are served by the net/http handler on every listener
 	// (see handoff.go).
 	full bool
+	// errors is the default-backend and custom-http-errors handling; nil
+	// for none.
+	errors *errorPages
 }
 
 // compile builds a generation from m. backends and certs come from the
@@ -68,13 +73,16 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 		wildcard: map[string]*vhost{},
 		certs:    make(map[string]*tls.Certificate, len(m.SNI)),
 	}
+	vhs := make([]*vhost, len(m.Hosts))
 	for i := range m.Hosts {
 		h := &m.Hosts[i]
-		vh := compileHost(h, backends, to)
-		if strings.HasPrefix(h.Name, "*.") {
-			g.wildcard[h.Name[2:]] = vh
-		} else {
-			g.exact[h.Name] = vh
+		vhs[i] = compileHost(h, backends, to)
+		g.add(h.Name, vhs[i])
+	}
+	// Aliases come second: a host of that name always wins.
+	for i := range m.Hosts {
+		for _, al := range m.Hosts[i].Aliases {
+			g.add(al, vhs[i])
 		}
 	}
 	g.catchAll = compileHost(&m.CatchAll, backends, to)
@@ -103,6 +111,7 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		cr.rewrite = compileRewrite(r.Path, r.Policy.Rewrite)
 		cr.upstreamHost = r.Policy.UpstreamHost
 		cr.full = needsFull(&r.Policy)
+		cr.errors = compileErrors(r.Policy.Errors, r.Source, cr, backends)
 		if h.Regex {
 			re, err := regexp.Compile("(?i)^" + r.Path)
 			if err != nil {
@@ -121,6 +130,10 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		}
 	}
 	vh.def = compileAction(h.Name+"/default", h.Default, backends, to)
+	if h.RedirectTo != nil {
+		vh.www = h.RedirectTo
+		vh.def.full = true
+	}
 	return vh
 }
 
@@ -139,6 +152,18 @@ func compileAction(name string, a model.Action, backends map[string]*upstream.Ba
 		}
 	}
 	return r
+}
+
+// add serves vh under name, an exact name or a one-label wildcard, unless
+// the name is taken.
+func (g *generation) add(name string, vh *vhost) {
+	if strings.HasPrefix(name, "*.") {
+		if g.wildcard[name[2:]] == nil {
+			g.wildcard[name[2:]] = vh
+		}
+	} else if g.exact[name] == nil {
+		g.exact[name] = vh
+	}
 }
 
 // routes calls f for every route of the generation.

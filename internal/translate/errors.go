@@ -40,9 +40,8 @@ func (t *translator) errorsPolicy(ing *networkingv1.Ingress, ref model.ObjectRef
 		failClosed = true
 	}
 	passthrough := t.settings.interceptPassthrough
-	if read(a, &annotations.DisableProxyInterceptErrors, &passthrough, bad, "using the default") {
-		failClosed = true
-	}
+	// The catalogue's "invalid → default" for this one.
+	read(a, &annotations.DisableProxyInterceptErrors, &passthrough, bad, "using the default")
 	e = &model.Errors{Codes: codes}
 	if name != "" {
 		e.DefaultBackend = t.annotationDefaultBackend(ing, ref, name)
