@@ -26,7 +26,7 @@ func TestParseServiceName(t *testing.T) {
 	for in, ok := range map[string]bool{
 		"errors": true, " custom-errors-2 ": true, "a": true,
 		"Errors": false, "2errors": false, "errors-": false, "err_ors": false, "ns/errors": false, "": false,
-		"a23456789012345678901234567890123456789012345678901234567890123": true,
+		"a23456789012345678901234567890123456789012345678901234567890123":  true,
 		"a234567890123456789012345678901234567890123456789012345678901234": false,
 	} {
 		if _, err := parseServiceName(in); (err == nil) != ok {

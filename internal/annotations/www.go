@@ -28,7 +28,7 @@ var ServerAlias = Value[[]string]{
 		Doc: "Comma-separated extra names served like the Ingress's hosts. The oldest Ingress of a host that sets aliases wins; " +
 			"aliases that are already a host, or an alias of an older one, are dropped with a problem.",
 		Notes: "*.example.com matches exactly one label, as Ingress wildcard hosts do (nginx matches any number). " +
-			"Regular-expression aliases (~...) are not supported: each is a problem and is ignored. " +
+			"Regular-expression aliases (~...) use RE2 syntax (Go's regexp) and get the default certificate over HTTPS. " +
 			"A malformed name makes the Ingress's paths answer 503 (ingress-nginx rejects the Ingress).",
 	},
 	Parse: ParseServerAliases,

@@ -56,8 +56,10 @@ type VirtualHost struct {
 	// AppRoot, when set, answers requests for exactly "/" with a 302 to
 	// this path (app-root), before anything else.
 	AppRoot string `json:"appRoot,omitempty"`
-	// Aliases are further names served by this host (server-alias): exact
-	// names and one-label wildcards, sorted.
+	// Aliases are further names served by this host (server-alias), sorted:
+	// exact names, one-label wildcards, and "~" followed by an RE2 regular
+	// expression matched against the lower-case host without port; those
+	// are tried, in model order, after every exact and wildcard name.
 	Aliases []string `json:"aliases,omitempty"`
 	// RedirectTo, when set, makes this a from-to-www-redirect host: every
 	// request is redirected to this host name (see WWWRedirect).

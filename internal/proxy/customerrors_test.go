@@ -175,7 +175,7 @@ func TestWWWRedirectAndAliases(t *testing.T) {
 	forEngines(t, func(t *testing.T, e engine) {
 		ep := echoBackend(t, "web")
 		site := vhost("example.test", status(404), prefixRoute("/", "web"))
-		site.Aliases = []string{"*.alias.test", "alias.test"}
+		site.Aliases = []string{"*.alias.test", "alias.test", `~^app\d+\.test$`}
 		m := &model.Model{
 			Hosts: []model.VirtualHost{
 				site,
@@ -206,11 +206,12 @@ func TestWWWRedirectAndAliases(t *testing.T) {
 				t.Errorf("GET %s: %d Location %q, want 308 %q", tc.path, r.status, r.header.Get("Location"), tc.loc)
 			}
 		}
-		for _, host := range []string{"example.test", "alias.test", "x.alias.test"} {
+		for _, host := range []string{"example.test", "alias.test", "x.alias.test", "APP12.test:80"} {
 			if r := get(t, c, h.url("/a"), host); r.status != 200 || decodeEcho(t, r).Backend != "web" {
 				t.Errorf("host %s: %d", host, r.status)
 			}
 		}
 		checkPlainError(t, "two labels below a wildcard alias", get(t, c, h.url("/a"), "y.x.alias.test"), 404)
+		checkPlainError(t, "not matching the pattern", get(t, c, h.url("/a"), "app.test"), 404)
 	})
 }

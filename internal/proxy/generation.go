@@ -21,6 +21,9 @@ type generation struct {
 	model    *model.Model
 	exact    map[string]*vhost
 	wildcard map[string]*vhost // keyed by the parent domain, "example.com" for "*.example.com"
+	// patterns are regular-expression server aliases, tried in order
+	// after exact and wildcard names.
+	patterns []hostPattern
 	catchAll *vhost
 	certs    map[string]*tls.Certificate // by SNI name, exact or "*.parent"
 	// defaultCert is the configured default certificate, nil for the one
@@ -157,6 +160,13 @@ func compileAction(name string, a model.Action, backends map[string]*upstream.Ba
 // add serves vh under name, an exact name or a one-label wildcard, unless
 // the name is taken.
 func (g *generation) add(name string, vh *vhost) {
+	if re, ok := strings.CutPrefix(name, "~"); ok {
+		// translate checked that it compiles.
+		if c, err := regexp.Compile(re); err == nil {
+			g.patterns = append(g.patterns, hostPattern{c, vh})
+		}
+		return
+	}
 	if strings.HasPrefix(name, "*.") {
 		if g.wildcard[name[2:]] == nil {
 			g.wildcard[name[2:]] = vh
@@ -164,6 +174,12 @@ func (g *generation) add(name string, vh *vhost) {
 	} else if g.exact[name] == nil {
 		g.exact[name] = vh
 	}
+}
+
+// hostPattern is a regular-expression server alias.
+type hostPattern struct {
+	re *regexp.Regexp
+	vh *vhost
 }
 
 // routes calls f for every route of the generation.
@@ -202,6 +218,11 @@ func (g *generation) host(hostport string) *vhost {
 			if vh := g.wildcard[h[i+1:]]; vh != nil {
 				return vh
 			}
+		}
+	}
+	for _, p := range g.patterns {
+		if p.re.MatchString(h) {
+			return p.vh
 		}
 	}
 	return g.catchAll

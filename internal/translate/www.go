@@ -71,9 +71,12 @@ func (t *translator) resolveNames() []model.VirtualHost {
 		n := &hb.names
 		for _, al := range n.aliases {
 			switch {
-			case strings.HasPrefix(al, "~"):
-				t.problem(n.aliasOwner, field("server-alias"), "UnsupportedServerAlias",
-					"server-alias %q is a regular expression, which Strait does not support; the alias is ignored", al)
+			case strings.HasPrefix(al, "~") && claimed[al] == "":
+				// Tried after exact and wildcard names; no certificate
+				// can be chosen for a pattern.
+				claimed[al] = hb.name
+				hb.aliases = append(hb.aliases, al)
+				continue
 			case t.hosts[al] != nil:
 				t.problem(n.aliasOwner, field("server-alias"), "ServerAliasConflict",
 					"server-alias %q is a host of an Ingress, which keeps it; the alias is ignored", al)

@@ -10,7 +10,7 @@ import (
 // 308 to <scheme>://<host>:<port><URI minus one trailing slash>, the port
 // always written (443 over HTTPS, where the host's certificate covers the
 // www name), unless an Ingress serves that name; server-alias names reach
-// the host's backend; a malformed alias fails its Ingress closed.
+// the host's backend (exact, wildcard and regex names); a malformed alias fails its Ingress closed.
 func TestFromToWWWRedirect(t *testing.T) {
 	c := kubetest.Start(t)
 	backend(t, "10.244.62.1", "web")
@@ -23,7 +23,7 @@ func TestFromToWWWRedirect(t *testing.T) {
 	annIngress(o, "blog", "www.blog.test", "/", "web", annMap("from-to-www-redirect", "true"), "")
 	annIngress(o, "taken", "taken.test", "/", "web", annMap("from-to-www-redirect", "true"), "")
 	annIngress(o, "taken-www", "www.taken.test", "/", "web", nil, "")
-	annIngress(o, "api", "api.test", "/", "web", annMap("server-alias", "api-alias.test, *.wild-alias.test"), "")
+	annIngress(o, "api", "api.test", "/", "web", annMap("server-alias", `api-alias.test, *.wild-alias.test, ~^api-v[0-9]+\.test$`), "")
 	annIngress(o, "badalias", "bad.test", "/", "web", annMap("server-alias", "bad_name.test"), "")
 
 	s := startStrait(t, c)
@@ -43,6 +43,8 @@ func TestFromToWWWRedirect(t *testing.T) {
 		{"www.taken.test", "/", 200, "", "web"},
 		{"api-alias.test", "/x", 200, "", "web"},
 		{"one.wild-alias.test", "/x", 200, "", "web"},
+		{"api-v2.test", "/x", 200, "", "web"},
+		{"api-vx.test", "/x", 404, "", ""},
 		{"bad.test", "/", 503, "", ""},
 	} {
 		r := s.annHTTP("GET", tc.host, tc.path, 0)
