@@ -16,7 +16,7 @@ var CustomHTTPErrors = Value[[]int]{
 			"is replaced by the answer of the error backend (the default-backend annotation's Service, else --default-backend-service, else a 404) " +
 			"to a GET / carrying X-Code, X-Format, X-Original-URI, X-Namespace, X-Ingress-Name, X-Service-Name, X-Service-Port and X-Request-ID. " +
 			"The annotation replaces the ConfigMap list for the Ingress's paths.",
-		Notes: "A malformed list makes the Ingress's paths answer 503 (ingress-nginx rejects the Ingress). " +
+		Notes: "A malformed list makes the Ingress's paths answer 503 (ingress-nginx rejects the Ingress); spaces around codes and empty entries are accepted, which ingress-nginx refuses. " +
 			"The ConfigMap list applies to the paths of Ingresses, not to requests no path matches; WebSocket and other upgrade requests are never intercepted.",
 	},
 	Parse: ParseStatusList,

@@ -213,5 +213,17 @@ func TestWWWRedirectAndAliases(t *testing.T) {
 		}
 		checkPlainError(t, "two labels below a wildcard alias", get(t, c, h.url("/a"), "y.x.alias.test"), 404)
 		checkPlainError(t, "not matching the pattern", get(t, c, h.url("/a"), "app.test"), 404)
+
+		// With use-forwarded-headers, scheme and port are the forwarded ones.
+		fm := *m
+		fm.Forwarding = model.Forwarding{UseForwardedHeaders: true, RealIPHeader: "X-Forwarded-For", TrustedCIDRs: []string{"0.0.0.0/0"}}
+		fh := startProxy(t, e, proxy.Timeouts{}, &fm, false)
+		req, _ := http.NewRequest(http.MethodGet, fh.url("/x/"), nil)
+		req.Host = "www.example.test"
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("X-Forwarded-Port", "8443")
+		if r := do(t, c, req); r.status != 308 || r.header.Get("Location") != "https://example.test:8443/x" {
+			t.Errorf("forwarded: %d Location %q", r.status, r.header.Get("Location"))
+		}
 	})
 }
