@@ -11,7 +11,7 @@ import (
 // error backend's answer.
 var CustomHTTPErrors = Value[[]int]{
 	Key: Key{
-		Name: "custom-http-errors", Scope: ScopeLocation, Risk: RiskLow, Support: Supported, ConfigMapKey: "custom-http-errors",
+		Name: "custom-http-errors", Scope: ScopeLocation, Risk: RiskLow, Support: Differs, ConfigMapKey: "custom-http-errors",
 		Doc: "Comma-separated status codes (400 to 599). A response with one of them, from the upstream or from Strait itself (401, 403, 413, 503, ...), " +
 			"is replaced by the answer of the error backend (the default-backend annotation's Service, else --default-backend-service, else a 404) " +
 			"to a GET / carrying X-Code, X-Format, X-Original-URI, X-Namespace, X-Ingress-Name, X-Service-Name, X-Service-Port and X-Request-ID. " +
