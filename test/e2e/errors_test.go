@@ -60,7 +60,8 @@ func errHeaders(t *testing.T, what string, r annResp, want map[string]string) {
 // TestCustomHTTPErrors: a listed status from the upstream, or answered by
 // Strait (403 from an allowlist), is replaced by the error backend's answer
 // to GET / (its status, here 200, is what the client gets); the annotation
-// replaces the ConfigMap list for its Ingress; the global list uses
+// replaces the ConfigMap list for its Ingress; disable-proxy-intercept-errors
+// lets the upstream's errors through; the global list uses
 // --default-backend-service; an Ingress whose Service has no endpoints is
 // served by its default-backend with X-Code 503, unless that has no
 // endpoints either; a malformed list fails the Ingress closed with an
@@ -90,6 +91,9 @@ func TestCustomHTTPErrors(t *testing.T) {
 	annIngress(o, "fallback", "fallback.errs.test", "/", "empty", annMap("default-backend", "errpages"), "")
 	annIngress(o, "ignored", "ignored.errs.test", "/", "empty", annMap("default-backend", "nopods", "custom-http-errors", "404"), "")
 	annIngress(o, "denied", "denied.errs.test", "/", "web", annMap("default-backend", "errpages", "custom-http-errors", "403", "allowlist-source-range", "192.0.2.0/24"), "")
+	pass := annMap("custom-http-errors", "404,503", "disable-proxy-intercept-errors", "true")
+	annIngress(o, "pass-upstream", "pass.errs.test", "/", "web", pass, "")
+	annIngress(o, "pass-own", "pass-own.errs.test", "/", "empty", pass, "")
 	annIngress(o, "badcodes", "bad.errs.test", "/", "web", annMap("custom-http-errors", "404,abc"), "")
 
 	s := startStrait(t, c, "--configmap=errs-system/strait-config", "--default-backend-service=errs-system/defaultbe")
@@ -133,9 +137,15 @@ func TestCustomHTTPErrors(t *testing.T) {
 	r = check("denied.errs.test", "/private", 200, "errpages")
 	errHeaders(t, "Strait's 403", r, map[string]string{"X-Code": "403", "X-Original-Uri": "/private"})
 
+	// disable-proxy-intercept-errors: the upstream's 404 passes, Strait's
+	// own 503 (no endpoints) still goes to the (global) error backend.
+	check("pass.errs.test", "/?status=404", 404, "web")
+	r = check("pass-own.errs.test", "/", 200, "global")
+	errHeaders(t, "own 503 with passthrough", r, map[string]string{"X-Code": "503", "X-Ingress-Name": "pass-own"})
+
 	check("bad.errs.test", "/", 503, "")
 	annWaitWarning(t, c, "errs", "badcodes", "InvalidAnnotation", "custom-http-errors", "abc")
-	for _, name := range []string{"pages", "global", "fallback", "denied"} {
+	for _, name := range []string{"pages", "global", "fallback", "denied", "pass-upstream", "pass-own"} {
 		if w := annWarnings(c, "errs", name); len(w) > 0 {
 			t.Errorf("Ingress %s has warnings: %q", name, w)
 		}
