@@ -66,11 +66,30 @@ type VirtualHost struct {
 	// AppRoot, when set, answers requests for exactly "/" with a 302 to
 	// this path (app-root), before anything else.
 	AppRoot string `json:"appRoot,omitempty"`
+	// Aliases are further names served by this host (server-alias), sorted:
+	// exact names, one-label wildcards, and "~" followed by an RE2 regular
+	// expression matched against the lower-case host without port; those
+	// are tried, in model order, after every exact and wildcard name.
+	Aliases []string `json:"aliases,omitempty"`
+	// RedirectTo, when set, makes this a from-to-www-redirect host: every
+	// request is redirected to this host name (see WWWRedirect).
+	RedirectTo *WWWRedirect `json:"redirectTo,omitempty"`
 	// Routes in match precedence order: Exact before Prefix, then longer
 	// paths before shorter ones, then by Name.
 	Routes []Route `json:"routes,omitempty"`
 	// Default is the action for requests that match no route.
 	Default Action `json:"default"`
+}
+
+// WWWRedirect is the answer of a from-to-www-redirect host:
+// <scheme>://<Host>:<port><request URI with one trailing "/" removed>,
+// the port always written (80 or 443, or X-Forwarded-Port when forwarded
+// headers are trusted).
+type WWWRedirect struct {
+	// Host is the name redirected to.
+	Host string `json:"host"`
+	// Code is the redirect status (http-redirect-code).
+	Code int `json:"code"`
 }
 
 // PathType says how a route's path is compared with the request path.

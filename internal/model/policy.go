@@ -42,6 +42,10 @@ type Policy struct {
 	// Canary, when set, sends some requests to another backend (a canary
 	// Ingress attached to this route).
 	Canary *Canary `json:"canary,omitempty"`
+	// Errors, when set, sends requests to a fallback backend while the
+	// route's has no endpoints (default-backend) and replaces error
+	// responses (custom-http-errors).
+	Errors *Errors `json:"errors,omitempty"`
 }
 
 // NextUpstream says when a failed try moves on to another endpoint
@@ -82,6 +86,32 @@ type Canary struct {
 	// request the rules above left undecided goes to the canary.
 	Weight      int `json:"weight"`
 	WeightTotal int `json:"weightTotal"`
+}
+
+// Errors is ingress-nginx's default-backend annotation and custom error
+// pages. The error and fallback backends are told about the request with
+// X-Code, X-Format, X-Original-URI, X-Namespace, X-Ingress-Name (from the
+// route's Source), X-Service-Name and X-Service-Port.
+type Errors struct {
+	// DefaultBackend names the Model.Backends entry of the default-backend
+	// annotation: it receives the route's requests while the route's
+	// backend has no endpoints, and is the first choice for error pages.
+	// It is skipped while it has no endpoints itself.
+	DefaultBackend string `json:"defaultBackend,omitempty"`
+	// GlobalBackend names the --default-backend-service backend, the error
+	// backend when DefaultBackend is unset or has no endpoints. With
+	// neither, intercepted errors become a plain 404.
+	GlobalBackend string `json:"globalBackend,omitempty"`
+	// Codes are the intercepted statuses (custom-http-errors), sorted.
+	Codes []int `json:"codes,omitempty"`
+	// UpstreamPassthrough lets the upstream's own responses through
+	// unchanged (disable-proxy-intercept-errors); only the errors Strait
+	// answers itself are replaced.
+	UpstreamPassthrough bool `json:"upstreamPassthrough,omitempty"`
+	// ServiceName and ServicePort are the route's Service as the Ingress
+	// names it (the port by number or name).
+	ServiceName string `json:"serviceName,omitempty"`
+	ServicePort string `json:"servicePort,omitempty"`
 }
 
 // Redirect is a fixed redirect answer.

@@ -127,6 +127,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 			_ = c.Close()
 			continue
 		}
+		if m, ok := w.(interface{ markUpstream() }); ok {
+			m.markUpstream() // for disable-proxy-intercept-errors
+		}
 		p.respond(w, r, pooledConn{c}, resp, rt, ep.Addr)
 		return
 	}

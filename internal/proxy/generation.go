@@ -21,6 +21,9 @@ type generation struct {
 	model    *model.Model
 	exact    map[string]*vhost
 	wildcard map[string]*vhost // keyed by the parent domain, "example.com" for "*.example.com"
+	// patterns are regular-expression server aliases, tried in order
+	// after exact and wildcard names.
+	patterns []hostPattern
 	catchAll *vhost
 	certs    map[string]*tls.Certificate // by SNI name, exact or "*.parent"
 	// defaultCert is the configured default certificate, nil for the one
@@ -42,6 +45,8 @@ type vhost struct {
 	def    *route
 	// appRoot redirects exactly "/" (app-root); "" for none.
 	appRoot string
+	// www redirects every request (from-to-www-redirect); nil for none.
+	www *model.WWWRedirect
 }
 
 // route is a compiled route: where matched requests go, and the policy
@@ -63,6 +68,9 @@ type route struct {
 	retry retryPolicy
 	// canary, when set, takes some requests to another backend.
 	canary *canaryRoute
+	// errors is the default-backend and custom-http-errors handling; nil
+	// for none.
+	errors *errorPages
 }
 
 // compile builds a generation from m. backends and certs come from the
@@ -74,13 +82,16 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 		wildcard: map[string]*vhost{},
 		certs:    make(map[string]*tls.Certificate, len(m.SNI)),
 	}
+	vhs := make([]*vhost, len(m.Hosts))
 	for i := range m.Hosts {
 		h := &m.Hosts[i]
-		vh := compileHost(h, backends, to)
-		if strings.HasPrefix(h.Name, "*.") {
-			g.wildcard[h.Name[2:]] = vh
-		} else {
-			g.exact[h.Name] = vh
+		vhs[i] = compileHost(h, backends, to)
+		g.add(h.Name, vhs[i])
+	}
+	// Aliases come second: a host of that name always wins.
+	for i := range m.Hosts {
+		for _, al := range m.Hosts[i].Aliases {
+			g.add(al, vhs[i])
 		}
 	}
 	g.catchAll = compileHost(&m.CatchAll, backends, to)
@@ -119,6 +130,7 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		cr.full = needsFull(&r.Policy)
 		cr.retry = compileRetry(r.Policy.NextUpstream)
 		cr.canary = compileCanary(r.Policy.Canary, backends)
+		cr.errors = compileErrors(r.Policy.Errors, r.Source, cr, backends)
 		if h.Regex {
 			re, err := regexp.Compile("(?i)^" + r.Path)
 			if err != nil {
@@ -137,6 +149,10 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		}
 	}
 	vh.def = compileAction(h.Name+"/default", h.Default, backends, to)
+	if h.RedirectTo != nil {
+		vh.www = h.RedirectTo
+		vh.def.full = true
+	}
 	return vh
 }
 
@@ -155,6 +171,31 @@ func compileAction(name string, a model.Action, backends map[string]*upstream.Ba
 		}
 	}
 	return r
+}
+
+// add serves vh under name, an exact name or a one-label wildcard, unless
+// the name is taken.
+func (g *generation) add(name string, vh *vhost) {
+	if re, ok := strings.CutPrefix(name, "~"); ok {
+		// translate checked that it compiles.
+		if c, err := regexp.Compile(re); err == nil {
+			g.patterns = append(g.patterns, hostPattern{c, vh})
+		}
+		return
+	}
+	if strings.HasPrefix(name, "*.") {
+		if g.wildcard[name[2:]] == nil {
+			g.wildcard[name[2:]] = vh
+		}
+	} else if g.exact[name] == nil {
+		g.exact[name] = vh
+	}
+}
+
+// hostPattern is a regular-expression server alias.
+type hostPattern struct {
+	re *regexp.Regexp
+	vh *vhost
 }
 
 // routes calls f for every route of the generation.
@@ -193,6 +234,11 @@ func (g *generation) host(hostport string) *vhost {
 			if vh := g.wildcard[h[i+1:]]; vh != nil {
 				return vh
 			}
+		}
+	}
+	for _, p := range g.patterns {
+		if p.re.MatchString(h) {
+			return p.vh
 		}
 	}
 	return g.catchAll

@@ -145,5 +145,6 @@ func needsFull(p *model.Policy) bool {
 	return p.ExternalAuth != nil ||
 		p.Canary != nil ||
 		p.NextUpstream != nil ||
-		p.BasicAuth != nil
+		p.BasicAuth != nil ||
+		p.Errors != nil
 }

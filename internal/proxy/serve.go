@@ -54,6 +54,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Strict-Transport-Security"] = g.hsts
 	}
 	vh := g.host(r.Host)
+	if vh.www != nil {
+		h.wwwRedirect(w, r, vh.www, g.fwd)
+		return
+	}
 	clean := cleanPath(r.URL.Path)
 	if vh.appRoot != "" && clean == "/" {
 		scheme := "http"
@@ -73,6 +77,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if v.proto != "" {
 			https = v.proto == "https"
 		}
+	}
+	if rt.errors != nil {
+		// default-backend and custom-http-errors (customerrors.go).
+		var done func()
+		w, rt, done = h.begin(w, r, rt, fo)
+		defer done()
 	}
 	if rt.policy != nil {
 		uri := r.RequestURI

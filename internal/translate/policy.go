@@ -38,6 +38,10 @@ type settings struct {
 	// noAuthLocations are the Ingress path prefixes exempt from
 	// authentication (no-auth-locations).
 	noAuthLocations []string
+	// customErrors and interceptPassthrough are custom-http-errors and
+	// disable-proxy-intercept-errors.
+	customErrors         []int
+	interceptPassthrough bool
 }
 
 // Defaults not carried by an annotation's Key.
@@ -81,6 +85,7 @@ func (t *translator) readSettings(name string) settings {
 	if v, ok := data["no-auth-locations"]; ok {
 		st.noAuthLocations, _ = annotations.ParseList(v)
 	}
+	st.customErrors, st.interceptPassthrough = t.readErrorSettings(ref, data)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
 	}
@@ -196,6 +201,14 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	}
 
 	if st.failClosed {
+		ip.failClosed = true
+	}
+	if e, closed := t.errorsPolicy(ing, ref, bad); closed {
+		ip.failClosed = true
+	} else {
+		ip.errors = e
+	}
+	if t.hostPolicy(&ip, a, bad) {
 		ip.failClosed = true
 	}
 	var authClosed bool

@@ -101,6 +101,8 @@ type translator struct {
 	// Ingresses that have a TLS section, and hosts listed in one. They
 	// turn on ssl-redirect.
 	tlsHosts map[string]bool
+	// seq counts the Ingresses read, oldest first.
+	seq int
 }
 
 // hostBuilder collects one virtual host's routes while Ingresses are read
@@ -113,6 +115,8 @@ type hostBuilder struct {
 	routes   []model.Route
 	redirect []sslFlags      // parallel to routes
 	index    map[pathKey]int // into routes
+	names    hostNames       // server-alias and from-to-www-redirect, see www.go
+	aliases  []string        // the aliases kept, see model.VirtualHost.Aliases
 }
 
 // sslFlags are a route's HTTPS-redirect settings until host TLS is known.
@@ -160,6 +164,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 	if !t.admit(ing, ref) {
 		return
 	}
+	t.seq++
 	t.sslPassthrough(ing, ref)
 	t.ingressTLS(ing)
 	ip := t.ingressPolicy(ing, ref)
@@ -199,6 +204,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 				hb.appRoot = ip.appRoot
 				t.hosts[host] = hb
 			}
+			t.hostSettings(hb, ref, &ip)
 		}
 		if rule.HTTP == nil {
 			continue
@@ -270,6 +276,13 @@ type ingressPolicy struct {
 	appRoot string
 	// auth is the Ingress's external authentication settings.
 	auth ingressAuth
+	// errors is the default-backend and custom-http-errors policy, without
+	// the route's Service.
+	errors *model.Errors
+	// aliases (server-alias) and fromToWWW (from-to-www-redirect) are
+	// host-level settings.
+	aliases   []string
+	fromToWWW bool
 }
 
 // pathKey normalises an Ingress path into the key routes are merged by;
@@ -332,6 +345,8 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 	pol.ExternalAuth = auth
 	if failClosed {
 		pol = model.Policy{}
+	} else {
+		pol.Errors = routeErrors(ip.errors, &p.Backend)
 	}
 	if pol.BasicAuth != nil && t.authExempt(p.Path) {
 		pol.BasicAuth = nil
@@ -430,6 +445,7 @@ func (t *translator) finish() (*model.Model, []model.Problem) {
 	}
 	setRedirects(t.catchAll, false)
 	m := &model.Model{CatchAll: t.catchAll.build(), Hosts: make([]model.VirtualHost, 0, len(t.hosts))}
+	m.Hosts = append(m.Hosts, t.resolveNames()...)
 	for _, hb := range t.hosts {
 		setRedirects(hb, t.hostHasTLS(hb.name))
 		m.Hosts = append(m.Hosts, hb.build())
@@ -451,8 +467,10 @@ func (t *translator) finish() (*model.Model, []model.Problem) {
 		}
 	}
 	markUsed(&m.CatchAll)
+	markErrorBackends(&m.CatchAll, used)
 	for i := range m.Hosts {
 		markUsed(&m.Hosts[i])
+		markErrorBackends(&m.Hosts[i], used)
 	}
 	for host, b := range t.passthrough {
 		used[b] = true
@@ -499,7 +517,7 @@ func sortProblems(ps []model.Problem) {
 // build orders the routes by precedence: Exact before Prefix, longer paths
 // before shorter ones.
 func (hb *hostBuilder) build() model.VirtualHost {
-	vh := model.VirtualHost{Name: hb.name, Default: hb.def, Routes: hb.routes, Regex: hb.regex, AppRoot: hb.appRoot}
+	vh := model.VirtualHost{Name: hb.name, Default: hb.def, Routes: hb.routes, Regex: hb.regex, AppRoot: hb.appRoot, Aliases: hb.aliases}
 	if hb.regex {
 		// ingress-nginx's order for regex locations: longer paths first,
 		// then descending by string; the first match wins.
