@@ -18,7 +18,8 @@ func configMapKeys() []Key {
 	ign := func(name, def, doc, notes string) Key { return k(name, def, Ignored, doc, notes) }
 	return []Key{
 		u("access-log-path", "/var/log/nginx/access.log", "File the access log is written to."),
-		u("add-headers", "", "ConfigMap (namespace/name) of response headers added to every response."),
+		k("add-headers", "", Differs, "ConfigMap (namespace/name) of response headers set on every response, replacing the upstream's of the same name; an empty value removes the header.",
+			"Values are literal: an entry with an nginx variable ($name), a control character, an invalid name or a header the proxy writes itself (Content-Length, Connection, Date, ...) is left out and reported on the controller ConfigMap. A missing ConfigMap is reported and no headers are added, as in ingress-nginx."),
 		u("allow-backend-server-header", "false", "Passes the upstream's Server header to the client instead of removing it."),
 		u("allow-cross-namespace-resources", "false", "Lets annotations refer to Secrets and ConfigMaps in other namespaces."),
 		k("allow-snippet-annotations", "false", Unsupported, "Allows the annotations whose names end in -snippet.", "Strait never interprets snippets, whatever this key says."),
@@ -140,7 +141,8 @@ func configMapKeys() []Key {
 		u("proxy-redirect-to", "off", "Default of the proxy-redirect-to annotation."),
 		u("proxy-request-buffering", "on", "Default of the proxy-request-buffering annotation."),
 		u("proxy-send-timeout", "60", "Default of the proxy-send-timeout annotation, in seconds."),
-		u("proxy-set-headers", "", "ConfigMap (namespace/name) of request headers added to every upstream request."),
+		k("proxy-set-headers", "", Differs, "ConfigMap (namespace/name) of request headers sent upstream on every route, replacing the client's of the same name; an empty value removes the client's header.",
+			"Values are literal: an entry with an nginx variable ($name), a control character, an invalid name or a header the proxy writes itself (Host, X-Forwarded-*, X-Real-IP, X-Request-ID, framing) is left out and reported on the controller ConfigMap. A missing ConfigMap is reported and no headers are added, as in ingress-nginx."),
 		u("proxy-ssl-location-only", "false", "Applies the proxy-ssl-* annotations only to the Ingress's own paths, not to the rest of the host."),
 		u("proxy-stream-next-upstream", "true", "Whether a failed TCP/UDP connection is retried on another endpoint."),
 		u("proxy-stream-next-upstream-timeout", "600s", "Time allowed for all the retries of a TCP/UDP connection."),
@@ -153,7 +155,7 @@ func configMapKeys() []Key {
 		ign("server-name-hash-bucket-size", "", "Bucket size of nginx's host name hash tables.", notesNginxOnly),
 		ign("server-name-hash-max-size", "1024", "Largest size of nginx's host name hash tables.", notesNginxOnly),
 		k("server-snippet", "", Unsupported, "Raw nginx directives added to every server block.", notesCMSnippet),
-		u("server-tokens", "false", "Sends a Server header; by default none is sent."),
+		k("server-tokens", "false", Differs, "Sends a Server header; by default none is sent.", "With true, Strait's responses carry `Server: strait`, without a version; nginx sends its name and version."),
 		u("service-upstream", "false", "Default of the service-upstream annotation."),
 		u("skip-access-log-urls", "", "Comma-separated request URIs left out of the access log."),
 		ign("ssl-buffer-size", "4k", "Size of nginx's TLS send buffer.", "Tunes nginx's TLS record sizes; Go's TLS stack sizes records itself."),

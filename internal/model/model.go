@@ -38,6 +38,10 @@ type Model struct {
 	// HSTS is the Strict-Transport-Security value added to every HTTPS
 	// response (ConfigMap hsts*); empty means none.
 	HSTS string `json:"hsts,omitempty"`
+	// Headers are the request and response header settings of the
+	// controller ConfigMap, applied on every route; the zero value is
+	// ingress-nginx's default.
+	Headers Headers `json:"headers,omitzero"`
 	// SNI binds server names (exact or one-label wildcard) to certificates,
 	// sorted by Host. Names absent here get the default certificate.
 	SNI []SNIBinding `json:"sni,omitempty"`
@@ -230,4 +234,35 @@ type Forwarding struct {
 	RealIPHeader string `json:"realIPHeader,omitempty"`
 	// TrustedCIDRs are the proxies whose RealIPHeader is believed.
 	TrustedCIDRs []string `json:"trustedCIDRs,omitempty"`
+}
+
+// Headers are ingress-nginx's global header settings, from the ConfigMap:
+// proxy-set-headers, add-headers, hide-headers, server-tokens,
+// generate-request-id and enable-underscores-in-headers.
+type Headers struct {
+	// Upstream are sent on every upstream request, sorted by Name; each
+	// replaces the client's header of that name, and an empty Value only
+	// removes it.
+	Upstream []Header `json:"upstream,omitempty"`
+	// Response are set on every response, sorted by Name; each replaces
+	// the upstream's header of that name, and an empty Value only removes
+	// it.
+	Response []Header `json:"response,omitempty"`
+	// Hide are lower-case names of upstream response headers removed,
+	// sorted.
+	Hide []string `json:"hide,omitempty"`
+	// ServerTokens sends "Server: strait" on every response.
+	ServerTokens bool `json:"serverTokens,omitempty"`
+	// NoRequestIDGeneration passes the client's X-Request-ID upstream but
+	// makes none up when it is absent (generate-request-id false).
+	NoRequestIDGeneration bool `json:"noRequestIDGeneration,omitempty"`
+	// Underscores passes client headers whose names contain "_", which
+	// are dropped by default (enable-underscores-in-headers).
+	Underscores bool `json:"underscores,omitempty"`
+}
+
+// Header is a header name, canonical, and its literal value.
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }

@@ -19,6 +19,10 @@ type Policy struct {
 	// AllowSourceRange, when not empty, lists the only CIDR ranges
 	// admitted; others get 403.
 	AllowSourceRange []string `json:"allowSourceRange,omitempty"`
+	// Limit, when set, limits the requests of each client IP (limit-rps,
+	// limit-rpm, limit-connections); it runs after the redirects and
+	// before the deny and allow lists.
+	Limit *RateLimit `json:"limit,omitempty"`
 	// CORS, when set, answers preflights and adds CORS headers.
 	CORS *CORS `json:"cors,omitempty"`
 	// UpstreamHost, when set, is the Host header sent upstream.
@@ -60,4 +64,28 @@ type CORS struct {
 	ExposeHeaders    string   `json:"exposeHeaders,omitempty"`
 	AllowCredentials bool     `json:"allowCredentials"`
 	MaxAge           int      `json:"maxAge"`
+}
+
+// RateLimit is ingress-nginx's per-client limiting of one Ingress: leaky
+// buckets of requests per second and per minute (burst RPS×Multiplier and
+// RPM×Multiplier, excess requests rejected at once) and a cap on
+// concurrent requests, per client IP.
+type RateLimit struct {
+	// Zone identifies the Ingress ("namespace/name/uid"): every route of
+	// the Ingress shares its counters, which outlive generations.
+	Zone string `json:"zone"`
+	// RPS and RPM are the request rates; 0 is unlimited.
+	RPS int `json:"rps,omitempty"`
+	RPM int `json:"rpm,omitempty"`
+	// Multiplier scales the burst of RPS and RPM (default 5).
+	Multiplier int `json:"multiplier,omitempty"`
+	// Connections caps concurrent requests; 0 is unlimited.
+	Connections int `json:"connections,omitempty"`
+	// Allow lists CIDR ranges that are not limited.
+	Allow []string `json:"allow,omitempty"`
+	// RequestStatus answers requests over RPS or RPM
+	// (limit-req-status-code, default 503); ConnectionStatus those over
+	// Connections (limit-conn-status-code, default 503).
+	RequestStatus    int `json:"requestStatus"`
+	ConnectionStatus int `json:"connectionStatus"`
 }

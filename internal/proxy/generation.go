@@ -30,6 +30,8 @@ type generation struct {
 	hsts []string
 	// fwd is the trust in forwarded headers; nil for none.
 	fwd *forwarding
+	// headers are the ConfigMap's header settings; nil for the defaults.
+	headers *globalHeaders
 }
 
 // vhost is a compiled virtual host.
@@ -57,6 +59,9 @@ type route struct {
 	// full routes are served by the net/http handler on every listener
 	// (see handoff.go).
 	full bool
+	// headers is the generation's globalHeaders, for the code that has
+	// the route but not the generation.
+	headers *globalHeaders
 }
 
 // compile builds a generation from m. backends and certs come from the
@@ -79,6 +84,9 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 	}
 	g.catchAll = compileHost(&m.CatchAll, backends, to)
 	g.fwd = compileForwarding(&m.Forwarding)
+	if g.headers = compileHeaders(&m.Headers); g.headers != nil {
+		g.routes(func(r *route) { r.headers = g.headers })
+	}
 	if m.HSTS != "" {
 		g.hsts = []string{m.HSTS}
 	}

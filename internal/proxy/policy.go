@@ -18,6 +18,7 @@ type routePolicy struct {
 	httpsCode    int
 	deny, allow  []netip.Prefix
 	cors         *corsRule
+	limit        *routeLimit // rate and connection limits; nil for none
 }
 
 // compilePolicy returns nil when the policy checks nothing, so that plain
@@ -30,7 +31,8 @@ func compilePolicy(p *model.Policy) *routePolicy {
 	rp.deny = prefixes(p.DenySourceRange)
 	rp.allow = prefixes(p.AllowSourceRange)
 	rp.cors = compileCORS(p.CORS)
-	if rp.maxBody == 0 && rp.redirectCode == 0 && rp.httpsCode == 0 && rp.deny == nil && rp.allow == nil && rp.cors == nil {
+	rp.limit = compileLimit(p.Limit)
+	if rp.maxBody == 0 && rp.redirectCode == 0 && rp.httpsCode == 0 && rp.deny == nil && rp.allow == nil && rp.cors == nil && rp.limit == nil {
 		return nil
 	}
 	return rp

@@ -53,6 +53,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// an upstream's own header replaces it.
 		w.Header()["Strict-Transport-Security"] = g.hsts
 	}
+	if g.headers != nil {
+		// add-headers (and server-tokens) on every response, Strait's
+		// own answers included; respond drops the upstream's.
+		h := w.Header()
+		for _, kv := range g.headers.responseKV {
+			h[kv.Name] = []string{kv.Value}
+		}
+	}
 	vh := g.host(r.Host)
 	clean := cleanPath(r.URL.Path)
 	if vh.appRoot != "" && clean == "/" {
@@ -99,7 +107,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if len(rt.backend.Endpoints()) == 0 {
 				v.status = http.StatusServiceUnavailable
 			} else {
-				v = rt.policy.access(&pr)
+				// nginx's preaccess phase: the limits, then access.
+				if rt.policy.limit != nil {
+					st, release := rt.policy.limit.admit(remote)
+					if release != nil {
+						defer release()
+					}
+					v.status = st
+				}
+				if v.status == 0 {
+					v = rt.policy.access(&pr)
+				}
 			}
 		}
 		if v.status != 0 {

@@ -26,6 +26,10 @@ type settings struct {
 	hsts string
 	// forwarding is the trust in forwarded headers.
 	forwarding model.Forwarding
+	// limitReqStatus and limitConnStatus answer requests over a limit.
+	limitReqStatus, limitConnStatus int
+	// headers are the global header settings.
+	headers model.Headers
 }
 
 // Defaults not carried by an annotation's Key.
@@ -62,6 +66,9 @@ func (t *translator) readSettings(name string) settings {
 	}
 	st.hsts = t.readHSTS(ref, data)
 	st.forwarding = t.readForwarding(ref, data)
+	st.limitReqStatus = t.readLimitStatus(ref, data, "limit-req-status-code")
+	st.limitConnStatus = t.readLimitStatus(ref, data, "limit-conn-status-code")
+	st.headers = t.readHeaders(ref, data)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
 	}
@@ -175,6 +182,11 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 		break
 	}
 
+	if lim, closed := t.rateLimit(ing, bad); closed {
+		ip.failClosed = true
+	} else {
+		pol.Limit = lim
+	}
 	if st.failClosed {
 		ip.failClosed = true
 	}

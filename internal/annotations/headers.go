@@ -1,0 +1,81 @@
+package annotations
+
+import (
+	"errors"
+	"net/textproto"
+	"strings"
+)
+
+// Header is one header entry of a ConfigMap that proxy-set-headers or
+// add-headers names: a canonical name and a literal value.
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Headers a ConfigMap entry may not set: the proxy writes them itself
+// (framing, hop-by-hop, and the forwarded headers of catalogue 2.1), so
+// a second value would contradict its own.
+var (
+	managedRequestHeaders = map[string]bool{
+		"host": true, "content-length": true, "transfer-encoding": true, "connection": true, "keep-alive": true,
+		"proxy-connection": true, "te": true, "trailer": true, "upgrade": true, "expect": true,
+		"x-request-id": true, "x-real-ip": true, "x-forwarded-for": true, "x-forwarded-host": true,
+		"x-forwarded-port": true, "x-forwarded-proto": true, "x-forwarded-scheme": true, "x-scheme": true,
+		"x-original-forwarded-for": true, "x-original-forwarded-host": true, "x-forwarded-prefix": true,
+	}
+	managedResponseHeaders = map[string]bool{
+		"content-length": true, "transfer-encoding": true, "connection": true, "keep-alive": true,
+		"proxy-connection": true, "te": true, "trailer": true, "upgrade": true, "date": true,
+	}
+)
+
+// ParseRequestHeader checks one entry of the proxy-set-headers ConfigMap.
+// An empty value removes the client's header of that name, as nginx's
+// proxy_set_header does.
+func ParseRequestHeader(name, value string) (Header, error) {
+	return parseHeader(name, value, managedRequestHeaders)
+}
+
+// ParseResponseHeader checks one entry of the add-headers ConfigMap. An
+// empty value removes the upstream's header of that name, as
+// more_set_headers does.
+func ParseResponseHeader(name, value string) (Header, error) {
+	return parseHeader(name, value, managedResponseHeaders)
+}
+
+func parseHeader(name, value string, managed map[string]bool) (Header, error) {
+	if name == "" {
+		return Header{}, errors.New("empty header name")
+	}
+	for i := 0; i < len(name); i++ {
+		if !tokenChar(name[i]) {
+			return Header{}, errors.New("the header name may contain only letters, digits and !#$%&'*+-.^_`|~")
+		}
+	}
+	if managed[strings.ToLower(name)] {
+		return Header{}, errors.New("the proxy sets this header itself")
+	}
+	value = strings.Trim(value, " \t")
+	for i := 0; i < len(value); i++ {
+		c := value[i]
+		switch {
+		case c == '$':
+			// nginx would expand a variable here; Strait never evaluates
+			// strings, and a literal "$..." would differ silently.
+			return Header{}, errors.New("nginx variables ($name) are not supported in header values")
+		case c < ' ' && c != '\t' || c == 0x7f:
+			return Header{}, errors.New("control characters are not allowed in header values")
+		}
+	}
+	return Header{Name: textproto.CanonicalMIMEHeaderKey(name), Value: value}, nil
+}
+
+// tokenChar reports whether c may appear in an HTTP token (RFC 9110).
+func tokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+}

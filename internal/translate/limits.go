@@ -1,0 +1,143 @@
+package translate
+
+import (
+	"net/netip"
+	"sort"
+	"strings"
+
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/straitgw/strait/internal/annotations"
+	"github.com/straitgw/strait/internal/model"
+)
+
+// rateLimit reads limit-rps, limit-rpm, limit-connections,
+// limit-burst-multiplier and limit-allowlist. It returns nil when no limit
+// is set. A malformed limit or allowlist is reported and fails the
+// Ingress's paths closed: ingress-nginx rejects such an Ingress, and
+// serving it unlimited would be the opposite of what was asked.
+func (t *translator) rateLimit(ing *networkingv1.Ingress, bad func(error, string)) (lim *model.RateLimit, failClosed bool) {
+	a := ing.Annotations
+	l := model.RateLimit{
+		Zone:             ing.Namespace + "/" + ing.Name + "/" + string(ing.UID),
+		Multiplier:       5,
+		RequestStatus:    t.settings.limitReqStatus,
+		ConnectionStatus: t.settings.limitConnStatus,
+	}
+	const closed = "the Ingress's paths answer 503 until it is fixed"
+	for _, v := range []struct {
+		val *annotations.Value[int]
+		dst *int
+	}{{&annotations.LimitRPS, &l.RPS}, {&annotations.LimitRPM, &l.RPM}, {&annotations.LimitConnections, &l.Connections}} {
+		if read(a, v.val, v.dst, bad, closed) {
+			failClosed = true
+		}
+	}
+	if l.RPS == 0 && l.RPM == 0 && l.Connections == 0 {
+		// ingress-nginx creates no zone then; the other limit
+		// annotations have nothing to act on.
+		return nil, failClosed
+	}
+	read(a, &annotations.LimitBurstMultiplier, &l.Multiplier, bad, "using the default 5")
+	var allow []netip.Prefix
+	if read(a, &annotations.LimitAllowlist, &allow, bad, closed) {
+		failClosed = true
+	}
+	for _, p := range allow {
+		l.Allow = append(l.Allow, p.String())
+	}
+	return &l, failClosed
+}
+
+// Defaults of the limit status keys.
+const defaultLimitStatus = 503
+
+// readLimitStatus reads limit-req-status-code or limit-conn-status-code.
+func (t *translator) readLimitStatus(ref model.ObjectRef, data map[string]string, key string) int {
+	v, ok := data[key]
+	if !ok || strings.TrimSpace(v) == "" {
+		return defaultLimitStatus
+	}
+	n, err := annotations.ParseLimitStatus(strings.TrimSpace(v))
+	if err != nil {
+		t.problem(ref, "data."+key, "InvalidConfiguration", "%s %q: %v; using 503", key, v, err)
+		return defaultLimitStatus
+	}
+	return n
+}
+
+// readHeaders reads the global header keys. A referenced ConfigMap that
+// is missing, or an entry of it that is invalid, is reported on the
+// controller ConfigMap; the rest is served, as ingress-nginx does.
+func (t *translator) readHeaders(ref model.ObjectRef, data map[string]string) model.Headers {
+	h := model.Headers{
+		ServerTokens:          t.configBool(ref, data, "server-tokens", false),
+		NoRequestIDGeneration: !t.configBool(ref, data, "generate-request-id", true),
+		Underscores:           t.configBool(ref, data, "enable-underscores-in-headers", false),
+	}
+	h.Upstream = t.headerMap(ref, data, "proxy-set-headers", annotations.ParseRequestHeader)
+	h.Response = t.headerMap(ref, data, "add-headers", annotations.ParseResponseHeader)
+	if v := strings.TrimSpace(data["hide-headers"]); v != "" {
+		names, _ := annotations.ParseList(v)
+		seen := map[string]bool{}
+		for _, n := range names {
+			n = strings.ToLower(n)
+			if seen[n] {
+				continue
+			}
+			seen[n] = true
+			h.Hide = append(h.Hide, n)
+		}
+		sort.Strings(h.Hide)
+	}
+	return h
+}
+
+// headerMap reads the ConfigMap that key names ("namespace/name") into
+// headers sorted by name.
+func (t *translator) headerMap(ref model.ObjectRef, data map[string]string, key string, parse func(name, value string) (annotations.Header, error)) []model.Header {
+	v := strings.TrimSpace(data[key])
+	if v == "" {
+		return nil
+	}
+	ns, name, ok := strings.Cut(v, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		t.problem(ref, "data."+key, "InvalidConfiguration", "%s %q is not namespace/name; no headers are added", key, v)
+		return nil
+	}
+	cm := t.snap.ConfigMaps[types.NamespacedName{Namespace: ns, Name: name}]
+	if cm == nil {
+		t.problem(ref, "data."+key, "InvalidConfiguration", "%s: ConfigMap %s not found; no headers are added until it exists", key, v)
+		return nil
+	}
+	keys := make([]string, 0, len(cm.Data))
+	for k := range cm.Data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []model.Header
+	seen := map[string]bool{}
+	for _, k := range keys {
+		hd, err := parse(k, cm.Data[k])
+		if err == nil && seen[hd.Name] {
+			err = errDuplicateHeader
+		}
+		if err != nil {
+			t.problem(ref, "data."+key, "InvalidConfiguration", "%s: ConfigMap %s entry %q=%q: %v; the entry is left out", key, v, k, cm.Data[k], err)
+			continue
+		}
+		seen[hd.Name] = true
+		out = append(out, model.Header{Name: hd.Name, Value: hd.Value})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+type headerError string
+
+func (e headerError) Error() string { return string(e) }
+
+// errDuplicateHeader marks two entries naming one header in different
+// cases; the first in key order wins.
+const errDuplicateHeader = headerError("another entry sets the same header")
