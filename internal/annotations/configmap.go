@@ -60,7 +60,7 @@ func configMapKeys() []Key {
 		u("forwarded-for-header", "X-Forwarded-For", "Header the client address is read from when forwarded headers are trusted."),
 		u("generate-request-id", "true", "Sends upstream an X-Request-ID, the client's or a new random one."),
 		ign("geoip2-autoreload-in-minutes", "0", "How often nginx reloads the GeoIP2 databases.", "GeoIP2 variables exist for nginx configuration, which Strait does not have."),
-		u("global-allowed-response-headers", "", "Header names the custom-headers annotation may set."),
+		u("global-allowed-response-headers", "", "Comma-separated header names the custom-headers annotation may set."),
 		u("global-auth-always-set-cookie", "false", "global-auth-url counterpart of the auth-always-set-cookie annotation."),
 		u("global-auth-cache-duration", "200 202 401 5m", "global-auth-url counterpart of the auth-cache-duration annotation."),
 		u("global-auth-cache-key", "", "global-auth-url counterpart of the auth-cache-key annotation."),

@@ -6,6 +6,53 @@ import (
 	"strings"
 )
 
+// CustomHeaders names the ConfigMap of response headers of an Ingress.
+var CustomHeaders = Value[string]{
+	Key: Key{
+		Name: "custom-headers", Scope: ScopeLocation, Risk: RiskMedium, Support: Differs,
+		Doc: "ConfigMap (namespace/name) whose entries are set as response headers on every response of the Ingress's paths, replacing the upstream's; every name must be listed in the ConfigMap key global-allowed-response-headers.",
+		Notes: "As in ingress-nginx, a missing ConfigMap or a header not allowed makes the paths answer 503. Strait also answers 503 for an entry it refuses: an invalid name or value, an nginx variable ($name) or a header the proxy writes itself. " +
+			"A ConfigMap in another namespace is refused (503) whatever allow-cross-namespace-resources says. The allow list is compared without regard to case.",
+	},
+	Parse: parseConfigMapRef,
+}
+
+// parseConfigMapRef accepts "namespace/name".
+func parseConfigMapRef(raw string) (string, error) {
+	v := strings.TrimSpace(raw)
+	ns, name, ok := strings.Cut(v, "/")
+	if !ok || !dnsName(ns) || !dnsName(name) {
+		return "", errors.New("not namespace/name")
+	}
+	return v, nil
+}
+
+// dnsName reports whether s is a plausible Kubernetes object name.
+func dnsName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseCustomHeader checks one entry of a custom-headers ConfigMap: a
+// response header whose name has only letters, digits, "-" and "_", as
+// ingress-nginx requires.
+func ParseCustomHeader(name, value string) (Header, error) {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return Header{}, errors.New("the header name may contain only letters, digits, - and _")
+		}
+	}
+	return ParseResponseHeader(name, value)
+}
+
 // Header is one header entry of a ConfigMap that proxy-set-headers or
 // add-headers names: a canonical name and a literal value.
 type Header struct {

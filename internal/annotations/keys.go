@@ -14,6 +14,7 @@ func implemented() []Annotation {
 		&CORSAllowOrigin,
 		&CORSExposeHeaders,
 		&CORSMaxAge,
+		&CustomHeaders,
 		&DenylistSourceRange,
 		&EnableCORS,
 		&LimitAllowlist,

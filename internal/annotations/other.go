@@ -223,10 +223,6 @@ func otherAnnotations() []Key {
 			Doc: "Seconds browsers may cache a preflight answer (Access-Control-Max-Age).",
 		},
 		{
-			Name: "custom-headers", Scope: ScopeLocation, Risk: RiskMedium, Support: Unsupported,
-			Doc: "ConfigMap (namespace/name) whose entries are added as response headers; names must be allowed by global-allowed-response-headers.",
-		},
-		{
 			Name: "custom-http-errors", Scope: ScopeLocation, Risk: RiskLow, Support: Unsupported, ConfigMapKey: "custom-http-errors",
 			Doc: "Comma-separated status codes whose responses are replaced by the default backend's answer.",
 		},

@@ -23,6 +23,10 @@ type Policy struct {
 	// limit-rpm, limit-connections); it runs after the redirects and
 	// before the deny and allow lists.
 	Limit *RateLimit `json:"limit,omitempty"`
+	// ResponseHeaders are set on every response (custom-headers), sorted
+	// by Name; each replaces the upstream's header of that name, and an
+	// empty Value only removes it.
+	ResponseHeaders []Header `json:"responseHeaders,omitempty"`
 	// CORS, when set, answers preflights and adds CORS headers.
 	CORS *CORS `json:"cors,omitempty"`
 	// UpstreamHost, when set, is the Host header sent upstream.

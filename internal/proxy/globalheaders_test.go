@@ -137,3 +137,36 @@ func TestGlobalHeaderDefaults(t *testing.T) {
 		}
 	})
 }
+
+// TestCustomHeaders checks custom-headers on every engine: the route's
+// headers replace the upstream's and add-headers' of the same name, an
+// empty value removes the header, and other routes keep add-headers.
+func TestCustomHeaders(t *testing.T) {
+	forEngines(t, func(t *testing.T, e engine) {
+		_, ep := backendServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Frame-Options", "ALLOW")
+			w.Header().Set("X-Gone", "upstream")
+		}))
+		m := singleHost("app.test", "web", ep)
+		custom := prefixRoute("/custom", "web")
+		custom.Policy.ResponseHeaders = []model.Header{{Name: "X-Frame-Options", Value: "DENY"}, {Name: "X-Gone", Value: ""}}
+		m.Hosts[0].Routes = []model.Route{custom, prefixRoute("/", "web")}
+		m.Headers = model.Headers{Response: []model.Header{{Name: "X-Frame-Options", Value: "SAMEORIGIN"}, {Name: "X-Global", Value: "1"}}}
+		h := startProxy(t, e, proxy.Timeouts{}, m, false)
+		c := newClient(t)
+		res := get(t, c, h.url("/custom/x"), "app.test")
+		if v := res.header.Values("X-Frame-Options"); res.status != 200 || len(v) != 1 || v[0] != "DENY" {
+			t.Errorf("custom route: %d, X-Frame-Options %q, want [DENY]", res.status, v)
+		}
+		if v := res.header.Values("X-Gone"); len(v) != 0 {
+			t.Errorf("custom route: X-Gone %q, want removed", v)
+		}
+		if res.header.Get("X-Global") != "1" {
+			t.Errorf("custom route: X-Global %q, want add-headers kept", res.header.Get("X-Global"))
+		}
+		res = get(t, c, h.url("/other"), "app.test")
+		if v := res.header.Values("X-Frame-Options"); len(v) != 1 || v[0] != "SAMEORIGIN" || res.header.Get("X-Gone") != "upstream" {
+			t.Errorf("other route: X-Frame-Options %q, X-Gone %q", v, res.header.Get("X-Gone"))
+		}
+	})
+}

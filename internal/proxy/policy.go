@@ -19,6 +19,10 @@ type routePolicy struct {
 	deny, allow  []netip.Prefix
 	cors         *corsRule
 	limit        *routeLimit // rate and connection limits; nil for none
+	// respHeaders are set on every response (custom-headers); respNames
+	// are their lower-case names, whose upstream values are dropped.
+	respHeaders []model.Header
+	respNames   map[string]bool
 }
 
 // compilePolicy returns nil when the policy checks nothing, so that plain
@@ -32,7 +36,13 @@ func compilePolicy(p *model.Policy) *routePolicy {
 	rp.allow = prefixes(p.AllowSourceRange)
 	rp.cors = compileCORS(p.CORS)
 	rp.limit = compileLimit(p.Limit)
-	if rp.maxBody == 0 && rp.redirectCode == 0 && rp.httpsCode == 0 && rp.deny == nil && rp.allow == nil && rp.cors == nil && rp.limit == nil {
+	if len(p.ResponseHeaders) > 0 {
+		rp.respHeaders, rp.respNames = p.ResponseHeaders, map[string]bool{}
+		for _, h := range p.ResponseHeaders {
+			rp.respNames[strings.ToLower(h.Name)] = true
+		}
+	}
+	if rp.maxBody == 0 && rp.redirectCode == 0 && rp.httpsCode == 0 && rp.deny == nil && rp.allow == nil && rp.cors == nil && rp.limit == nil && rp.respHeaders == nil {
 		return nil
 	}
 	return rp

@@ -88,6 +88,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			uri = r.URL.RequestURI()
 		}
 		pr := request{https: https, host: r.Host, uri: uri, remoteIP: remote, contentLength: r.ContentLength, method: r.Method, origin: r.Header.Get("Origin")}
+		if hs := rt.policy.respHeaders; hs != nil {
+			// custom-headers, on every response of the route.
+			h := w.Header()
+			for _, kv := range hs {
+				if kv.Value == "" {
+					delete(h, kv.Name)
+				} else {
+					h[kv.Name] = []string{kv.Value}
+				}
+			}
+		}
 		if c := rt.policy.cors; c != nil {
 			if allow := c.allowOrigin(pr.origin); allow != "" {
 				h := w.Header()

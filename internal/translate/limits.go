@@ -141,3 +141,54 @@ func (e headerError) Error() string { return string(e) }
 // errDuplicateHeader marks two entries naming one header in different
 // cases; the first in key order wins.
 const errDuplicateHeader = headerError("another entry sets the same header")
+
+// customHeaders reads custom-headers: the response headers of the
+// Ingress's paths from a ConfigMap of its namespace. As ingress-nginx
+// denies the location, a missing ConfigMap or a header not allowed by
+// global-allowed-response-headers fails the paths closed; so does an
+// entry Strait refuses.
+func (t *translator) customHeaders(ing *networkingv1.Ingress, bad func(error, string)) (hs []model.Header, failClosed bool) {
+	const closed = "the Ingress's paths answer 503 until it is fixed"
+	var ref string
+	if read(ing.Annotations, &annotations.CustomHeaders, &ref, bad, closed) {
+		return nil, true
+	}
+	if ref == "" {
+		return nil, false
+	}
+	key := annotations.Prefix + annotations.CustomHeaders.Name
+	fail := func(format string, args ...any) ([]model.Header, bool) {
+		t.problem(ingressRef(ing), "metadata.annotations["+key+"]", "InvalidAnnotation", "%s: "+format+"; "+closed, append([]any{key}, args...)...)
+		return nil, true
+	}
+	ns, name, _ := strings.Cut(ref, "/")
+	if ns != ing.Namespace {
+		return fail("ConfigMap %s is in another namespace", ref)
+	}
+	cm := t.snap.ConfigMaps[types.NamespacedName{Namespace: ns, Name: name}]
+	if cm == nil {
+		return fail("ConfigMap %s not found", ref)
+	}
+	keys := make([]string, 0, len(cm.Data))
+	for k := range cm.Data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	seen := map[string]bool{}
+	for _, k := range keys {
+		h, err := annotations.ParseCustomHeader(k, cm.Data[k])
+		if err != nil {
+			return fail("ConfigMap %s entry %q=%q: %v", ref, k, cm.Data[k], err)
+		}
+		if !t.settings.allowedResponseHeaders[strings.ToLower(h.Name)] {
+			return fail("header %q is not listed in the ConfigMap key global-allowed-response-headers", k)
+		}
+		if seen[h.Name] {
+			return fail("ConfigMap %s sets %q twice", ref, h.Name)
+		}
+		seen[h.Name] = true
+		hs = append(hs, model.Header{Name: h.Name, Value: h.Value})
+	}
+	sort.Slice(hs, func(i, j int) bool { return hs[i].Name < hs[j].Name })
+	return hs, false
+}

@@ -54,6 +54,7 @@ func TestHeaderConfigMap(t *testing.T) {
 		"strait-config": {
 			"proxy-set-headers": "strait-system/upstream-headers", "add-headers": "strait-system/response-headers",
 			"enable-underscores-in-headers": "true", "generate-request-id": "false",
+			"global-allowed-response-headers": "X-Team",
 		},
 		"upstream-headers": {"X-Custom-From": "strait", "X-Empty": ""},
 		"response-headers": {"X-Frame-Options": "DENY"},
@@ -68,6 +69,14 @@ func TestHeaderConfigMap(t *testing.T) {
 	o.slice("web", "10.244.61.1")
 	ingressClass(t, c, "strait", "strait.dev/ingress-controller", false)
 	annIngress(o, "web", "hdr.test", "/", "web", nil, "")
+	for name, data := range map[string]map[string]string{"team": {"X-Team": "blue"}, "extra": {"X-Team": "red", "X-Other": "1"}} {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: data}
+		if _, err := c.Client.CoreV1().ConfigMaps(o.ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	annIngress(o, "custom", "hdr.test", "/custom", "web", annMap("custom-headers", "hdr/team"), "")
+	annIngress(o, "denied", "hdr.test", "/denied", "web", annMap("custom-headers", "hdr/extra"), "")
 
 	s := startStrait(t, c, "--configmap=strait-system/strait-config")
 	get := func(hdr map[string]string) hdrResp {
@@ -104,6 +113,20 @@ func TestHeaderConfigMap(t *testing.T) {
 	if r := hdrDo(t, req); r.code != 404 || r.header.Get("X-Frame-Options") != "DENY" {
 		t.Errorf("404 for an unknown host: %d, X-Frame-Options %q", r.code, r.header.Get("X-Frame-Options"))
 	}
+
+	// custom-headers: the Ingress's own response headers; a header not
+	// in global-allowed-response-headers denies its paths.
+	req, _ = http.NewRequest("GET", "http://"+s.http+"/custom/x", nil)
+	req.Host = "hdr.test"
+	if r := hdrDo(t, req); r.code != 200 || r.header.Get("X-Team") != "blue" || r.header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("/custom: %d, X-Team %q, X-Frame-Options %q; want 200, blue, DENY", r.code, r.header.Get("X-Team"), r.header.Get("X-Frame-Options"))
+	}
+	req, _ = http.NewRequest("GET", "http://"+s.http+"/denied", nil)
+	req.Host = "hdr.test"
+	if r := hdrDo(t, req); r.code != 503 || r.echo.Backend != "" {
+		t.Errorf("/denied: %d from %q, want 503", r.code, r.echo.Backend)
+	}
+	annWaitWarning(t, c, "hdr", "denied", "InvalidAnnotation", "X-Other", "global-allowed-response-headers")
 
 	// Back to ingress-nginx's defaults for the two keys.
 	cur, err := c.Client.CoreV1().ConfigMaps(sys.ns).Get(ctx, "strait-config", metav1.GetOptions{})
