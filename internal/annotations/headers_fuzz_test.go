@@ -11,6 +11,7 @@ import (
 // proxy-set-headers and add-headers: an accepted entry renders as exactly
 // one well-formed header line that reads back as the same name and value,
 // never carries a variable, and never names a header the proxy manages.
+// custom-headers entries (ParseCustomHeader) obey the same rules.
 func FuzzParseHeaderEntry(f *testing.F) {
 	for _, s := range [][2]string{{"X-Custom", "a b"}, {"x_under", " 1 "}, {"X-Empty", ""}, {"Host", "x"},
 		{"X-Var", "$host"}, {"bad name", "1"}, {"X-Ctl", "a\r\nInjected: 1"}, {"", "v"}, {"X-Obs", "caf\xc3\xa9"},
@@ -21,7 +22,7 @@ func FuzzParseHeaderEntry(f *testing.F) {
 		for _, p := range []struct {
 			parse   func(string, string) (Header, error)
 			managed map[string]bool
-		}{{ParseRequestHeader, managedRequestHeaders}, {ParseResponseHeader, managedResponseHeaders}} {
+		}{{ParseRequestHeader, managedRequestHeaders}, {ParseResponseHeader, managedResponseHeaders}, {ParseCustomHeader, managedResponseHeaders}} {
 			h, err := p.parse(name, value)
 			if err != nil {
 				if h != (Header{}) {
