@@ -142,7 +142,7 @@ func configMapKeys() []Key {
 		u("proxy-request-buffering", "on", "Default of the proxy-request-buffering annotation."),
 		u("proxy-send-timeout", "60", "Default of the proxy-send-timeout annotation, in seconds."),
 		k("proxy-set-headers", "", Differs, "ConfigMap (namespace/name) of request headers sent upstream on every route, replacing the client's of the same name; an empty value removes the client's header.",
-			"Values are literal: an entry with an nginx variable ($name), a control character, an invalid name or a header the proxy writes itself (Host, X-Forwarded-*, X-Real-IP, X-Request-ID, framing) is left out and reported on the controller ConfigMap. A missing ConfigMap is reported and no headers are added, as in ingress-nginx."),
+			"Values may use only the nginx variables $host, $msec, $remote_addr and $scheme (also as ${name}). An entry with another variable, a control character, an invalid name or a header the proxy writes itself (Host, X-Forwarded-*, X-Real-IP, X-Request-ID, framing) is left out and reported on the controller ConfigMap. A missing ConfigMap is reported and no headers are added, as in ingress-nginx."),
 		u("proxy-ssl-location-only", "false", "Applies the proxy-ssl-* annotations only to the Ingress's own paths, not to the rest of the host."),
 		u("proxy-stream-next-upstream", "true", "Whether a failed TCP/UDP connection is retried on another endpoint."),
 		u("proxy-stream-next-upstream-timeout", "600s", "Time allowed for all the retries of a TCP/UDP connection."),

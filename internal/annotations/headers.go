@@ -2,7 +2,9 @@ package annotations
 
 import (
 	"errors"
+	"fmt"
 	"net/textproto"
+	"slices"
 	"strings"
 )
 
@@ -54,11 +56,26 @@ func ParseCustomHeader(name, value string) (Header, error) {
 }
 
 // Header is one header entry of a ConfigMap that proxy-set-headers or
-// add-headers names: a canonical name and a literal value.
+// add-headers names: a canonical name and its value.
 type Header struct {
-	Name  string `json:"name"`
+	Name string `json:"name"`
+	// Value is the value as written, trimmed.
 	Value string `json:"value"`
+	// Parts, set only when the value uses variables, are its literal
+	// text and variables in order.
+	Parts []ValuePart `json:"parts,omitempty"`
 }
+
+// ValuePart is literal Text, or the variable Var (one of HeaderVariables).
+type ValuePart struct {
+	Text string `json:"text,omitempty"`
+	Var  string `json:"var,omitempty"`
+}
+
+// HeaderVariables are the nginx variables a proxy-set-headers value may
+// use, as $name or ${name}: the few that need no nginx configuration to
+// mean something.
+var HeaderVariables = []string{"host", "msec", "remote_addr", "scheme"}
 
 // Headers a ConfigMap entry may not set: the proxy writes them itself
 // (framing, hop-by-hop, and the forwarded headers of catalogue 2.1), so
@@ -81,17 +98,71 @@ var (
 // An empty value removes the client's header of that name, as nginx's
 // proxy_set_header does.
 func ParseRequestHeader(name, value string) (Header, error) {
-	return parseHeader(name, value, managedRequestHeaders)
+	h, err := parseHeader(name, value, managedRequestHeaders, true)
+	if err != nil {
+		return Header{}, err
+	}
+	if strings.IndexByte(h.Value, '$') >= 0 {
+		if h.Parts, err = parseVariables(h.Value); err != nil {
+			return Header{}, err
+		}
+	}
+	return h, nil
+}
+
+// parseVariables splits a value into literal text and the variables of
+// HeaderVariables, written $name or ${name}.
+func parseVariables(v string) ([]ValuePart, error) {
+	var parts []ValuePart
+	text := func(s string) {
+		if s == "" {
+			return
+		}
+		if n := len(parts); n > 0 && parts[n-1].Var == "" {
+			parts[n-1].Text += s
+			return
+		}
+		parts = append(parts, ValuePart{Text: s})
+	}
+	for {
+		i := strings.IndexByte(v, '$')
+		if i < 0 {
+			text(v)
+			return parts, nil
+		}
+		text(v[:i])
+		v = v[i+1:]
+		var name string
+		if strings.HasPrefix(v, "{") {
+			end := strings.IndexByte(v, '}')
+			if end < 0 {
+				return nil, errors.New("unterminated ${")
+			}
+			name, v = v[1:end], v[end+1:]
+		} else {
+			n := 0
+			for n < len(v) && (v[n] >= 'a' && v[n] <= 'z' || v[n] >= 'A' && v[n] <= 'Z' || v[n] >= '0' && v[n] <= '9' || v[n] == '_') {
+				n++
+			}
+			name, v = v[:n], v[n:]
+		}
+		if !slices.Contains(HeaderVariables, name) {
+			return nil, fmt.Errorf("nginx variable %q is not supported (only $%s)", name, strings.Join(HeaderVariables, ", $"))
+		}
+		parts = append(parts, ValuePart{Var: name})
+	}
 }
 
 // ParseResponseHeader checks one entry of the add-headers ConfigMap. An
 // empty value removes the upstream's header of that name, as
 // more_set_headers does.
 func ParseResponseHeader(name, value string) (Header, error) {
-	return parseHeader(name, value, managedResponseHeaders)
+	return parseHeader(name, value, managedResponseHeaders, false)
 }
 
-func parseHeader(name, value string, managed map[string]bool) (Header, error) {
+// parseHeader checks a name and a value; vars lets the value hold "$",
+// which the caller parses.
+func parseHeader(name, value string, managed map[string]bool, vars bool) (Header, error) {
 	if name == "" {
 		return Header{}, errors.New("empty header name")
 	}
@@ -107,7 +178,7 @@ func parseHeader(name, value string, managed map[string]bool) (Header, error) {
 	for i := 0; i < len(value); i++ {
 		c := value[i]
 		switch {
-		case c == '$':
+		case c == '$' && !vars:
 			// nginx would expand a variable here; Strait never evaluates
 			// strings, and a literal "$..." would differ silently.
 			return Header{}, errors.New("nginx variables ($name) are not supported in header values")

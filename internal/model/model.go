@@ -261,8 +261,35 @@ type Headers struct {
 	Underscores bool `json:"underscores,omitempty"`
 }
 
-// Header is a header name, canonical, and its literal value.
+// Header is a header name, canonical, and its value.
 type Header struct {
-	Name  string `json:"name"`
+	Name string `json:"name"`
+	// Value is the literal value, or, when Parts is set, the value as
+	// written, for reading only.
 	Value string `json:"value"`
+	// Parts, when set, build the value per request (proxy-set-headers
+	// with variables).
+	Parts []HeaderPart `json:"parts,omitempty"`
 }
+
+// HeaderPart is literal Text or, when Var is set, a variable's value.
+type HeaderPart struct {
+	Text string    `json:"text,omitempty"`
+	Var  HeaderVar `json:"var,omitempty"`
+}
+
+// HeaderVar is an nginx variable a header value may use.
+type HeaderVar string
+
+// The variables of header values.
+const (
+	// VarHost is $host: the request's host name, lower-case, no port.
+	VarHost HeaderVar = "host"
+	// VarMsec is $msec: the time in seconds with millisecond resolution.
+	VarMsec HeaderVar = "msec"
+	// VarRemoteAddr is $remote_addr: the client address (after the
+	// real-IP rules).
+	VarRemoteAddr HeaderVar = "remote_addr"
+	// VarScheme is $scheme: the scheme of the client connection.
+	VarScheme HeaderVar = "scheme"
+)

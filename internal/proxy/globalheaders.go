@@ -1,7 +1,10 @@
 package proxy
 
 import (
+	"bufio"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/straitgw/strait/internal/model"
 )
@@ -16,6 +19,9 @@ type globalHeaders struct {
 	// upstreamKV the same entries for the net/http engine.
 	upstream   []byte
 	upstreamKV []model.Header
+	// dynamic are the proxy-set-headers whose values use variables,
+	// built per request.
+	dynamic []model.Header
 	// replaced are the lower-case names of client headers not passed on,
 	// because proxy-set-headers sets or removes them.
 	replaced map[string]bool
@@ -43,7 +49,9 @@ func compileHeaders(h *model.Headers) *globalHeaders {
 	var b strings.Builder
 	for _, kv := range h.Upstream {
 		gh.replaced[strings.ToLower(kv.Name)] = true
-		if kv.Value != "" {
+		if len(kv.Parts) > 0 {
+			gh.dynamic = append(gh.dynamic, kv)
+		} else if kv.Value != "" {
 			gh.upstreamKV = append(gh.upstreamKV, kv)
 			b.WriteString(kv.Name + ": " + kv.Value + "\r\n")
 		}
@@ -118,4 +126,41 @@ func inLowerSet[T string | []byte](set map[string]bool, name T) bool {
 		buf[i] = c
 	}
 	return set[string(buf[:len(name)])]
+}
+
+// headerVars are the values of the variables a header may use, for one
+// request.
+type headerVars struct {
+	host       string // Host as the client sent it; $host strips the port
+	remoteAddr string
+	scheme     string
+}
+
+// writeDynamic writes the proxy-set-headers whose values use variables.
+func (gh *globalHeaders) writeDynamic(w *bufio.Writer, v *headerVars) {
+	for _, h := range gh.dynamic {
+		w.WriteString(h.Name)
+		w.WriteString(": ")
+		for _, p := range h.Parts {
+			switch p.Var {
+			case "":
+				w.WriteString(p.Text)
+			case model.VarHost:
+				w.WriteString(lower(stripPort(v.host)))
+			case model.VarRemoteAddr:
+				w.WriteString(v.remoteAddr)
+			case model.VarScheme:
+				w.WriteString(v.scheme)
+			case model.VarMsec:
+				now := time.Now()
+				w.Write(strconv.AppendInt(w.AvailableBuffer(), now.Unix(), 10))
+				ms := now.Nanosecond() / 1e6
+				w.WriteByte('.')
+				w.WriteByte(byte('0' + ms/100))
+				w.WriteByte(byte('0' + ms/10%10))
+				w.WriteByte(byte('0' + ms%10))
+			}
+		}
+		w.WriteString("\r\n")
+	}
 }

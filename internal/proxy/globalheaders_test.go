@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -47,7 +48,9 @@ func TestGlobalHeaders(t *testing.T) {
 		m.Hosts[0].Routes = []model.Route{prefixRoute("/", "web"), exactRoute("/gone", "web")}
 		m.Hosts[0].Routes[1].Action = status(http.StatusNotFound)
 		m.Headers = model.Headers{
-			Upstream:     []model.Header{{Name: "X-Custom", Value: "set"}, {Name: "X-Drop", Value: ""}},
+			Upstream: []model.Header{{Name: "X-Custom", Value: "set"}, {Name: "X-Drop", Value: ""},
+				{Name: "X-Start", Value: "t=${msec}", Parts: []model.HeaderPart{{Text: "t="}, {Var: model.VarMsec}}},
+				{Name: "X-Who", Value: "$scheme://$host $remote_addr", Parts: []model.HeaderPart{{Var: model.VarScheme}, {Text: "://"}, {Var: model.VarHost}, {Text: " "}, {Var: model.VarRemoteAddr}}}},
 			Response:     []model.Header{{Name: "X-Frame-Options", Value: "DENY"}, {Name: "X-Up", Value: ""}},
 			Hide:         []string{"x-powered-by"},
 			ServerTokens: true,
@@ -56,7 +59,7 @@ func TestGlobalHeaders(t *testing.T) {
 		h := startProxy(t, e, proxy.Timeouts{}, m, false)
 		c := newClient(t)
 		req, _ := http.NewRequest(http.MethodGet, h.url("/x"), nil)
-		req.Host = "app.test"
+		req.Host = "App.Test:80"
 		req.Header.Set("X-Custom", "client")
 		req.Header.Set("X-Drop", "client")
 		req.Header["My_Header"] = []string{"u"}
@@ -66,6 +69,12 @@ func TestGlobalHeaders(t *testing.T) {
 		}
 		if v := headerValues(seen(), "X-Custom"); len(v) != 1 || v[0] != "set" {
 			t.Errorf("upstream X-Custom %q, want only the ConfigMap's", v)
+		}
+		if v := headerValues(seen(), "X-Who"); len(v) != 1 || v[0] != "http://app.test 127.0.0.1" {
+			t.Errorf("upstream X-Who %q, want [http://app.test 127.0.0.1]", v)
+		}
+		if v := headerValues(seen(), "X-Start"); len(v) != 1 || !regexp.MustCompile(`^t=[0-9]{10,}\.[0-9]{3}$`).MatchString(v[0]) {
+			t.Errorf("upstream X-Start %q, want t=<seconds>.<milliseconds>", v)
 		}
 		if v := headerValues(seen(), "X-Drop"); len(v) != 0 {
 			t.Errorf("upstream X-Drop %q, want none (empty value removes)", v)

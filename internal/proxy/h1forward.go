@@ -184,6 +184,13 @@ func (hc *h1conn) writeUpstreamHead(w *bufio.Writer, host, uri []byte, upgrade b
 	}
 	if gh != nil {
 		w.Write(gh.upstream)
+		if gh.dynamic != nil {
+			v := headerVars{host: bytesString(host), remoteAddr: bytesString(hc.ip), scheme: li.scheme}
+			if hc.fwd != nil {
+				v.remoteAddr = hc.fo.client
+			}
+			gh.writeDynamic(w, &v)
+		}
 	}
 	if upgrade {
 		w.WriteString("Upgrade: ")

@@ -234,6 +234,9 @@ func writeRequestHead(bw *bufio.Writer, r *http.Request, li *listenerInfo, upgra
 		for _, kv := range tg.gh.upstreamKV {
 			writeHeader(bw, kv.Name, kv.Value)
 		}
+		if tg.gh.dynamic != nil {
+			tg.gh.writeDynamic(bw, &headerVars{host: r.Host, remoteAddr: ip, scheme: li.scheme})
+		}
 	}
 	if upgrade != "" {
 		writeHeader(bw, "Upgrade", upgrade)

@@ -128,7 +128,11 @@ func (t *translator) headerMap(ref model.ObjectRef, data map[string]string, key 
 			continue
 		}
 		seen[hd.Name] = true
-		out = append(out, model.Header{Name: hd.Name, Value: hd.Value})
+		mh := model.Header{Name: hd.Name, Value: hd.Value}
+		for _, p := range hd.Parts {
+			mh.Parts = append(mh.Parts, model.HeaderPart{Text: p.Text, Var: model.HeaderVar(p.Var)})
+		}
+		out = append(out, mh)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out

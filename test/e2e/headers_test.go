@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -56,7 +57,7 @@ func TestHeaderConfigMap(t *testing.T) {
 			"enable-underscores-in-headers": "true", "generate-request-id": "false",
 			"global-allowed-response-headers": "X-Team",
 		},
-		"upstream-headers": {"X-Custom-From": "strait", "X-Empty": ""},
+		"upstream-headers": {"X-Custom-From": "strait", "X-Empty": "", "X-Request-Start": "t=${msec}", "X-Client": "$remote_addr"},
 		"response-headers": {"X-Frame-Options": "DENY"},
 	} {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name}, Data: data}
@@ -96,6 +97,12 @@ func TestHeaderConfigMap(t *testing.T) {
 		if got := r.echo.Headers[k]; !slices.Equal(got, want) {
 			t.Errorf("backend saw %s %q, want %q", k, got, want)
 		}
+	}
+	if got := r.echo.Headers["X-Request-Start"]; len(got) != 1 || !strings.HasPrefix(got[0], "t=") || len(got[0]) < len("t=1700000000.000") {
+		t.Errorf("backend saw X-Request-Start %q, want t=<msec>", got)
+	}
+	if got := r.echo.Headers["X-Client"]; !slices.Equal(got, []string{"127.0.0.1"}) {
+		t.Errorf("backend saw X-Client %q, want [127.0.0.1] ($remote_addr)", got)
 	}
 	if got := r.header.Values("X-Frame-Options"); !slices.Equal(got, []string{"DENY"}) {
 		t.Errorf("response X-Frame-Options %q, want [DENY]", got)
