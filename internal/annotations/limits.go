@@ -5,7 +5,7 @@ import (
 	"net/netip"
 )
 
-const limitNotes = "Counted per client IP (after the real-IP rules) on each Strait replica, in one zone per Ingress shared by all its hosts and paths, as ingress-nginx does. Buckets outlive configuration changes and are forgotten when the Ingress is deleted or recreated; at most 65536 client addresses are tracked per zone and limit (idle ones are forgotten first). An invalid value makes the Ingress's paths answer 503 (fail closed) instead of ingress-nginx's rejection of the Ingress."
+const limitNotes = "Counted per client IP (after the real-IP rules) on each Strait replica, in one zone per Ingress shared by all its hosts and paths, as ingress-nginx does. Buckets outlive configuration changes and are forgotten when the Ingress is deleted or recreated; at most 65536 client addresses are tracked per zone and limit (idle ones are forgotten first). An invalid value (not an integer, or negative) makes the Ingress's paths answer 503 (fail closed) instead of ingress-nginx's rejection of the Ingress."
 
 // LimitRPS is limit-rps: requests per second per client IP.
 var LimitRPS = Value[int]{
