@@ -195,10 +195,6 @@ func otherAnnotations() []Key {
 			Doc: "Seconds browsers may cache a preflight answer (Access-Control-Max-Age).",
 		},
 		{
-			Name: "custom-headers", Scope: ScopeLocation, Risk: RiskMedium, Support: Unsupported,
-			Doc: "ConfigMap (namespace/name) whose entries are added as response headers; names must be allowed by global-allowed-response-headers.",
-		},
-		{
 			Name: "custom-http-errors", Scope: ScopeLocation, Risk: RiskLow, Support: Unsupported, ConfigMapKey: "custom-http-errors",
 			Doc: "Comma-separated status codes whose responses are replaced by the default backend's answer.",
 		},
@@ -322,32 +318,12 @@ func otherAnnotations() []Key {
 			Notes: "Removed from ingress-nginx, which only warns about it; use Strait's Prometheus metrics instead.",
 		},
 		{
-			Name: "limit-allowlist", Aliases: []string{"limit-whitelist"}, Scope: ScopeLocation, Risk: RiskLow, Support: Unsupported,
-			Doc: "Comma-separated IPs and CIDR ranges exempt from the rate and connection limits.",
-		},
-		{
-			Name: "limit-burst-multiplier", Scope: ScopeLocation, Risk: RiskLow, Support: Unsupported, Default: "5",
-			Doc: "Burst allowed above limit-rps and limit-rpm, as a multiple of the limit.",
-		},
-		{
-			Name: "limit-connections", Scope: ScopeLocation, Risk: RiskLow, Support: Unsupported,
-			Doc: "Concurrent requests allowed per client IP on each replica; more get limit-conn-status-code (503).",
-		},
-		{
 			Name: "limit-rate", Scope: ScopeLocation, Risk: RiskLow, Support: Unsupported, Default: "0", ConfigMapKey: "limit-rate",
 			Doc: "Bandwidth cap of each response to the client, in KiB per second; 0 is unlimited.",
 		},
 		{
 			Name: "limit-rate-after", Scope: ScopeLocation, Risk: RiskLow, Support: Unsupported, Default: "0", ConfigMapKey: "limit-rate-after",
 			Doc: "KiB of each response sent at full speed before limit-rate applies.",
-		},
-		{
-			Name: "limit-rpm", Scope: ScopeLocation, Risk: RiskLow, Support: Unsupported,
-			Doc: "Requests per minute allowed per client IP on each replica; more get limit-req-status-code (503).",
-		},
-		{
-			Name: "limit-rps", Scope: ScopeLocation, Risk: RiskLow, Support: Unsupported,
-			Doc: "Requests per second allowed per client IP on each replica; more get limit-req-status-code (503).",
 		},
 		{
 			Name: "load-balance", Scope: ScopeBackend, Risk: RiskLow, Support: Unsupported, Default: "round_robin", ConfigMapKey: "load-balance",

@@ -153,7 +153,10 @@ func All() Catalogue {
 	impl := implementedConfigMapKeys()
 	for i := range c.ConfigMapKeys {
 		k := &c.ConfigMapKeys[i]
-		if s, ok := impl[k.Name]; ok {
+		// An entry that already declares its implemented support keeps
+		// its own notes; the others were written before the key was
+		// implemented.
+		if s, ok := impl[k.Name]; ok && k.Support != s {
 			k.Support = s
 			if s == Differs {
 				k.Notes = "As the annotation it sets the default of."

@@ -38,6 +38,10 @@ type Model struct {
 	// HSTS is the Strict-Transport-Security value added to every HTTPS
 	// response (ConfigMap hsts*); empty means none.
 	HSTS string `json:"hsts,omitempty"`
+	// Headers are the request and response header settings of the
+	// controller ConfigMap, applied on every route; the zero value is
+	// ingress-nginx's default.
+	Headers Headers `json:"headers,omitzero"`
 	// SNI binds server names (exact or one-label wildcard) to certificates,
 	// sorted by Host. Names absent here get the default certificate.
 	SNI []SNIBinding `json:"sni,omitempty"`
@@ -260,3 +264,61 @@ type Forwarding struct {
 	// TrustedCIDRs are the proxies whose RealIPHeader is believed.
 	TrustedCIDRs []string `json:"trustedCIDRs,omitempty"`
 }
+
+// Headers are ingress-nginx's global header settings, from the ConfigMap:
+// proxy-set-headers, add-headers, hide-headers, server-tokens,
+// generate-request-id and enable-underscores-in-headers.
+type Headers struct {
+	// Upstream are sent on every upstream request, sorted by Name; each
+	// replaces the client's header of that name, and an empty Value only
+	// removes it.
+	Upstream []Header `json:"upstream,omitempty"`
+	// Response are set on every response, sorted by Name; each replaces
+	// the upstream's header of that name, and an empty Value only removes
+	// it.
+	Response []Header `json:"response,omitempty"`
+	// Hide are lower-case names of upstream response headers removed,
+	// sorted.
+	Hide []string `json:"hide,omitempty"`
+	// ServerTokens sends "Server: strait" on every response.
+	ServerTokens bool `json:"serverTokens,omitempty"`
+	// NoRequestIDGeneration passes the client's X-Request-ID upstream but
+	// makes none up when it is absent (generate-request-id false).
+	NoRequestIDGeneration bool `json:"noRequestIDGeneration,omitempty"`
+	// Underscores passes client headers whose names contain "_", which
+	// are dropped by default (enable-underscores-in-headers).
+	Underscores bool `json:"underscores,omitempty"`
+}
+
+// Header is a header name, canonical, and its value.
+type Header struct {
+	Name string `json:"name"`
+	// Value is the literal value, or, when Parts is set, the value as
+	// written, for reading only.
+	Value string `json:"value"`
+	// Parts, when set, build the value per request (proxy-set-headers
+	// with variables).
+	Parts []HeaderPart `json:"parts,omitempty"`
+}
+
+// HeaderPart is literal Text or, when Var is set, a variable's value.
+type HeaderPart struct {
+	Text string    `json:"text,omitempty"`
+	Var  HeaderVar `json:"var,omitempty"`
+}
+
+// HeaderVar is an nginx variable a header value may use.
+type HeaderVar string
+
+// The variables of header values.
+const (
+	// VarHost is $host: the request's host name, lower-case, no port.
+	VarHost HeaderVar = "host"
+	// VarMsec is $msec: the time in seconds with millisecond resolution.
+	VarMsec HeaderVar = "msec"
+	// VarRemoteAddr is $remote_addr: the client address (after the
+	// real-IP rules).
+	VarRemoteAddr HeaderVar = "remote_addr"
+	// VarScheme is $scheme: the scheme of the client connection.
+	VarScheme HeaderVar = "scheme"
+)

@@ -23,6 +23,14 @@ type Policy struct {
 	// BasicAuth, when set, requires HTTP basic authentication after the
 	// deny and allow lists (auth-type: basic).
 	BasicAuth *BasicAuth `json:"basicAuth,omitempty"`
+	// Limit, when set, limits the requests of each client IP (limit-rps,
+	// limit-rpm, limit-connections); it runs after the redirects and
+	// before the deny and allow lists.
+	Limit *RateLimit `json:"limit,omitempty"`
+	// ResponseHeaders are set on every response (custom-headers), sorted
+	// by Name; each replaces the upstream's header of that name, and an
+	// empty Value only removes it.
+	ResponseHeaders []Header `json:"responseHeaders,omitempty"`
 	// CORS, when set, answers preflights and adds CORS headers.
 	CORS *CORS `json:"cors,omitempty"`
 	// UpstreamHost, when set, is the Host header sent upstream.
@@ -176,4 +184,28 @@ type TemplatePart struct {
 	// Var names an nginx variable: scheme, host, http_host, request_uri,
 	// escaped_request_uri, remote_addr, request_method or args.
 	Var string `json:"var,omitempty"`
+}
+
+// RateLimit is ingress-nginx's per-client limiting of one Ingress: leaky
+// buckets of requests per second and per minute (burst RPS×Multiplier and
+// RPM×Multiplier, excess requests rejected at once) and a cap on
+// concurrent requests, per client IP.
+type RateLimit struct {
+	// Zone identifies the Ingress ("namespace/name/uid"): every route of
+	// the Ingress shares its counters, which outlive generations.
+	Zone string `json:"zone"`
+	// RPS and RPM are the request rates; 0 is unlimited.
+	RPS int `json:"rps,omitempty"`
+	RPM int `json:"rpm,omitempty"`
+	// Multiplier scales the burst of RPS and RPM (default 5).
+	Multiplier int `json:"multiplier,omitempty"`
+	// Connections caps concurrent requests; 0 is unlimited.
+	Connections int `json:"connections,omitempty"`
+	// Allow lists CIDR ranges that are not limited.
+	Allow []string `json:"allow,omitempty"`
+	// RequestStatus answers requests over RPS or RPM
+	// (limit-req-status-code, default 503); ConnectionStatus those over
+	// Connections (limit-conn-status-code, default 503).
+	RequestStatus    int `json:"requestStatus"`
+	ConnectionStatus int `json:"connectionStatus"`
 }

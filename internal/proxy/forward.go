@@ -208,7 +208,7 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, c upstreamConn, 
 	h := w.Header()
 	hop := connectionTokens(resp.Header)
 	for k, vv := range resp.Header {
-		if skipResponseHeader(k) || contains(hop, k) {
+		if skipResponseHeader(k) || contains(hop, k) || rt.headers.hidesString(k) || (rt.policy != nil && rt.policy.respNames != nil && inLowerSet(rt.policy.respNames, k)) {
 			continue
 		}
 		if _, ours := h[k]; ours && strings.HasPrefix(k, "Access-Control-") {

@@ -35,6 +35,8 @@ type generation struct {
 	fwd *forwarding
 	// passthrough maps ssl-passthrough host names to their backends.
 	passthrough map[string]*upstream.Backend
+	// headers are the ConfigMap's header settings; nil for the defaults.
+	headers *globalHeaders
 }
 
 // vhost is a compiled virtual host.
@@ -71,6 +73,9 @@ type route struct {
 	// errors is the default-backend and custom-http-errors handling; nil
 	// for none.
 	errors *errorPages
+	// headers is the generation's globalHeaders, for the code that has
+	// the route but not the generation.
+	headers *globalHeaders
 }
 
 // compile builds a generation from m. backends and certs come from the
@@ -103,6 +108,9 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 			}
 			g.passthrough[pt.Host] = be
 		}
+	}
+	if g.headers = compileHeaders(&m.Headers); g.headers != nil {
+		g.routes(func(r *route) { r.headers = g.headers })
 	}
 	if m.HSTS != "" {
 		g.hsts = []string{m.HSTS}

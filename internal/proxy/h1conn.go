@@ -51,6 +51,9 @@ type h1conn struct {
 	// handedOff is set once the connection belongs to the net/http
 	// server (see handoff.go).
 	handedOff bool
+	// gh are the current generation's global header settings (nil for
+	// the defaults).
+	gh *globalHeaders
 }
 
 func newH1Conn(s *H1Server, c net.Conn) *h1conn {
@@ -172,6 +175,7 @@ func (hc *h1conn) handle() bool {
 	}
 	clean := cleanPath(pathStr)
 	g := hc.s.p.gen.Load()
+	hc.gh = g.headers
 	vh := g.host(bytesString(host))
 	if vh.appRoot != "" && clean == "/" {
 		// app-root runs before everything else, with the connection's
@@ -294,6 +298,7 @@ func (hc *h1conn) writeStatus(code int, location string, closeConn bool) bool {
 		bw.WriteString("\r\n")
 	}
 	hc.writeCORS()
+	hc.writeGlobalResponse()
 	bw.WriteString("Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ")
 	bw.WriteString(itoa(len(body)))
 	bw.WriteString("\r\n")
@@ -354,6 +359,14 @@ func (hc *h1conn) writeCORS() {
 	}
 }
 
+// writeGlobalResponse writes add-headers (and the Server header of
+// server-tokens), if any.
+func (hc *h1conn) writeGlobalResponse() {
+	if hc.gh != nil {
+		hc.bw.Write(hc.gh.response)
+	}
+}
+
 // writePreflight answers a CORS preflight as ingress-nginx does: 204,
 // text/plain, no body.
 func (hc *h1conn) writePreflight(closeConn bool) bool {
@@ -361,6 +374,7 @@ func (hc *h1conn) writePreflight(closeConn bool) bool {
 	bw.WriteString("HTTP/1.1 204 No Content\r\n")
 	bw.Write(hc.s.date.line(time.Now()))
 	hc.writeCORS()
+	hc.writeGlobalResponse()
 	bw.WriteString("Content-Type: text/plain charset=UTF-8\r\nContent-Length: 0\r\n")
 	keep := !closeConn && !hc.req.close
 	if !keep {

@@ -113,11 +113,13 @@ func (hc *h1conn) writeUpstreamHead(w *bufio.Writer, host, uri []byte, upgrade b
 	w.WriteString("\r\n")
 	var reqID, fwdHost []byte
 	xffCount := 0
+	gh := hc.gh
+	under := gh.passUnderscores()
 	for i := range req.fields {
 		f := &req.fields[i]
-		switch classifyRequestHeader(f.name) {
+		switch classifyHeader(f.name, under) {
 		case hdrPass:
-			if isConnToken(req.connTokens, f.name) {
+			if isConnToken(req.connTokens, f.name) || gh.replaces(f.name) {
 				continue
 			}
 			w.Write(f.name)
@@ -136,17 +138,20 @@ func (hc *h1conn) writeUpstreamHead(w *bufio.Writer, host, uri []byte, upgrade b
 			}
 		}
 	}
-	w.WriteString("X-Request-ID: ")
 	if len(reqID) > 0 {
+		w.WriteString("X-Request-ID: ")
 		w.Write(reqID)
-	} else {
+		w.WriteString("\r\n")
+	} else if gh.generateRequestID() {
 		var id [32]byte
+		w.WriteString("X-Request-ID: ")
 		w.Write(appendRequestID(id[:0]))
+		w.WriteString("\r\n")
 	}
 	if hc.fwd != nil {
 		hc.writeForwarded(w, host)
 	} else {
-		w.WriteString("\r\nX-Real-IP: ")
+		w.WriteString("X-Real-IP: ")
 		w.Write(hc.ip)
 		w.WriteString("\r\nX-Forwarded-For: ")
 		w.Write(hc.ip)
@@ -185,6 +190,16 @@ func (hc *h1conn) writeUpstreamHead(w *bufio.Writer, host, uri []byte, upgrade b
 		w.WriteString("X-Forwarded-Prefix: ")
 		w.WriteString(hc.fwdPrefix)
 		w.WriteString("\r\n")
+	}
+	if gh != nil {
+		w.Write(gh.upstream)
+		if gh.dynamic != nil {
+			v := headerVars{host: bytesString(host), remoteAddr: bytesString(hc.ip), scheme: li.scheme}
+			if hc.fwd != nil {
+				v.remoteAddr = hc.fo.client
+			}
+			gh.writeDynamic(w, &v)
+		}
 	}
 	if upgrade {
 		w.WriteString("Upgrade: ")
@@ -280,9 +295,10 @@ func (hc *h1conn) relay(uc *upstream.Conn, rt *route, addr string) bool {
 	w.WriteString("\r\n")
 	w.Write(hc.s.date.line(time.Now()))
 	hc.writeCORS()
+	hc.writeGlobalResponse()
 	for i := range resp.fields {
 		f := &resp.fields[i]
-		if skipResponseHeader(f.name) || equalFold(f.name, "content-length") || isConnToken(resp.connTokens, f.name) {
+		if skipResponseHeader(f.name) || equalFold(f.name, "content-length") || isConnToken(resp.connTokens, f.name) || hc.gh.hides(f.name) {
 			continue
 		}
 		if hc.corsHdrs != nil && len(f.name) > 15 && equalFold(f.name[:15], "access-control-") {
@@ -530,7 +546,7 @@ func (hc *h1conn) writeForwarded(w *bufio.Writer, host []byte) {
 	if fo.port != "" {
 		port = fo.port
 	}
-	w.WriteString("\r\nX-Real-IP: ")
+	w.WriteString("X-Real-IP: ")
 	w.WriteString(fo.client)
 	w.WriteString("\r\nX-Forwarded-For: ")
 	w.WriteString(fo.xff)

@@ -146,5 +146,7 @@ func needsFull(p *model.Policy) bool {
 		p.Canary != nil ||
 		p.NextUpstream != nil ||
 		p.BasicAuth != nil ||
-		p.Errors != nil
+		p.Errors != nil ||
+		p.Limit != nil ||
+		len(p.ResponseHeaders) > 0
 }

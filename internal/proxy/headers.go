@@ -58,7 +58,13 @@ var responseHeadersHidden = map[string]bool{
 // an underscore are dropped, as nginx does by default
 // (underscores_in_headers off).
 func classifyRequestHeader[T string | []byte](name T) int {
-	for i := 0; i < len(name); i++ {
+	return classifyHeader(name, false)
+}
+
+// classifyHeader is classifyRequestHeader, passing names with an
+// underscore when underscores is set (enable-underscores-in-headers).
+func classifyHeader[T string | []byte](name T, underscores bool) int {
+	for i := 0; i < len(name) && !underscores; i++ {
 		if name[i] == '_' {
 			return hdrDrop
 		}
@@ -141,6 +147,8 @@ type target struct {
 	fo *forwardedOut
 	// upstreamHost replaces the Host header (upstream-vhost).
 	upstreamHost string
+	// gh are the global header settings; nil for the defaults.
+	gh *globalHeaders
 }
 
 // requestTarget returns the origin-form target of r, rewritten when the
@@ -153,10 +161,10 @@ func requestTarget(r *http.Request, rt *route) target {
 	}
 	if rt.rewrite != nil {
 		if p, prefix, ok := rt.rewrite.apply(cleanPath(r.URL.Path)); ok {
-			return target{uri: withQuery(p, uri), prefix: prefix, upstreamHost: rt.upstreamHost}
+			return target{uri: withQuery(p, uri), prefix: prefix, upstreamHost: rt.upstreamHost, gh: rt.headers}
 		}
 	}
-	return target{uri: uri, upstreamHost: rt.upstreamHost}
+	return target{uri: uri, upstreamHost: rt.upstreamHost, gh: rt.headers}
 }
 
 // writeRequestHead writes the request line and headers of the upstream
@@ -179,8 +187,9 @@ func writeRequestHead(bw *bufio.Writer, r *http.Request, li *listenerInfo, upgra
 	bw.WriteString("\r\n")
 
 	hop := connectionTokens(r.Header)
+	under := tg.gh.passUnderscores()
 	for k, vv := range r.Header {
-		if skipRequestHeader(k) || contains(hop, k) {
+		if classifyHeader(k, under) != hdrPass || contains(hop, k) || tg.gh.replacesString(k) {
 			continue
 		}
 		for _, v := range vv {
@@ -189,7 +198,7 @@ func writeRequestHead(bw *bufio.Writer, r *http.Request, li *listenerInfo, upgra
 	}
 
 	id := r.Header.Get("X-Request-Id")
-	if id == "" {
+	if id == "" && tg.gh.generateRequestID() {
 		id = newRequestID()
 	}
 	ip, xff, proto, port := clientIP(r.RemoteAddr), "", li.scheme, li.port
@@ -205,7 +214,9 @@ func writeRequestHead(bw *bufio.Writer, r *http.Request, li *listenerInfo, upgra
 	if xff == "" {
 		xff = ip
 	}
-	writeHeader(bw, "X-Request-ID", id)
+	if id != "" {
+		writeHeader(bw, "X-Request-ID", id)
+	}
 	writeHeader(bw, "X-Real-IP", ip)
 	writeHeader(bw, "X-Forwarded-For", xff)
 	writeHeader(bw, "X-Forwarded-Host", fwdHost)
@@ -221,6 +232,14 @@ func writeRequestHead(bw *bufio.Writer, r *http.Request, li *listenerInfo, upgra
 	}
 	if tg.prefix != "" {
 		writeHeader(bw, "X-Forwarded-Prefix", tg.prefix)
+	}
+	if tg.gh != nil {
+		for _, kv := range tg.gh.upstreamKV {
+			writeHeader(bw, kv.Name, kv.Value)
+		}
+		if tg.gh.dynamic != nil {
+			tg.gh.writeDynamic(bw, &headerVars{host: r.Host, remoteAddr: ip, scheme: li.scheme})
+		}
 	}
 	if upgrade != "" {
 		writeHeader(bw, "Upgrade", upgrade)

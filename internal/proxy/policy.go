@@ -18,8 +18,13 @@ type routePolicy struct {
 	httpsCode    int
 	deny, allow  []netip.Prefix
 	cors         *corsRule
-	extAuth      *extAuth   // auth-url; nil for none
-	basic        *basicAuth // nil without auth-type basic
+	extAuth      *extAuth    // auth-url; nil for none
+	basic        *basicAuth  // nil without auth-type basic
+	limit        *routeLimit // rate and connection limits; nil for none
+	// respHeaders are set on every response (custom-headers); respNames
+	// are their lower-case names, whose upstream values are dropped.
+	respHeaders []model.Header
+	respNames   map[string]bool
 }
 
 // compilePolicy returns nil when the policy checks nothing, so that plain
@@ -34,8 +39,15 @@ func compilePolicy(p *model.Policy) *routePolicy {
 	rp.cors = compileCORS(p.CORS)
 	rp.extAuth = compileExtAuth(p.ExternalAuth)
 	rp.basic = compileBasicAuth(p.BasicAuth)
+	rp.limit = compileLimit(p.Limit)
+	if len(p.ResponseHeaders) > 0 {
+		rp.respHeaders, rp.respNames = p.ResponseHeaders, map[string]bool{}
+		for _, h := range p.ResponseHeaders {
+			rp.respNames[strings.ToLower(h.Name)] = true
+		}
+	}
 	if rp.maxBody == 0 && rp.redirectCode == 0 && rp.httpsCode == 0 && rp.deny == nil && rp.allow == nil && rp.cors == nil &&
-		rp.extAuth == nil && rp.basic == nil {
+		rp.extAuth == nil && rp.basic == nil && rp.limit == nil && rp.respHeaders == nil {
 		return nil
 	}
 	return rp

@@ -32,6 +32,7 @@ type Proxy struct {
 	registry *upstream.Registry
 	certs    *certStore
 	tunnels  tunnels
+	limits   limitRegistry // rate-limit zones, by Ingress identity
 	timeouts Timeouts
 	// auth is the client towards external auth services.
 	auth authClient
@@ -113,6 +114,7 @@ func (p *Proxy) Apply(m *model.Model) {
 	if p.handoffAll {
 		g.routes(func(r *route) { r.full = true })
 	}
+	p.limits.bind(g)
 	p.gen.Store(g)
 }
 

@@ -53,6 +53,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// an upstream's own header replaces it.
 		w.Header()["Strict-Transport-Security"] = g.hsts
 	}
+	if g.headers != nil {
+		// add-headers (and server-tokens) on every response, Strait's
+		// own answers included; respond drops the upstream's.
+		h := w.Header()
+		for _, kv := range g.headers.responseKV {
+			h[kv.Name] = []string{kv.Value}
+		}
+	}
 	vh := g.host(r.Host)
 	if vh.www != nil {
 		h.wwwRedirect(w, r, vh.www, g.fwd)
@@ -90,6 +98,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			uri = r.URL.RequestURI()
 		}
 		pr := request{https: https, host: r.Host, uri: uri, remoteIP: remote, contentLength: r.ContentLength, method: r.Method, origin: r.Header.Get("Origin")}
+		if hs := rt.policy.respHeaders; hs != nil {
+			// custom-headers, on every response of the route.
+			h := w.Header()
+			for _, kv := range hs {
+				if kv.Value == "" {
+					delete(h, kv.Name)
+				} else {
+					h[kv.Name] = []string{kv.Value}
+				}
+			}
+		}
 		if c := rt.policy.cors; c != nil {
 			if allow := c.allowOrigin(pr.origin); allow != "" {
 				h := w.Header()
@@ -109,7 +128,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if len(rt.backend.Endpoints()) == 0 {
 				v.status = http.StatusServiceUnavailable
 			} else {
-				v = rt.policy.access(&pr)
+				// nginx's preaccess phase: the limits, then access.
+				if rt.policy.limit != nil {
+					st, release := rt.policy.limit.admit(remote)
+					if release != nil {
+						defer release()
+					}
+					v.status = st
+				}
+				if v.status == 0 {
+					v = rt.policy.access(&pr)
+				}
 				if v.status == 0 && rt.policy.basic != nil {
 					v.status = rt.policy.basic.authenticate(w.Header(), r)
 				}

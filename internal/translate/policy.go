@@ -42,6 +42,13 @@ type settings struct {
 	// disable-proxy-intercept-errors.
 	customErrors         []int
 	interceptPassthrough bool
+	// limitReqStatus and limitConnStatus answer requests over a limit.
+	limitReqStatus, limitConnStatus int
+	// headers are the global header settings.
+	headers model.Headers
+	// allowedResponseHeaders are the lower-case names custom-headers may
+	// set (global-allowed-response-headers).
+	allowedResponseHeaders map[string]bool
 }
 
 // Defaults not carried by an annotation's Key.
@@ -86,6 +93,16 @@ func (t *translator) readSettings(name string) settings {
 		st.noAuthLocations, _ = annotations.ParseList(v)
 	}
 	st.customErrors, st.interceptPassthrough = t.readErrorSettings(ref, data)
+	st.limitReqStatus = t.readLimitStatus(ref, data, "limit-req-status-code")
+	st.limitConnStatus = t.readLimitStatus(ref, data, "limit-conn-status-code")
+	st.headers = t.readHeaders(ref, data)
+	st.allowedResponseHeaders = map[string]bool{}
+	if v, ok := data["global-allowed-response-headers"]; ok {
+		names, _ := annotations.ParseList(v)
+		for _, n := range names {
+			st.allowedResponseHeaders[strings.ToLower(n)] = true
+		}
+	}
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
 	}
@@ -200,6 +217,16 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 		break
 	}
 
+	if h, closed := t.customHeaders(ing, bad); closed {
+		ip.failClosed = true
+	} else {
+		pol.ResponseHeaders = h
+	}
+	if lim, closed := t.rateLimit(ing, bad); closed {
+		ip.failClosed = true
+	} else {
+		pol.Limit = lim
+	}
 	if st.failClosed {
 		ip.failClosed = true
 	}

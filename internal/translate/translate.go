@@ -71,6 +71,7 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 	m, _ := t.finish()
 	m.HSTS = t.settings.hsts
 	m.Forwarding = t.settings.forwarding
+	m.Headers = t.settings.headers
 	if opts.DefaultCertificate != "" {
 		t.defaultCertificate(m, opts.DefaultCertificate)
 	}
