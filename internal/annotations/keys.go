@@ -5,6 +5,8 @@ package annotations
 // here.
 func implemented() []Annotation {
 	return []Annotation{
+		&Affinity,
+		&AffinityMode,
 		&AllowlistSourceRange,
 		&AppRoot,
 		&BackendProtocol,
@@ -16,6 +18,7 @@ func implemented() []Annotation {
 		&CORSMaxAge,
 		&DenylistSourceRange,
 		&EnableCORS,
+		&LoadBalance,
 		&ForceSSLRedirect,
 		&PermanentRedirect,
 		&PermanentRedirectCode,
@@ -24,9 +27,22 @@ func implemented() []Annotation {
 		&ProxyReadTimeout,
 		&ProxySendTimeout,
 		&RewriteTarget,
+		&ServiceUpstream,
+		&SessionCookieChangeOnFailure,
+		&SessionCookieConditionalSameSiteNone,
+		&SessionCookieDomain,
+		&SessionCookieExpires,
+		&SessionCookieMaxAge,
+		&SessionCookieName,
+		&SessionCookiePath,
+		&SessionCookieSameSite,
+		&SessionCookieSecure,
 		&SSLRedirect,
 		&TemporalRedirect,
 		&TemporalRedirectCode,
+		&UpstreamHashBy,
+		&UpstreamHashBySubset,
+		&UpstreamHashBySubsetSize,
 		&UpstreamVhost,
 		&UseRegex,
 		&XForwardedPrefix,
@@ -55,7 +71,7 @@ func annotationKeys() []Key {
 // how they are supported; the catalogue's entries for them are updated to
 // match.
 func implementedConfigMapKeys() map[string]Support {
-	return map[string]Support{
+	m := map[string]Support{
 		"compute-full-forwarded-for": Supported,
 		"denylist-source-range":      Supported,
 		"enable-real-ip":             Supported,
@@ -66,14 +82,20 @@ func implementedConfigMapKeys() map[string]Support {
 		"hsts-max-age":               Supported,
 		"hsts-preload":               Supported,
 		"http-redirect-code":         Supported,
+		"load-balance":               Differs,
 		"no-tls-redirect-locations":  Supported,
 		"proxy-body-size":            Differs,
 		"proxy-connect-timeout":      Supported,
 		"proxy-read-timeout":         Supported,
 		"proxy-real-ip-cidr":         Supported,
 		"proxy-send-timeout":         Supported,
+		"service-upstream":           Supported,
 		"ssl-redirect":               Supported,
+		"upstream-hash-by":           Differs,
+		"upstream-hash-by-subset":    Differs,
 		"use-forwarded-headers":      Supported,
 		"whitelist-source-range":     Supported,
 	}
+	m["upstream-hash-by-subset-size"] = Supported
+	return m
 }

@@ -29,6 +29,11 @@ type Policy struct {
 	ConnectTimeout int `json:"connectTimeout"`
 	ReadTimeout    int `json:"readTimeout"`
 	SendTimeout    int `json:"sendTimeout"`
+	// AffinityCookiePath, when not empty, makes the route set its
+	// backend's affinity cookie on responses to requests without a valid
+	// one, with this Path unless the cookie names its own. Routes without
+	// it honour the cookie but never set it.
+	AffinityCookiePath string `json:"affinityCookiePath,omitempty"`
 }
 
 // Redirect is a fixed redirect answer.

@@ -46,12 +46,23 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 	// A request whose body has been (partly) sent cannot be sent again.
 	retryable := r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0
 	tries, stale := 0, 0
+	remote := clientIP(r.RemoteAddr)
+	if fo != nil {
+		remote = fo.client
+	}
+	sel := newSelection(rt.backend, r, remote)
+	var ep *upstream.Endpoint
+	again := false // a stale connection: the same endpoint, a fresh one
 	for {
-		ep := rt.backend.Pick()
+		if !again {
+			ep = sel.next()
+		}
+		again = false
 		if ep == nil {
 			plainError(w, http.StatusServiceUnavailable)
 			return
 		}
+		start := time.Now()
 		c, err := ep.Get(rt.timeouts.Connect)
 		if err != nil {
 			tries++
@@ -67,6 +78,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 			_ = c.Close()
 			if errors.Is(err, errNoResponse) && c.Reused && retryable && stale < maxStaleRetries {
 				stale++
+				again = true
 				continue
 			}
 			if r.Context().Err() != nil {
@@ -81,6 +93,12 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 			p.log.Warn("upstream request failed", "route", rt.name, "upstream", ep.Addr, "error", err)
 			plainError(w, errorStatus(err))
 			return
+		}
+		if rt.backend.EWMA() {
+			ep.Observe(time.Since(start))
+		}
+		if sc := sel.setCookie(rt.affinityPath, r.TLS != nil, start); sc != "" {
+			w.Header().Add("Set-Cookie", sc)
 		}
 		p.respond(w, r, pooledConn{c}, resp, rt, ep.Addr)
 		return
@@ -165,6 +183,10 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, c upstreamConn, 
 		}
 		if _, ours := h[k]; ours && strings.HasPrefix(k, "Access-Control-") {
 			continue // the route's CORS headers replace the upstream's
+		}
+		if k == "Set-Cookie" {
+			h[k] = append(h[k], vv...) // the affinity cookie stays
+			continue
 		}
 		h[k] = vv
 	}

@@ -75,8 +75,9 @@ func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, rt *route, li *l
 		bc  net.Conn
 		err error
 	)
+	sel := newSelection(rt.backend, r, clientIP(r.RemoteAddr))
 	for tries := 0; ; tries++ {
-		ep := rt.backend.Pick()
+		ep := sel.next()
 		if ep == nil {
 			plainError(w, http.StatusServiceUnavailable)
 			return

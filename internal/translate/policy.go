@@ -26,6 +26,8 @@ type settings struct {
 	hsts string
 	// forwarding is the trust in forwarded headers.
 	forwarding model.Forwarding
+	// balance are the backend-selection defaults.
+	balance balanceSettings
 }
 
 // Defaults not carried by an annotation's Key.
@@ -62,6 +64,7 @@ func (t *translator) readSettings(name string) settings {
 	}
 	st.hsts = t.readHSTS(ref, data)
 	st.forwarding = t.readForwarding(ref, data)
+	st.balance = t.readBalanceDefaults(ref, data)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
 	}
@@ -195,6 +198,11 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 		for _, x := range p {
 			*l.dst = append(*l.dst, x.String())
 		}
+	}
+	if bal, closed := t.ingressBalance(a, ip.useRegex, bad); closed {
+		ip.failClosed = true
+	} else {
+		ip.balance = bal
 	}
 	t.snippets(a, ref)
 	return ip

@@ -46,6 +46,7 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 		certs:    map[string]*certResult{},
 		sni:      map[string]string{},
 		tlsHosts: map[string]bool{},
+		balance:  map[string]*balanceState{},
 	}
 	t.settings = t.readSettings(opts.ConfigMap)
 	t.defaultAction = t.globalDefault(opts)
@@ -82,6 +83,8 @@ type translator struct {
 	// Ingresses that have a TLS section, and hosts listed in one. They
 	// turn on ssl-redirect.
 	tlsHosts map[string]bool
+	// balance collects each backend's selection settings.
+	balance map[string]*balanceState
 }
 
 // hostBuilder collects one virtual host's routes while Ingresses are read
@@ -158,6 +161,9 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 	ingDefault := model.Action{}
 	if db := ing.Spec.DefaultBackend; db != nil {
 		ingDefault = t.backend(ref, ing.Namespace, db, loc{rule: locDefaultBackend}, model.ProtocolHTTP)
+		if ingDefault.Backend != "" && !ip.failClosed {
+			t.applyBalance(ref, ingDefault.Backend, &ip.balance, "")
+		}
 		// Only an Ingress without rules configures the catch-all; one with
 		// rules keeps its default backend to its own hosts.
 		if !t.catchAllSet && len(ing.Spec.Rules) == 0 {
@@ -238,6 +244,8 @@ type ingressPolicy struct {
 	protocol model.Protocol
 	// appRoot is the Ingress's app-root, a host-level setting.
 	appRoot string
+	// balance is what the Ingress says about its backends' selection.
+	balance balanceSettings
 }
 
 func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *hostBuilder, l loc, p *networkingv1.HTTPIngressPath, ip *ingressPolicy) {
@@ -287,6 +295,8 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 	pol := ip.pol
 	if ip.failClosed {
 		pol = model.Policy{}
+	} else if action.Backend != "" {
+		pol.AffinityCookiePath = t.applyBalance(ref, action.Backend, &ip.balance, p.Path)
 	}
 	// A target equal to the path rewrites nothing and, as in
 	// ingress-nginx, does not switch the host to regex mode.
@@ -388,6 +398,7 @@ func (t *translator) finish() (*model.Model, []model.Problem) {
 	}
 	slices.SortFunc(m.Hosts, func(a, b model.VirtualHost) int { return strings.Compare(a.Name, b.Name) })
 
+	t.finishBalance()
 	used := make(map[string]bool, len(t.backends))
 	markUsed := func(h *model.VirtualHost) {
 		if h.Default.Backend != "" {
