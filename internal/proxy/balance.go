@@ -27,6 +27,8 @@ type selection struct {
 	// set), and pinned the endpoint it names.
 	cookie string
 	pinned *upstream.Endpoint
+	// fromCookie is set when pinned came from the request's cookie.
+	fromCookie bool
 	// issue is set when the response must carry a new cookie value.
 	issue bool
 	tried []*upstream.Endpoint
@@ -75,7 +77,7 @@ func (s *selection) choose() *upstream.Endpoint {
 	}
 	a := s.bal.Affinity
 	if retry {
-		if !a.ChangeOnFailure && s.pinned != nil {
+		if !a.ChangeOnFailure && s.fromCookie {
 			return s.pinned
 		}
 		return s.repin()
@@ -87,6 +89,7 @@ func (s *selection) choose() *upstream.Endpoint {
 			s.pinned = s.b.PickHash(upstream.Hash([]byte(s.cookie)), nil)
 		}
 		if s.pinned != nil {
+			s.fromCookie = true
 			return s.pinned
 		}
 	}
