@@ -193,7 +193,9 @@ var Affinity = Value[string]{
 		Name: "affinity", Scope: ScopeBackend, Risk: RiskLow, Support: Differs,
 		Doc: "With the only value cookie, pins each client to one endpoint of the Service through a cookie, ahead of any hash or load-balance setting.",
 		Notes: "The cookie's value is Strait's own (balanced: a random key; persistent: a hash of the endpoint address): cookies issued by " +
-			"ingress-nginx are not understood, so clients are re-pinned once after the migration.",
+			"ingress-nginx are not understood, so clients are re-pinned once after the migration. As in ingress-nginx's controller, affinity " +
+			"and affinity-mode come from the oldest Ingress that sets affinity on the Service port, the cookie attributes from the newest. " +
+			"Upgraded (WebSocket) requests follow the cookie but do not set it.",
 	},
 	Parse: oneOf("cookie"),
 }
