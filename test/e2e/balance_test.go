@@ -170,7 +170,9 @@ func TestServiceUpstream(t *testing.T) {
 	if out, err := exec.Command("ip", "route", "replace", "local", clusterIP+"/32", "dev", "lo", "table", "local").CombinedOutput(); err != nil {
 		t.Fatalf("making %s local: %v: %s", clusterIP, err, out)
 	}
-	t.Cleanup(func() { _ = exec.Command("ip", "route", "del", "local", clusterIP+"/32", "dev", "lo", "table", "local").Run() })
+	t.Cleanup(func() {
+		_ = exec.Command("ip", "route", "del", "local", clusterIP+"/32", "dev", "lo", "table", "local").Run()
+	})
 	ln, err := net.Listen("tcp", net.JoinHostPort(clusterIP, "80"))
 	if err != nil {
 		t.Fatal(err)
@@ -185,7 +187,7 @@ func TestServiceUpstream(t *testing.T) {
 	backend(t, "10.244.43.2", "pod2")
 	_, err = c.Client.CoreV1().Services("svcup").Create(o.ctx(), &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec: corev1.ServiceSpec{ClusterIP: clusterIP, Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}},
+		Spec:       corev1.ServiceSpec{ClusterIP: clusterIP, Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}},
 	}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -72,15 +72,7 @@ func (r *ring) walk(h uint64, f func(*Endpoint) bool) {
 	if n == 0 {
 		return
 	}
-	i, _ := slices.BinarySearchFunc(r.points, h, func(p ringPoint, h uint64) int {
-		switch {
-		case p.hash < h:
-			return -1
-		case p.hash > h:
-			return 1
-		}
-		return 0
-	})
+	i := r.search(h)
 	seen := make(map[*Endpoint]bool, 4)
 	for k := 0; k < n; k++ {
 		e := r.points[(i+k)%n].ep
@@ -92,6 +84,20 @@ func (r *ring) walk(h uint64, f func(*Endpoint) bool) {
 			return
 		}
 	}
+}
+
+// search returns the index of the first point at or after h, wrapping.
+func (r *ring) search(h uint64) int {
+	i, _ := slices.BinarySearchFunc(r.points, h, func(p ringPoint, h uint64) int {
+		switch {
+		case p.hash < h:
+			return -1
+		case p.hash > h:
+			return 1
+		}
+		return 0
+	})
+	return i % len(r.points)
 }
 
 // Hash is the key hash of rings and cookies: 64-bit FNV-1a with a
@@ -224,6 +230,9 @@ func (b *Backend) PickHash(h uint64, tried []*Endpoint) *Endpoint {
 	r := b.ring.Load()
 	if r == nil {
 		return b.PickExcept(tried)
+	}
+	if len(tried) == 0 && len(r.points) > 0 {
+		return r.points[r.search(h)].ep // the common case, without a walk
 	}
 	var out *Endpoint
 	r.walk(h, func(e *Endpoint) bool {
