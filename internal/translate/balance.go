@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"errors"
 	"net/netip"
 
 	corev1 "k8s.io/api/core/v1"
@@ -91,12 +92,10 @@ func (t *translator) ingressBalance(a map[string]string, useRegex bool, bad func
 	read(a, &annotations.SessionCookieDomain, &c.Domain, bad, "no Domain")
 	read(a, &annotations.SessionCookieSameSite, &c.SameSite, bad, "no SameSite")
 	read(a, &annotations.SessionCookieConditionalSameSiteNone, &c.ConditionalSameSiteNone, bad, "using false")
-	var secure bool
 	if v, ok, err := annotations.SessionCookieSecure.Lookup(a, annotations.Prefix); err != nil {
 		bad(err, "Secure follows the request's TLS")
 	} else if ok {
-		c.Secure = &secure
-		secure = v
+		c.Secure = &v
 	}
 	read(a, &annotations.SessionCookieExpires, &c.Expires, bad, "no Expires")
 	read(a, &annotations.SessionCookieMaxAge, &c.MaxAge, bad, "no Max-Age")
@@ -109,11 +108,7 @@ func (t *translator) ingressBalance(a map[string]string, useRegex bool, bad func
 
 // errRegexCookiePath is ingress-nginx's warning for affinity with
 // use-regex and no session-cookie-path.
-var errRegexCookiePath = errorString(annotations.Prefix + "session-cookie-path must be set with use-regex and affinity")
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
+var errRegexCookiePath = errors.New(annotations.Prefix + "session-cookie-path must be set with use-regex and affinity")
 
 // applyBalance records an Ingress's settings on a backend its path uses
 // and returns the route's affinity cookie path: the Ingress path as
