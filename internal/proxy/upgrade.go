@@ -75,7 +75,11 @@ func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, rt *route, li *l
 		bc  net.Conn
 		err error
 	)
-	sel := newSelection(rt.backend, r, clientIP(r.RemoteAddr))
+	remote := clientIP(r.RemoteAddr)
+	if tg.fo != nil {
+		remote = tg.fo.client
+	}
+	sel := newSelection(rt.backend, r, remote)
 	for tries := 0; ; tries++ {
 		ep := sel.next()
 		if ep == nil {
