@@ -171,7 +171,9 @@ func (c *Controller) endpoints(svcs map[types.NamespacedName]bool) {
 	for i := range m.Backends {
 		b := &m.Backends[i]
 		n := types.NamespacedName{Namespace: b.Service.Namespace, Name: b.Service.Name}
-		if !svcs[n] {
+		if !svcs[n] || b.ServiceUpstream {
+			// service-upstream backends point at the cluster IP, which
+			// EndpointSlices do not change.
 			continue
 		}
 		svc := c.Source.Service(n)

@@ -162,6 +162,11 @@ type Backend struct {
 	// Endpoints are the ready addresses, sorted. Empty means every request
 	// is answered 503.
 	Endpoints []Endpoint `json:"endpoints,omitempty"`
+	// ServiceUpstream: Endpoints is the Service's cluster IP and port
+	// (service-upstream), not its EndpointSlices.
+	ServiceUpstream bool `json:"serviceUpstream,omitempty"`
+	// Balance chooses the endpoint per request; nil is round robin.
+	Balance *Balance `json:"balance,omitempty"`
 }
 
 // Endpoint is one upstream address. Host is an IP address, or a DNS name for
@@ -322,3 +327,114 @@ const (
 	// VarScheme is $scheme: the scheme of the client connection.
 	VarScheme HeaderVar = "scheme"
 )
+
+// Balance is how a backend chooses an endpoint for each request
+// (load-balance, upstream-hash-by and affinity). A nil *Balance is
+// round robin.
+type Balance struct {
+	// Algorithm is the balancer, resolved with ingress-nginx's
+	// precedence: affinity cookie, then upstream-hash-by, then
+	// load-balance.
+	Algorithm Algorithm `json:"algorithm"`
+	// HashBy is the key hashed for AlgorithmHash.
+	HashBy *HashBy `json:"hashBy,omitempty"`
+	// Affinity is the cookie for AlgorithmSticky.
+	Affinity *Affinity `json:"affinity,omitempty"`
+}
+
+// Algorithm names a balancer.
+type Algorithm string
+
+// Balancers.
+const (
+	// AlgorithmRoundRobin takes the endpoints in turn.
+	AlgorithmRoundRobin Algorithm = "round_robin"
+	// AlgorithmEWMA picks the better of two random endpoints by their
+	// exponentially weighted moving average response time.
+	AlgorithmEWMA Algorithm = "ewma"
+	// AlgorithmHash maps a key computed from the request onto a
+	// consistent-hash ring of the endpoints.
+	AlgorithmHash Algorithm = "chash"
+	// AlgorithmSticky pins clients to an endpoint with a cookie.
+	AlgorithmSticky Algorithm = "sticky"
+)
+
+// HashBy is an upstream-hash-by expression: the concatenation of its
+// parts, evaluated per request, is the consistent-hash key.
+type HashBy struct {
+	// Expr is the expression as written, for display.
+	Expr string `json:"expr"`
+	// Parts are the literals and variables of Expr, in order.
+	Parts []HashPart `json:"parts"`
+	// SubsetSize, when not 0, hashes to a group of this many endpoints
+	// and picks one of the group at random (upstream-hash-by-subset).
+	SubsetSize int `json:"subsetSize,omitempty"`
+}
+
+// HashPart is a literal or a variable of an upstream-hash-by expression.
+// Exactly one of Literal and Var is set.
+type HashPart struct {
+	Literal string  `json:"literal,omitempty"`
+	Var     HashVar `json:"var,omitempty"`
+	// Name is the argument, header or cookie name of HashArg, HashHeader
+	// and HashCookie variables (headers lower-case, with "-" for "_").
+	Name string `json:"name,omitempty"`
+}
+
+// HashVar is an nginx variable upstream-hash-by can use.
+type HashVar string
+
+// The variables upstream-hash-by understands, with nginx's meaning.
+const (
+	HashRequestURI HashVar = "request_uri" // path and query as received
+	HashURI        HashVar = "uri"         // the normalised, decoded path
+	HashArgs       HashVar = "args"        // the query string (also $query_string)
+	HashArg        HashVar = "arg_"        // one query argument
+	HashHeader     HashVar = "http_"       // one request header
+	HashCookie     HashVar = "cookie_"     // one request cookie
+	HashRemoteAddr HashVar = "remote_addr" // the client address (also $binary_remote_addr)
+	HashHost       HashVar = "host"        // the Host without port, lower-case
+	HashScheme     HashVar = "scheme"      // http or https, of the connection
+	HashMethod     HashVar = "request_method"
+)
+
+// Affinity is cookie-based session affinity.
+type Affinity struct {
+	// Mode is "balanced" (a random key on the consistent-hash ring) or
+	// "persistent" (the cookie names an endpoint).
+	Mode AffinityMode `json:"mode"`
+	// ChangeOnFailure re-pins a client whose endpoint failed to another
+	// endpoint and re-issues the cookie; otherwise retries go back to the
+	// cookie's endpoint.
+	ChangeOnFailure bool `json:"changeOnFailure,omitempty"`
+	// Cookie are the cookie's attributes.
+	Cookie SessionCookie `json:"cookie"`
+}
+
+// AffinityMode is affinity-mode.
+type AffinityMode string
+
+// Affinity modes.
+const (
+	AffinityBalanced   AffinityMode = "balanced"
+	AffinityPersistent AffinityMode = "persistent"
+)
+
+// SessionCookie are the attributes of the affinity cookie. HttpOnly is
+// always set.
+type SessionCookie struct {
+	Name string `json:"name"`
+	// Path, when empty, is the path of the Ingress of the route that sets
+	// the cookie (Policy.AffinityCookiePath).
+	Path   string `json:"path,omitempty"`
+	Domain string `json:"domain,omitempty"`
+	// SameSite is "None", "Lax", "Strict" or empty for no attribute.
+	SameSite string `json:"sameSite,omitempty"`
+	// ConditionalSameSiteNone is session-cookie-conditional-samesite-none.
+	ConditionalSameSiteNone bool `json:"conditionalSameSiteNone,omitempty"`
+	// Secure, when nil, is true for requests that arrived over TLS.
+	Secure *bool `json:"secure,omitempty"`
+	// Expires and MaxAge are lifetimes in seconds; 0 means not sent.
+	Expires int `json:"expires,omitempty"`
+	MaxAge  int `json:"maxAge,omitempty"`
+}

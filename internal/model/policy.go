@@ -54,6 +54,11 @@ type Policy struct {
 	// route's has no endpoints (default-backend) and replaces error
 	// responses (custom-http-errors).
 	Errors *Errors `json:"errors,omitempty"`
+	// AffinityCookiePath, when not empty, makes the route set its
+	// backend's affinity cookie on responses to requests without a valid
+	// one, with this Path unless the cookie names its own. Routes without
+	// it honour the cookie but never set it.
+	AffinityCookiePath string `json:"affinityCookiePath,omitempty"`
 }
 
 // NextUpstream says when a failed try moves on to another endpoint

@@ -63,28 +63,39 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 		}
 		retryable = kept != nil
 	}
-	start := time.Now()
-	var tried []*upstream.Endpoint
+	remote := clientIP(r.RemoteAddr)
+	if fo != nil {
+		remote = fo.client
+	}
+	// The selection remembers the endpoints tried, and the hash key or
+	// affinity cookie, across tries.
+	sel := newSelection(rt.backend, r, remote)
+	first := time.Now()
 	// again reports whether a failed try, with the request sent or not,
 	// may move on to another endpoint.
 	again := func(cond retryOn, sent bool) bool {
 		if pol.on&cond == 0 || (sent && (!retryable || !pol.idempotent(r.Method))) {
 			return false
 		}
-		return pol.more(len(tried), start, len(rt.backend.Endpoints()))
+		return pol.more(len(sel.tried), first, len(rt.backend.Endpoints()))
 	}
 	stale := 0
 	lastStatus := http.StatusServiceUnavailable
+	var ep *upstream.Endpoint
+	reuse := false // a stale connection: the same endpoint, a fresh one
 	for {
-		ep := pickUntried(rt.backend, tried)
+		if !reuse {
+			ep = sel.next()
+		}
+		reuse = false
 		if ep == nil {
 			plainError(w, lastStatus)
 			return
 		}
-		tried = append(tried, ep)
 		if kept != nil {
 			r.Body = io.NopCloser(bytes.NewReader(kept))
 		}
+		start := time.Now()
 		c, err := ep.Get(rt.timeouts.Connect)
 		if err != nil {
 			p.log.Warn("connect to upstream failed", "route", rt.name, "upstream", ep.Addr, "error", err)
@@ -101,7 +112,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 				// Like nginx, a connection the upstream closed while idle
 				// does not count as a try.
 				stale++
-				tried = tried[:len(tried)-1]
+				reuse = true
 				continue
 			}
 			if r.Context().Err() != nil {
@@ -126,6 +137,12 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 			lastStatus = resp.StatusCode
 			_ = c.Close()
 			continue
+		}
+		if rt.backend.EWMA() {
+			ep.Observe(time.Since(start))
+		}
+		if sc := sel.setCookie(rt.affinityPath, r.TLS != nil, start); sc != "" {
+			w.Header().Add("Set-Cookie", sc)
 		}
 		if m, ok := w.(interface{ markUpstream() }); ok {
 			m.markUpstream() // for disable-proxy-intercept-errors
@@ -213,6 +230,10 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, c upstreamConn, 
 		}
 		if _, ours := h[k]; ours && strings.HasPrefix(k, "Access-Control-") {
 			continue // the route's CORS headers replace the upstream's
+		}
+		if k == "Set-Cookie" {
+			h[k] = append(h[k], vv...) // the affinity cookie stays
+			continue
 		}
 		h[k] = vv
 	}

@@ -63,6 +63,9 @@ type route struct {
 	rewrite  *rewriteRule   // nil without rewrite-target
 	// upstreamHost replaces the Host header sent upstream; "" keeps it.
 	upstreamHost string
+	// affinityPath, when set, makes responses carry the backend's
+	// affinity cookie (with this Path unless the cookie has its own).
+	affinityPath string
 	// full routes are served by the net/http handler on every listener
 	// (see handoff.go).
 	full bool
@@ -135,10 +138,11 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		cr.policy = compilePolicy(&r.Policy)
 		cr.rewrite = compileRewrite(r.Path, r.Policy.Rewrite)
 		cr.upstreamHost = r.Policy.UpstreamHost
-		cr.full = needsFull(&r.Policy)
 		cr.retry = compileRetry(r.Policy.NextUpstream)
 		cr.canary = compileCanary(r.Policy.Canary, backends)
 		cr.errors = compileErrors(r.Policy.Errors, r.Source, cr, backends)
+		cr.affinityPath = r.Policy.AffinityCookiePath
+		cr.full = cr.full || needsFull(&r.Policy)
 		if h.Regex {
 			re, err := regexp.Compile("(?i)^" + r.Path)
 			if err != nil {
@@ -177,6 +181,9 @@ func compileAction(name string, a model.Action, backends map[string]*upstream.Ba
 			// closed rather than route elsewhere if that ever breaks.
 			r.status = http.StatusServiceUnavailable
 		}
+		// Hashing and affinity read the request's key, which only the
+		// net/http handler does.
+		r.full = r.backend != nil && r.backend.Keyed()
 	}
 	return r
 }

@@ -27,6 +27,10 @@ func (hc *h1conn) forward(rt *route, host, uri []byte) bool {
 		if ep == nil {
 			return hc.writeError(http.StatusServiceUnavailable, hasBody, false)
 		}
+		var start time.Time
+		if rt.backend.EWMA() {
+			start = time.Now()
+		}
 		uc, err := ep.Get(hc.to.Connect)
 		if err != nil {
 			tries++
@@ -64,6 +68,9 @@ func (hc *h1conn) forward(rt *route, host, uri []byte) bool {
 			}
 			// A body that was (partly) consumed cannot be skipped safely.
 			return hc.writeError(errorStatus(err), hasBody, false)
+		}
+		if rt.backend.EWMA() {
+			ep.Observe(time.Since(start))
 		}
 		return hc.relay(uc, rt, ep.Addr)
 	}

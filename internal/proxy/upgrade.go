@@ -75,8 +75,13 @@ func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, rt *route, li *l
 		bc  net.Conn
 		err error
 	)
+	remote := clientIP(r.RemoteAddr)
+	if tg.fo != nil {
+		remote = tg.fo.client
+	}
+	sel := newSelection(rt.backend, r, remote)
 	for tries := 0; ; tries++ {
-		ep := rt.backend.Pick()
+		ep := sel.next()
 		if ep == nil {
 			plainError(w, http.StatusServiceUnavailable)
 			return

@@ -49,6 +49,8 @@ type settings struct {
 	// allowedResponseHeaders are the lower-case names custom-headers may
 	// set (global-allowed-response-headers).
 	allowedResponseHeaders map[string]bool
+	// balance are the backend-selection defaults.
+	balance balanceSettings
 }
 
 // Defaults not carried by an annotation's Key.
@@ -103,6 +105,7 @@ func (t *translator) readSettings(name string) settings {
 			st.allowedResponseHeaders[strings.ToLower(n)] = true
 		}
 	}
+	st.balance = t.readBalanceDefaults(ref, data)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
 	}
@@ -264,6 +267,11 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 		ip.failClosed = true
 	} else {
 		pol.BasicAuth = ba
+	}
+	if bal, closed := t.ingressBalance(a, ip.useRegex, bad); closed {
+		ip.failClosed = true
+	} else {
+		ip.balance = bal
 	}
 	t.snippets(a, ref)
 	return ip

@@ -50,6 +50,7 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 		sni:           map[string]string{},
 		tlsHosts:      map[string]bool{},
 		passthroughOn: opts.EnableSSLPassthrough,
+		balance:       map[string]*balanceState{},
 	}
 	t.settings = t.readSettings(opts.ConfigMap)
 	t.gate = t.readRiskGate(opts.ConfigMap)
@@ -104,6 +105,8 @@ type translator struct {
 	tlsHosts map[string]bool
 	// seq counts the Ingresses read, oldest first.
 	seq int
+	// balance collects each backend's selection settings.
+	balance map[string]*balanceState
 }
 
 // hostBuilder collects one virtual host's routes while Ingresses are read
@@ -173,6 +176,9 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 	ingDefault := model.Action{}
 	if db := ing.Spec.DefaultBackend; db != nil {
 		ingDefault = t.backend(ref, ing.Namespace, db, loc{rule: locDefaultBackend}, model.ProtocolHTTP)
+		if ingDefault.Backend != "" && !ip.failClosed {
+			t.applyBalance(ref, ingDefault.Backend, &ip.balance, "")
+		}
 		// Only an Ingress without rules configures the catch-all; one with
 		// rules keeps its default backend to its own hosts.
 		if !t.catchAllSet && len(ing.Spec.Rules) == 0 {
@@ -284,6 +290,8 @@ type ingressPolicy struct {
 	// host-level settings.
 	aliases   []string
 	fromToWWW bool
+	// balance is what the Ingress says about its backends' selection.
+	balance balanceSettings
 }
 
 // pathKey normalises an Ingress path into the key routes are merged by;
@@ -348,6 +356,9 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 		pol = model.Policy{}
 	} else {
 		pol.Errors = routeErrors(ip.errors, &p.Backend)
+		if action.Backend != "" {
+			pol.AffinityCookiePath = t.applyBalance(ref, action.Backend, &ip.balance, p.Path)
+		}
 	}
 	if pol.BasicAuth != nil && t.authExempt(p.Path) {
 		pol.BasicAuth = nil
@@ -453,6 +464,7 @@ func (t *translator) finish() (*model.Model, []model.Problem) {
 	}
 	slices.SortFunc(m.Hosts, func(a, b model.VirtualHost) int { return strings.Compare(a.Name, b.Name) })
 
+	t.finishBalance()
 	used := make(map[string]bool, len(t.backends))
 	markUsed := func(h *model.VirtualHost) {
 		if h.Default.Backend != "" {

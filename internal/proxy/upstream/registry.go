@@ -16,6 +16,8 @@ type Endpoint struct {
 	// Addr is "host:port".
 	Addr string
 	pool *addrPool
+	key  string // persistent-affinity cookie value
+	ewma *ewma  // kept across endpoint updates, by address
 }
 
 // Get returns a connection to the endpoint: an idle one when available,
@@ -36,23 +38,14 @@ type Backend struct {
 	endpoints atomic.Pointer[[]*Endpoint]
 	cursor    atomic.Uint64
 	tls       bool // speaks HTTPS to its endpoints; guarded by Registry.mu
+	balance   atomic.Pointer[model.Balance]
+	// ring is the consistent-hash ring of hashing and balanced-affinity
+	// backends, nil for the others (see balance.go).
+	ring atomic.Pointer[ring]
 }
 
 // Endpoints returns the current endpoint set; callers must not modify it.
 func (b *Backend) Endpoints() []*Endpoint { return *b.endpoints.Load() }
-
-// Pick returns the next endpoint in round-robin order, or nil when the
-// backend has none.
-func (b *Backend) Pick() *Endpoint {
-	eps := *b.endpoints.Load()
-	switch len(eps) {
-	case 0:
-		return nil
-	case 1:
-		return eps[0]
-	}
-	return eps[(b.cursor.Add(1)-1)%uint64(len(eps))]
-}
 
 // Registry owns every Backend and connection pool, keyed by identity.
 type Registry struct {
@@ -91,6 +84,7 @@ func (r *Registry) Update(bs []model.Backend) map[string]*Backend {
 		}
 		b.tls = mb.Protocol == model.ProtocolHTTPS
 		r.setEndpointsLocked(b, mb.Endpoints)
+		b.setBalanceLocked(mb.Balance)
 		out[mb.Name] = b
 	}
 	for name, b := range r.backends {
@@ -117,6 +111,11 @@ func (r *Registry) SetEndpoints(name string, eps []model.Endpoint) bool {
 
 func (r *Registry) setEndpointsLocked(b *Backend, eps []model.Endpoint) {
 	old := *b.endpoints.Load()
+	if sameEndpoints(old, eps, b.tls) {
+		// Keeping the set keeps the ring and spares rebuilding it on
+		// every generation.
+		return
+	}
 	next := make([]*Endpoint, 0, len(eps))
 	for _, e := range eps {
 		addr := net.JoinHostPort(e.Host, strconv.Itoa(int(e.Port)))
@@ -124,15 +123,26 @@ func (r *Registry) setEndpointsLocked(b *Backend, eps []model.Endpoint) {
 		if b.tls {
 			key += "/tls"
 		}
+		var avg *ewma
+		for _, o := range old {
+			if o.Addr == addr {
+				avg = o.ewma
+				break
+			}
+		}
+		if avg == nil {
+			avg = &ewma{}
+		}
 		p := r.pools[key]
 		if p == nil {
 			p = &addrPool{addr: addr, key: key, dialer: r.dialer, maxIdle: DefaultMaxIdle, tls: b.tls}
 			r.pools[key] = p
 		}
 		p.refs++
-		next = append(next, &Endpoint{Addr: addr, pool: p})
+		next = append(next, &Endpoint{Addr: addr, pool: p, key: endpointKey(addr), ewma: avg})
 	}
 	b.endpoints.Store(&next)
+	b.syncRingLocked(true)
 	for _, e := range old {
 		e.pool.refs--
 		if e.pool.refs == 0 {
@@ -140,6 +150,21 @@ func (r *Registry) setEndpointsLocked(b *Backend, eps []model.Endpoint) {
 			delete(r.pools, e.pool.key)
 		}
 	}
+}
+
+// sameEndpoints reports whether a current endpoint set is the model's
+// list, in order and with the same pools.
+func sameEndpoints(cur []*Endpoint, eps []model.Endpoint, tls bool) bool {
+	if len(cur) != len(eps) {
+		return false
+	}
+	for i, e := range eps {
+		c := cur[i]
+		if c.pool.tls != tls || c.Addr != net.JoinHostPort(e.Host, strconv.Itoa(int(e.Port))) {
+			return false
+		}
+	}
+	return true
 }
 
 // Adopt wraps a one-off connection (not from a pool) so that it can be
