@@ -689,6 +689,12 @@ func TestInvalidAnnotationsIsolated(t *testing.T) {
 			[]string{"nginx.ingress.kubernetes.io/proxy-body-size", `"lots"`}},
 		{"snippet", "/snippet", annMap("configuration-snippet", `more_set_headers "X-Snippet: yes";`), "AnnotationRiskTooHigh",
 			[]string{"nginx.ingress.kubernetes.io/configuration-snippet"}},
+		{"bad-auth-url", "/bad-auth-url", annMap("auth-url", "auth.example/check"), "InvalidAnnotation",
+			[]string{"nginx.ingress.kubernetes.io/auth-url", `"auth.example/check"`}},
+		{"bad-limit", "/bad-limit", annMap("limit-rps", "fast"), "InvalidAnnotation",
+			[]string{"nginx.ingress.kubernetes.io/limit-rps", `"fast"`}},
+		{"bad-hash", "/bad-hash", annMap("upstream-hash-by", "$nope"), "InvalidAnnotation",
+			[]string{"nginx.ingress.kubernetes.io/upstream-hash-by", `"$nope"`}},
 		{"unknown", "/unknown", annMap("ssl-redirects", "false"), "UnknownAnnotation",
 			[]string{"nginx.ingress.kubernetes.io/ssl-redirects"}},
 	}
@@ -788,6 +794,12 @@ func TestInvalidAnnotationsIsolated(t *testing.T) {
 		{true, "GET", "/bad-redirect/x", 0, 503, "", ""},
 		{false, "GET", "/bad-allow", 0, 503, "", ""},
 		{true, "GET", "/bad-allow/x", 0, 503, "", ""},
+		// Invalid authentication, rate limit and hash key: fail closed
+		// too, never served without them.
+		{false, "GET", "/bad-auth-url", 0, 503, "", ""},
+		{true, "GET", "/bad-auth-url/x", 0, 503, "", ""},
+		{true, "GET", "/bad-limit", 0, 503, "", ""},
+		{true, "GET", "/bad-hash", 0, 503, "", ""},
 		// Invalid timeout: the default 60 s, not something shorter.
 		{false, "GET", "/bad-timeout", 0, 308, "", "https://mixed.test/bad-timeout"},
 		{true, "GET", "/bad-timeout?sleep=1500ms", 0, 200, "b", ""},
