@@ -27,6 +27,8 @@ for target in \
   ./internal/annotations:FuzzParseCIDRs \
   ./internal/annotations:FuzzParseRedirectURL \
   ./internal/annotations:FuzzParseBoolInt \
+  ./internal/annotations:FuzzParseTLSVersions \
+  ./internal/annotations:FuzzParseCipherSuites \
   ./internal/proxy:FuzzParseRequest; do
   pkg=${target%%:*} name=${target##*:}
   # A crash always writes its input under testdata/fuzz. Go's fuzzer can
