@@ -26,6 +26,8 @@ type settings struct {
 	hsts string
 	// forwarding is the trust in forwarded headers.
 	forwarding model.Forwarding
+	// tls are the TLS features' keys.
+	tls tlsSettings
 }
 
 // Defaults not carried by an annotation's Key.
@@ -62,6 +64,7 @@ func (t *translator) readSettings(name string) settings {
 	}
 	st.hsts = t.readHSTS(ref, data)
 	st.forwarding = t.readForwarding(ref, data)
+	st.tls = t.readTLSSettings(ref, data)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
 	}
@@ -146,6 +149,15 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 		ip.failClosed = true
 	}
 	ip.protocol = model.Protocol(proto)
+	switch ip.protocol {
+	case model.ProtocolHTTPS, model.ProtocolGRPCS, model.ProtocolAutoHTTP:
+		// As in nginx, proxy-ssl-* only matter where TLS is spoken.
+		var fail bool
+		if ip.backendTLS, fail = t.proxySSL(ing, bad); fail {
+			ip.failClosed = true
+		}
+	}
+	ip.clientAuth = t.clientAuth(ing, bad)
 	// Proxying to the unrewritten path would reach the wrong upstream
 	// resource: fail closed instead.
 	if read(a, &annotations.RewriteTarget, &ip.rewrite, bad, "the Ingress's paths answer 503 until it is fixed") {

@@ -57,6 +57,7 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 	m, _ := t.finish()
 	m.HSTS = t.settings.hsts
 	m.Forwarding = t.settings.forwarding
+	m.ServerTLS = t.settings.tls.server
 	if opts.DefaultCertificate != "" {
 		t.defaultCertificate(m, opts.DefaultCertificate)
 	}
@@ -87,13 +88,17 @@ type translator struct {
 // hostBuilder collects one virtual host's routes while Ingresses are read
 // oldest first.
 type hostBuilder struct {
-	name     string
-	regex    bool   // regex mode, see model.VirtualHost.Regex
-	appRoot  string // see model.VirtualHost.AppRoot
-	def      model.Action
-	routes   []model.Route
-	redirect []sslFlags      // parallel to routes
-	index    map[pathKey]int // into routes
+	name    string
+	regex   bool   // regex mode, see model.VirtualHost.Regex
+	appRoot string // see model.VirtualHost.AppRoot
+	// clientAuth is the first usable auth-tls-* of the host's Ingresses;
+	// clientAuthDeny is set when one of them names an unusable Secret.
+	clientAuth     *model.ClientAuth
+	clientAuthDeny bool
+	def            model.Action
+	routes         []model.Route
+	redirect       []sslFlags      // parallel to routes
+	index          map[pathKey]int // into routes
 }
 
 // sslFlags are a route's HTTPS-redirect settings until host TLS is known.
@@ -191,6 +196,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 				t.hosts[host] = hb
 			}
 		}
+		hb.addClientAuth(ip.clientAuth)
 		if rule.HTTP == nil {
 			continue
 		}
@@ -238,6 +244,10 @@ type ingressPolicy struct {
 	protocol model.Protocol
 	// appRoot is the Ingress's app-root, a host-level setting.
 	appRoot string
+	// backendTLS is TLS towards the Ingress's HTTPS, GRPCS and AUTO_HTTP
+	// backends (proxy-ssl-*); clientAuth its hosts' auth-tls-*.
+	backendTLS *model.BackendTLS
+	clientAuth *model.ClientAuth
 }
 
 func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *hostBuilder, l loc, p *networkingv1.HTTPIngressPath, ip *ingressPolicy) {
@@ -278,7 +288,7 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 		}
 		return
 	}
-	action := t.backend(ref, ing.Namespace, &p.Backend, l, ip.protocol)
+	action := t.backendTLS(ref, ing.Namespace, &p.Backend, l, ip.protocol, ip.backendTLS)
 	if ip.failClosed {
 		// ingress-nginx's denied location answers 503 before anything
 		// else: no redirect, no check is kept around it.
@@ -443,7 +453,7 @@ func sortProblems(ps []model.Problem) {
 // build orders the routes by precedence: Exact before Prefix, longer paths
 // before shorter ones.
 func (hb *hostBuilder) build() model.VirtualHost {
-	vh := model.VirtualHost{Name: hb.name, Default: hb.def, Routes: hb.routes, Regex: hb.regex, AppRoot: hb.appRoot}
+	vh := model.VirtualHost{Name: hb.name, Default: hb.def, Routes: hb.routes, Regex: hb.regex, AppRoot: hb.appRoot, ClientAuth: hb.buildClientAuth()}
 	if hb.regex {
 		// ingress-nginx's order for regex locations: longer paths first,
 		// then descending by string; the first match wins.
