@@ -30,6 +30,8 @@ type generation struct {
 	hsts []string
 	// fwd is the trust in forwarded headers; nil for none.
 	fwd *forwarding
+	// tls are the TLS listener's configurations.
+	tls serverTLS
 }
 
 // vhost is a compiled virtual host.
@@ -40,6 +42,8 @@ type vhost struct {
 	def    *route
 	// appRoot redirects exactly "/" (app-root); "" for none.
 	appRoot string
+	// clientAuth checks client certificates over HTTPS; nil for none.
+	clientAuth *clientAuth
 }
 
 // route is a compiled route: where matched requests go, and the policy
@@ -102,7 +106,7 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		cr.policy = compilePolicy(&r.Policy)
 		cr.rewrite = compileRewrite(r.Path, r.Policy.Rewrite)
 		cr.upstreamHost = r.Policy.UpstreamHost
-		cr.full = needsFull(&r.Policy)
+		cr.full = needsFull(&r.Policy) || grpcBackend(cr.backend)
 		if h.Regex {
 			re, err := regexp.Compile("(?i)^" + r.Path)
 			if err != nil {

@@ -108,6 +108,7 @@ func (p *Proxy) Apply(m *model.Model) {
 	backends := p.registry.Update(m.Backends)
 	certs := p.certs.update(m.Certificates, p.log)
 	g := compile(m, backends, certs, p.timeouts)
+	p.applyTLS(g, m)
 	if p.handoffAll {
 		g.routes(func(r *route) { r.full = true })
 	}
@@ -125,21 +126,14 @@ func (p *Proxy) SetEndpoints(backend string, eps []model.Endpoint) bool {
 func (p *Proxy) Model() *model.Model { return p.gen.Load().model }
 
 // TLSConfig returns the server TLS configuration: certificates by SNI from
-// the current generation, HTTP/2 and HTTP/1.1 by ALPN.
+// the current generation, HTTP/2 and HTTP/1.1 by ALPN, versions and suites
+// (ssl-protocols, ssl-ciphers) and client-certificate requests
+// (auth-tls-*) from the generation current at each handshake.
 func (p *Proxy) TLSConfig() *tls.Config {
 	return &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		NextProtos: []string{"h2", "http/1.1"},
-		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			g := p.gen.Load()
-			if c := g.certificate(hello.ServerName); c != nil {
-				return c, nil
-			}
-			if g.defaultCert != nil {
-				return g.defaultCert, nil
-			}
-			return p.certs.def, nil
-		},
+		MinVersion:         tls.VersionTLS12,
+		NextProtos:         []string{"h2", "http/1.1"},
+		GetConfigForClient: p.configForClient,
 	}
 }
 

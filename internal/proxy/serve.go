@@ -54,6 +54,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Strict-Transport-Security"] = g.hsts
 	}
 	vh := g.host(r.Host)
+	if vh.clientAuth != nil && r.TLS != nil {
+		// Server level, before anything else (auth-tls-*).
+		if code := vh.clientAuth.check(r); code != 0 {
+			plainError(w, code)
+			return
+		}
+	}
 	clean := cleanPath(r.URL.Path)
 	if vh.appRoot != "" && clean == "/" {
 		scheme := "http"
