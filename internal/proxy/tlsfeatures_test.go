@@ -1,0 +1,352 @@
+package proxy_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/straitgw/strait/internal/echo"
+	"github.com/straitgw/strait/internal/model"
+)
+
+// testCA is a certificate authority made for one test.
+type testCA struct {
+	cert    *x509.Certificate
+	key     *ecdsa.PrivateKey
+	certPEM []byte
+}
+
+func newTestCA(t *testing.T, cn string) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, IsCA: true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	return &testCA{cert: c, key: key, certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+}
+
+// issue signs a leaf certificate for a server (names) or a client.
+func (ca *testCA) issue(t *testing.T, subject pkix.Name, usage x509.ExtKeyUsage, names ...string) (certPEM, keyPEM []byte, pair tls.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial, Subject: subject, DNSNames: names,
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+	pair, err = tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return certPEM, keyPEM, pair
+}
+
+func (ca *testCA) pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(ca.cert)
+	return p
+}
+
+// tlsClient returns an HTTP client for the proxy's TLS listener, speaking
+// HTTP/2 when h2, presenting cert when given.
+func tlsClient(t *testing.T, h2 bool, cert *tls.Certificate) *http.Client {
+	t.Helper()
+	conf := &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the proxy's test certificate
+	if cert != nil {
+		conf.Certificates = []tls.Certificate{*cert}
+	}
+	tr := &http.Transport{TLSClientConfig: conf, ForceAttemptHTTP2: h2, DisableCompression: true}
+	if !h2 {
+		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
+// grpcLike answers like a gRPC server: it needs HTTP/2 and "te: trailers",
+// echoes the request body and ends with trailers.
+func grpcLike(name string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor != 2 || r.Header.Get("Te") != "trailers" {
+			http.Error(w, "not gRPC: "+r.Proto+" te="+r.Header.Get("Te"), http.StatusHTTPVersionNotSupported)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/grpc")
+		w.Header().Set("X-Backend", name)
+		w.Header().Set("X-Seen-Host", r.Host)
+		w.Header().Set("X-Seen-Proto", r.Header.Get("X-Forwarded-Proto"))
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
+		w.Header().Set(http.TrailerPrefix+"Grpc-Status", "0")
+		w.Header().Set(http.TrailerPrefix+"Grpc-Message", "fine")
+	})
+}
+
+// TestBackendGRPC proxies HTTP/2 clients of the TLS listener to gRPC-like
+// upstreams over h2c (GRPC) and h2 over TLS (GRPCS): the body goes both
+// ways and the trailers come back.
+func TestBackendGRPC(t *testing.T) {
+	t.Parallel()
+	// h2c upstream.
+	plain := &http.Server{Handler: grpcLike("h2c")}
+	plain.Protocols = new(http.Protocols)
+	plain.Protocols.SetUnencryptedHTTP2(true)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = plain.Serve(ln) }()
+	t.Cleanup(func() { _ = plain.Close() })
+	// h2 over TLS upstream.
+	secure := httptest.NewUnstartedServer(grpcLike("h2"))
+	secure.EnableHTTP2 = true
+	secure.StartTLS()
+	t.Cleanup(secure.Close)
+
+	bGRPC := backend("grpc", endpointOf(t, ln.Addr()))
+	bGRPC.Protocol = model.ProtocolGRPC
+	bGRPCS := backend("grpcs", endpointOf(t, secure.Listener.Addr()))
+	bGRPCS.Protocol = model.ProtocolGRPCS
+	m := &model.Model{
+		Hosts:    []model.VirtualHost{vhost("grpc.test", status(404), prefixRoute("/plain.Service", "grpc"), prefixRoute("/secure.Service", "grpcs"))},
+		CatchAll: catchAll404(),
+		Backends: []model.Backend{bGRPC, bGRPCS},
+	}
+	h := startProxy(t, engineH1, testTimeouts, m, true)
+	c := tlsClient(t, true, nil)
+	for _, tc := range []struct{ path, backend string }{{"/plain.Service/Call", "h2c"}, {"/secure.Service/Call", "h2"}} {
+		for i := 0; i < 2; i++ {
+			req, _ := http.NewRequest(http.MethodPost, "https://"+h.tlsAddr+tc.path, strings.NewReader("ping"))
+			req.Host = "grpc.test"
+			req.Header.Set("Content-Type", "application/grpc")
+			req.Header.Set("Te", "trailers")
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
+			if resp.StatusCode != 200 || string(body) != "ping" || resp.Header.Get("X-Backend") != tc.backend {
+				t.Fatalf("%s: %d %q from %q, want 200 ping from %s", tc.path, resp.StatusCode, body, resp.Header.Get("X-Backend"), tc.backend)
+			}
+			if resp.Trailer.Get("Grpc-Status") != "0" || resp.Trailer.Get("Grpc-Message") != "fine" {
+				t.Fatalf("%s: trailers %v", tc.path, resp.Trailer)
+			}
+			if resp.Header.Get("X-Seen-Host") != "grpc.test" || resp.Header.Get("X-Seen-Proto") != "https" {
+				t.Fatalf("%s: upstream saw Host %q, X-Forwarded-Proto %q", tc.path, resp.Header.Get("X-Seen-Host"), resp.Header.Get("X-Seen-Proto"))
+			}
+		}
+	}
+}
+
+// TestBackendAutoHTTP speaks HTTPS to the endpoints for requests that
+// came over TLS and HTTP for the others (AUTO_HTTP).
+func TestBackendAutoHTTP(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewTLSServer(echo.New("secure"))
+	t.Cleanup(srv.Close)
+	b := backend("auto", endpointOf(t, srv.Listener.Addr()))
+	b.Protocol = model.ProtocolAutoHTTP
+	m := &model.Model{Hosts: []model.VirtualHost{vhost("auto.test", toBackend("auto"))}, CatchAll: catchAll404(), Backends: []model.Backend{b}}
+	h := startProxy(t, engineH1, testTimeouts, m, true)
+	if r := get(t, tlsClient(t, false, nil), "https://"+h.tlsAddr+"/x", "auto.test"); r.status != 200 {
+		t.Fatalf("over TLS: status %d, want 200 from the HTTPS endpoint", r.status)
+	}
+	// Plain HTTP to a TLS endpoint: the endpoint answers 400 or the
+	// exchange fails; either way it is not a 200.
+	if r := get(t, newClient(t), h.url("/x"), "auto.test"); r.status == 200 {
+		t.Fatal("over plain HTTP: status 200, want the endpoint spoken to in clear text")
+	}
+}
+
+// TestBackendProxySSL presents a client certificate to an upstream that
+// requires one and verifies the upstream's certificate (proxy-ssl-*).
+func TestBackendProxySSL(t *testing.T) {
+	forEngines(t, func(t *testing.T, e engine) {
+		ca := newTestCA(t, "upstream-ca")
+		_, _, serverPair := ca.issue(t, pkix.Name{CommonName: "web"}, x509.ExtKeyUsageServerAuth, "web.ns.svc")
+		clientCert, clientKey, _ := ca.issue(t, pkix.Name{CommonName: "strait"}, x509.ExtKeyUsageClientAuth)
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Client", r.TLS.PeerCertificates[0].Subject.CommonName)
+			w.Header().Set("X-SNI", r.TLS.ServerName)
+		}))
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverPair}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: ca.pool()}
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		ep := endpointOf(t, srv.Listener.Addr())
+		other := newTestCA(t, "other-ca")
+		mk := func(name string, bt *model.BackendTLS) model.Backend {
+			b := backend(name, ep)
+			b.Protocol, b.TLS = model.ProtocolHTTPS, bt
+			return b
+		}
+		good := &model.BackendTLS{Secret: "ns/s", Fingerprint: "good", CertPEM: clientCert, KeyPEM: clientKey, CAPEM: ca.certPEM,
+			Verify: true, VerifyDepth: 1, ServerName: "web.ns.svc", SNI: true}
+		wrongCA := *good
+		wrongCA.Fingerprint, wrongCA.CAPEM = "wrong-ca", other.certPEM
+		wrongName := *good
+		wrongName.Fingerprint, wrongName.ServerName = "wrong-name", "other.ns.svc"
+		m := &model.Model{
+			Hosts: []model.VirtualHost{vhost("ssl.test", status(404),
+				prefixRoute("/good", "good"), prefixRoute("/wrong-ca", "wrong-ca"), prefixRoute("/wrong-name", "wrong-name"), prefixRoute("/none", "none"))},
+			CatchAll: catchAll404(),
+			Backends: []model.Backend{mk("good", good), mk("wrong-ca", &wrongCA), mk("wrong-name", &wrongName), mk("none", nil)},
+		}
+		h := startProxy(t, e, testTimeouts, m, false)
+		c := newClient(t)
+		for i := 0; i < 2; i++ {
+			r := get(t, c, h.url("/good"), "ssl.test")
+			if r.status != 200 || r.header.Get("X-Client") != "strait" || r.header.Get("X-SNI") != "web.ns.svc" {
+				t.Fatalf("good: %d, client %q, SNI %q", r.status, r.header.Get("X-Client"), r.header.Get("X-SNI"))
+			}
+		}
+		for _, p := range []string{"/wrong-ca", "/wrong-name", "/none"} {
+			if r := get(t, c, h.url(p), "ssl.test"); r.status != http.StatusBadGateway {
+				t.Errorf("%s: status %d, want 502", p, r.status)
+			}
+		}
+	})
+}
+
+// TestClientCertificates checks auth-tls-*: the certificate is asked for in
+// the handshake and verified per request; the upstream gets the result.
+func TestClientCertificates(t *testing.T) {
+	t.Parallel()
+	ca := newTestCA(t, "client-ca")
+	_, _, good := ca.issue(t, pkix.Name{CommonName: "alice", Organization: []string{"example"}}, x509.ExtKeyUsageClientAuth)
+	_, _, stranger := newTestCA(t, "other-ca").issue(t, pkix.Name{CommonName: "mallory"}, x509.ExtKeyUsageClientAuth)
+	seen := make(chan http.Header, 1)
+	_, ep := backendServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen <- r.Header.Clone()
+	}))
+	auth := func(verify string, pass bool) *model.ClientAuth {
+		return &model.ClientAuth{Secret: "ns/ca", CAPEM: ca.certPEM, Verify: verify, VerifyDepth: 1, PassCertificate: pass}
+	}
+	host := func(name string, ca *model.ClientAuth) model.VirtualHost {
+		vh := vhost(name, toBackend("web"))
+		vh.ClientAuth = ca
+		return vh
+	}
+	m := &model.Model{
+		Hosts: []model.VirtualHost{
+			host("on.test", auth("on", true)),
+			host("optional.test", auth("optional", false)),
+			host("noca.test", auth("optional_no_ca", false)),
+			host("deny.test", &model.ClientAuth{Deny: true, Verify: "on"}),
+		},
+		CatchAll: catchAll404(),
+		Backends: []model.Backend{backend("web", ep)},
+	}
+	h := startProxy(t, engineH1, testTimeouts, m, true)
+	anon, alice, mallory := tlsClient(t, false, nil), tlsClient(t, true, &good), tlsClient(t, false, &stranger)
+	call := func(c *http.Client, host string, wantStatus int) http.Header {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "https://"+h.tlsAddr+"/", nil)
+		req.Host = host
+		req.Header.Set("Ssl-Client-Verify", "SUCCESS") // a client's own must never pass
+		r := do(t, c, req)
+		if r.status != wantStatus {
+			t.Fatalf("%s: status %d, want %d", host, r.status, wantStatus)
+		}
+		if wantStatus != 200 {
+			return nil
+		}
+		return <-seen
+	}
+	// SNI decides whether the certificate is asked for: dial with it.
+	sni := func(c *http.Client, name string) *http.Client {
+		c.Transport.(*http.Transport).TLSClientConfig.ServerName = name
+		return c
+	}
+	call(sni(anon, "on.test"), "on.test", http.StatusBadRequest)
+	call(sni(mallory, "on.test"), "on.test", http.StatusBadRequest)
+	hd := call(sni(alice, "on.test"), "on.test", 200)
+	if hd.Get("Ssl-Client-Verify") != "SUCCESS" || hd.Get("Ssl-Client-Subject-Dn") != "CN=alice,O=example" || hd.Get("Ssl-Client-Issuer-Dn") != "CN=client-ca" {
+		t.Fatalf("on.test: upstream saw %v", hd)
+	}
+	cert, err := url.QueryUnescape(hd.Get("Ssl-Client-Cert"))
+	if b, _ := pem.Decode([]byte(cert)); err != nil || b == nil || string(b.Bytes) != string(good.Certificate[0]) {
+		t.Fatalf("on.test: ssl-client-cert %q does not decode to the client's certificate", hd.Get("Ssl-Client-Cert"))
+	}
+	anon2, mallory2 := tlsClient(t, false, nil), tlsClient(t, false, &stranger)
+	if hd := call(sni(anon2, "optional.test"), "optional.test", 200); hd.Get("Ssl-Client-Verify") != "NONE" || hd.Get("Ssl-Client-Cert") != "" {
+		t.Fatalf("optional.test without a certificate: upstream saw %v", hd)
+	}
+	call(sni(mallory2, "optional.test"), "optional.test", http.StatusBadRequest)
+	mallory3 := tlsClient(t, false, &stranger)
+	if hd := call(sni(mallory3, "noca.test"), "noca.test", 200); hd.Get("Ssl-Client-Verify") != "FAILED:unable to get local issuer certificate" || hd.Get("Ssl-Client-Subject-Dn") != "CN=mallory" {
+		t.Fatalf("noca.test with a stranger's certificate: upstream saw %v", hd)
+	}
+	call(sni(tlsClient(t, false, &good), "deny.test"), "deny.test", http.StatusForbidden)
+	// Plain HTTP is not checked, as with nginx.
+	if r := get(t, newClient(t), h.url("/"), "on.test"); r.status != 200 {
+		t.Fatalf("plain HTTP: status %d, want 200", r.status)
+	}
+	<-seen
+}
+
+// TestServerTLSParams applies ssl-protocols to the TLS listener from the
+// generation current at the handshake.
+func TestServerTLSParams(t *testing.T) {
+	t.Parallel()
+	m := singleHost("v.test", "web", echoBackend(t, "web"))
+	h := startProxy(t, engineH1, testTimeouts, m, true)
+	dial := func(max uint16) error {
+		c, err := tls.Dial("tcp", h.tlsAddr, &tls.Config{InsecureSkipVerify: true, MaxVersion: max}) //nolint:gosec // test
+		if err == nil {
+			_ = c.Close()
+		}
+		return err
+	}
+	if err := dial(tls.VersionTLS12); err != nil {
+		t.Fatalf("TLS 1.2 refused by default: %v", err)
+	}
+	if err := dial(tls.VersionTLS11); err == nil {
+		t.Fatal("TLS 1.1 accepted by default")
+	}
+	m2 := *m
+	m2.ServerTLS = &model.TLSParams{MinVersion: "TLSv1.3", MaxVersion: "TLSv1.3"}
+	h.p.Apply(&m2)
+	if err := dial(tls.VersionTLS12); err == nil {
+		t.Fatal("TLS 1.2 accepted with ssl-protocols TLSv1.3")
+	}
+	if err := dial(tls.VersionTLS13); err != nil {
+		t.Fatalf("TLS 1.3 refused: %v", err)
+	}
+}
+
