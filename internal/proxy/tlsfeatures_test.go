@@ -349,4 +349,3 @@ func TestServerTLSParams(t *testing.T) {
 		t.Fatalf("TLS 1.3 refused: %v", err)
 	}
 }
-
