@@ -3,8 +3,10 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/straitgw/strait/internal/proxy/upstream"
@@ -56,7 +58,14 @@ func (p *Proxy) forwardH2(w http.ResponseWriter, r *http.Request, rt *route, li 
 	if tr.DialTLSContext != nil {
 		u.Scheme = "https"
 	}
-	out := (&http.Request{Method: r.Method, URL: u, Header: head.Header, Host: head.Host, ContentLength: r.ContentLength, Body: r.Body}).WithContext(r.Context())
+	// The read timeout (grpc_read_timeout, from proxy-read-timeout) runs
+	// until the response head and then between two reads of the body.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	st := &h2Stream{}
+	st.timer = time.AfterFunc(rt.timeouts.Read, func() { st.expired.Store(true); cancel() })
+	defer st.timer.Stop()
+	out := (&http.Request{Method: r.Method, URL: u, Header: head.Header, Host: head.Host, ContentLength: r.ContentLength, Body: r.Body}).WithContext(ctx)
 	out.Header.Del("Content-Length")
 	out.Header.Del("Transfer-Encoding")
 	// gRPC servers require it; nginx's grpc_pass always sends it.
@@ -70,19 +79,28 @@ func (p *Proxy) forwardH2(w http.ResponseWriter, r *http.Request, rt *route, li 
 			return
 		}
 		p.log.Warn("upstream request failed", "route", rt.name, "upstream", ep.Addr, "error", err)
-		plainError(w, errorStatus(err))
+		code := errorStatus(err)
+		if st.expired.Load() {
+			code = http.StatusGatewayTimeout
+		}
+		plainError(w, code)
 		return
 	}
-	p.respond(w, r, h2Stream{resp}, resp, rt, ep.Addr)
+	st.resp = resp
+	p.respond(w, r, st, resp, rt, ep.Addr)
 }
 
 // h2Stream is one HTTP/2 exchange: the transport owns the connection, so
 // releasing or closing it only ends the stream.
-type h2Stream struct{ resp *http.Response }
+type h2Stream struct {
+	resp    *http.Response
+	timer   *time.Timer // cancels the exchange when the read timeout passes
+	expired atomic.Bool
+}
 
-func (s h2Stream) extendRead(time.Duration) {}
-func (s h2Stream) Close() error             { return s.resp.Body.Close() }
-func (s h2Stream) Release()                 { _ = s.resp.Body.Close() }
+func (s *h2Stream) extendRead(d time.Duration) { s.timer.Reset(d) }
+func (s *h2Stream) Close() error               { return s.resp.Body.Close() }
+func (s *h2Stream) Release()                   { _ = s.resp.Body.Close() }
 
 // grpcBackend reports a backend spoken to over HTTP/2, which only the
 // net/http handler can serve.

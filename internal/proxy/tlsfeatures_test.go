@@ -20,6 +20,7 @@ import (
 
 	"github.com/straitgw/strait/internal/echo"
 	"github.com/straitgw/strait/internal/model"
+	"github.com/straitgw/strait/internal/proxy"
 )
 
 // testCA is a certificate authority made for one test.
@@ -347,5 +348,51 @@ func TestServerTLSParams(t *testing.T) {
 	}
 	if err := dial(tls.VersionTLS13); err != nil {
 		t.Fatalf("TLS 1.3 refused: %v", err)
+	}
+}
+
+// TestBackendGRPCReadTimeout answers 504 when a gRPC upstream sends
+// nothing within the read timeout, and cuts a stream that stalls.
+func TestBackendGRPCReadTimeout(t *testing.T) {
+	t.Parallel()
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/stall-body" {
+			w.WriteHeader(200)
+			_, _ = w.Write([]byte("first"))
+			w.(http.Flusher).Flush()
+		}
+		select {
+		case <-r.Context().Done():
+		case <-time.After(3 * time.Second):
+		}
+	})}
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetUnencryptedHTTP2(true)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	b := backend("grpc", endpointOf(t, ln.Addr()))
+	b.Protocol = model.ProtocolGRPC
+	m := &model.Model{Hosts: []model.VirtualHost{vhost("grpc.test", toBackend("grpc"))}, CatchAll: catchAll404(), Backends: []model.Backend{b}}
+	h := startProxy(t, engineH1, proxy.Timeouts{Read: 300 * time.Millisecond}, m, true)
+	c := tlsClient(t, true, nil)
+	start := time.Now()
+	if r := get(t, c, "https://"+h.tlsAddr+"/stall-head", "grpc.test"); r.status != http.StatusGatewayTimeout || time.Since(start) > 2*time.Second {
+		t.Fatalf("stalled head: status %d after %v, want 504 after the read timeout", r.status, time.Since(start))
+	}
+	req, _ := http.NewRequest(http.MethodGet, "https://"+h.tlsAddr+"/stall-body", nil)
+	req.Host = "grpc.test"
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	start = time.Now()
+	body, err := io.ReadAll(resp.Body)
+	if err == nil || string(body) != "first" || time.Since(start) > 2*time.Second {
+		t.Fatalf("stalled body: %q, %v after %v, want the first bytes then a cut", body, err, time.Since(start))
 	}
 }
