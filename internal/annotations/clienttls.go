@@ -2,6 +2,8 @@ package annotations
 
 import (
 	"errors"
+	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -48,6 +50,51 @@ var AuthTLSPassCertificate = Value[bool]{
 		Doc: "Sends the client certificate, URL-encoded PEM, to the upstream in the ssl-client-cert header.",
 	},
 	Parse: ParseBool,
+}
+
+// AuthTLSMatchCN restricts the host to client certificates whose subject
+// matches a regular expression.
+var AuthTLSMatchCN = Value[string]{
+	Key: Key{
+		Name: "auth-tls-match-cn", Scope: ScopeHost, Risk: RiskHigh, Support: Differs,
+		Doc: "Regular expression, starting with CN=, that the client certificate's whole subject (e.g. CN=alice,O=example) must match, unanchored and case-sensitive; " +
+			"otherwise, or without a certificate, the host answers 403.",
+		Notes: "The expression is Go's RE2 syntax, never nginx configuration; an expression RE2 cannot compile is a problem and the host answers 403 (fails closed).",
+	},
+	Parse: parseMatchCN,
+}
+
+// AuthTLSErrorPage is where clients without a valid certificate are sent.
+var AuthTLSErrorPage = Value[string]{
+	Key: Key{
+		Name: "auth-tls-error-page", Scope: ScopeHost, Risk: RiskHigh, Support: Differs,
+		Doc:   "Absolute http(s) URL that clients whose certificate is missing or invalid are redirected to (302) instead of getting 400.",
+		Notes: "Named nginx locations (@name) are not supported and are a problem; the 400 is kept.",
+	},
+	Parse: parseErrorPage,
+}
+
+func parseMatchCN(raw string) (string, error) {
+	s := strings.TrimSpace(raw)
+	if !strings.HasPrefix(s, "CN=") {
+		return "", errors.New("must start with CN=")
+	}
+	if _, err := regexp.Compile(s); err != nil {
+		return "", errors.New("not a regular expression Strait can compile (RE2)")
+	}
+	return s, nil
+}
+
+func parseErrorPage(raw string) (string, error) {
+	s := strings.TrimSpace(raw)
+	if strings.HasPrefix(s, "@") {
+		return "", errors.New("named locations are not supported")
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.ContainsAny(s, " \t\r\n\"") {
+		return "", errors.New("must be an absolute http or https URL")
+	}
+	return s, nil
 }
 
 // Verification modes of auth-tls-verify-client.

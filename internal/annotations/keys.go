@@ -7,6 +7,8 @@ func implemented() []Annotation {
 	return []Annotation{
 		&AllowlistSourceRange,
 		&AppRoot,
+		&AuthTLSErrorPage,
+		&AuthTLSMatchCN,
 		&AuthTLSPassCertificate,
 		&AuthTLSSecret,
 		&AuthTLSVerifyClient,

@@ -305,6 +305,12 @@ type ClientAuth struct {
 	VerifyDepth int `json:"verifyDepth"`
 	// PassCertificate sends the certificate upstream in ssl-client-cert.
 	PassCertificate bool `json:"passCertificate,omitempty"`
+	// MatchSubject, when set, is a Go regular expression the certificate's
+	// subject DN must match (auth-tls-match-cn); else 403.
+	MatchSubject string `json:"matchSubject,omitempty"`
+	// ErrorPage, when set, is where requests whose certificate is missing
+	// or invalid are redirected (302) instead of getting 400.
+	ErrorPage string `json:"errorPage,omitempty"`
 	// Deny answers every HTTPS request of the host 403: the Secret could
 	// not be used.
 	Deny bool `json:"deny,omitempty"`

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/straitgw/strait/internal/annotations"
@@ -26,6 +27,9 @@ type clientAuth struct {
 	revoked map[string]bool // serial numbers (decimal) of the CRL, keyed with the issuer
 	depth   int
 	pass    bool
+	match   *regexp.Regexp // auth-tls-match-cn; nil for none
+	// errorPage replaces the 400 with a redirect; "" for none.
+	errorPage string
 }
 
 // The headers nginx sends upstream for auth-tls hosts.
@@ -42,9 +46,17 @@ func compileClientAuth(m *model.ClientAuth) *clientAuth {
 	if m == nil {
 		return nil
 	}
-	ca := &clientAuth{deny: m.Deny, verify: m.Verify, depth: m.VerifyDepth, pass: m.PassCertificate}
+	ca := &clientAuth{deny: m.Deny, verify: m.Verify, depth: m.VerifyDepth, pass: m.PassCertificate, errorPage: m.ErrorPage}
 	if ca.deny {
 		return ca
+	}
+	if m.MatchSubject != "" {
+		re, err := regexp.Compile(m.MatchSubject)
+		if err != nil {
+			ca.deny = true
+			return ca
+		}
+		ca.match = re
 	}
 	ca.roots = x509.NewCertPool()
 	if !ca.roots.AppendCertsFromPEM(m.CAPEM) {
@@ -81,8 +93,17 @@ func (ca *clientAuth) requestsCertificate() bool {
 
 // check verifies the client certificate of an HTTPS request and sets the
 // ssl-client-* headers sent upstream, replacing any the client sent. It
-// returns the status to answer with, 0 to go on.
-func (ca *clientAuth) check(r *http.Request) int {
+// returns the status to answer with, 0 to go on, and for the error page
+// its Location.
+func (ca *clientAuth) check(r *http.Request) (int, string) {
+	code := ca.verifyRequest(r)
+	if code == http.StatusBadRequest && ca.errorPage != "" {
+		return http.StatusFound, ca.errorPage
+	}
+	return code, ""
+}
+
+func (ca *clientAuth) verifyRequest(r *http.Request) int {
 	h := r.Header
 	h.Del(hdrClientVerify)
 	h.Del(hdrClientSubDN)
@@ -111,6 +132,16 @@ func (ca *clientAuth) check(r *http.Request) int {
 	case annotations.VerifyOptional:
 		if strings.HasPrefix(result, "FAILED") {
 			return http.StatusBadRequest
+		}
+	}
+	if ca.match != nil {
+		// nginx compares $ssl_client_s_dn, empty without a certificate.
+		dn := ""
+		if len(certs) > 0 {
+			dn = certs[0].Subject.String()
+		}
+		if !ca.match.MatchString(dn) {
+			return http.StatusForbidden
 		}
 	}
 	h[hdrClientVerify] = []string{result}

@@ -56,7 +56,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	vh := g.host(r.Host)
 	if vh.clientAuth != nil && r.TLS != nil {
 		// Server level, before anything else (auth-tls-*).
-		if code := vh.clientAuth.check(r); code != 0 {
+		if code, location := vh.clientAuth.check(r); code != 0 {
+			if location != "" {
+				w.Header().Set("Location", location)
+			}
 			plainError(w, code)
 			return
 		}

@@ -269,6 +269,8 @@ func TestClientCertificates(t *testing.T) {
 			host("optional.test", auth("optional", false)),
 			host("noca.test", auth("optional_no_ca", false)),
 			host("deny.test", &model.ClientAuth{Deny: true, Verify: "on"}),
+			host("match.test", &model.ClientAuth{CAPEM: ca.certPEM, Verify: "optional", VerifyDepth: 1, MatchSubject: "CN=bob"}),
+			host("page.test", &model.ClientAuth{CAPEM: ca.certPEM, Verify: "on", VerifyDepth: 1, ErrorPage: "https://help.test/cert"}),
 		},
 		CatchAll: catchAll404(),
 		Backends: []model.Backend{backend("web", ep)},
@@ -314,6 +316,17 @@ func TestClientCertificates(t *testing.T) {
 		t.Fatalf("noca.test with a stranger's certificate: upstream saw %v", hd)
 	}
 	call(sni(tlsClient(t, false, &good), "deny.test"), "deny.test", http.StatusForbidden)
+	// auth-tls-match-cn: alice is not bob; no certificate matches nothing.
+	call(sni(tlsClient(t, false, &good), "match.test"), "match.test", http.StatusForbidden)
+	call(sni(tlsClient(t, false, nil), "match.test"), "match.test", http.StatusForbidden)
+	// auth-tls-error-page replaces the 400 with a redirect.
+	pc := sni(tlsClient(t, false, nil), "page.test")
+	pc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	req, _ := http.NewRequest(http.MethodGet, "https://"+h.tlsAddr+"/", nil)
+	req.Host = "page.test"
+	if r := do(t, pc, req); r.status != http.StatusFound || r.header.Get("Location") != "https://help.test/cert" {
+		t.Fatalf("page.test without a certificate: %d Location %q, want 302 to the error page", r.status, r.header.Get("Location"))
+	}
 	// Plain HTTP is not checked, as with nginx.
 	if r := get(t, newClient(t), h.url("/"), "on.test"); r.status != 200 {
 		t.Fatalf("plain HTTP: status %d, want 200", r.status)

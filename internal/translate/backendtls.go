@@ -156,6 +156,11 @@ func (t *translator) clientAuth(ing *networkingv1.Ingress, bad func(error, strin
 	read(a, &annotations.AuthTLSVerifyClient, &ca.Verify, bad, "using the default on")
 	read(a, &annotations.AuthTLSVerifyDepth, &ca.VerifyDepth, bad, "using the default 1")
 	read(a, &annotations.AuthTLSPassCertificate, &ca.PassCertificate, bad, "using the default false")
+	if read(a, &annotations.AuthTLSMatchCN, &ca.MatchSubject, bad, "the host answers 403 over HTTPS until it is fixed") {
+		// Admitting every subject would open what the user meant to close.
+		ca.Deny = true
+	}
+	read(a, &annotations.AuthTLSErrorPage, &ca.ErrorPage, bad, "clients get 400")
 	ca.Fingerprint = fingerprint(nil, ca.CAPEM, ca.CRLPEM)
 	return ca
 }
