@@ -16,7 +16,8 @@ var ProxySSLSecret = Value[string]{
 		Name: "proxy-ssl-secret", Scope: ScopeLocation, Risk: RiskMedium, Support: Differs,
 		Doc: "Secret (namespace/name) with the client certificate (tls.crt, tls.key) and CA (ca.crt) for HTTPS and GRPCS upstreams; the other proxy-ssl-* annotations need it. " +
 			"A Secret that is missing, incomplete or in another namespace (without allow-cross-namespace-resources) makes the Ingress's paths answer 503.",
-		Notes: "Applies to the paths of its own Ingress only (as with proxy-ssl-location-only: true): other Ingresses of the host do not inherit it.",
+		Notes: "As in ingress-nginx, the oldest Ingress of a host with a usable proxy-ssl-secret also sets the proxy-ssl-* of the host's other HTTPS, GRPCS and AUTO_HTTP paths " +
+			"that set none (unless the ConfigMap sets proxy-ssl-location-only). Each distinct setting is its own upstream set with its own connections.",
 	},
 	Parse: ParseNamespacedName,
 }

@@ -25,13 +25,55 @@ type tlsSettings struct {
 	// server is the HTTPS listener's ssl-protocols and ssl-ciphers; nil
 	// when neither key is set.
 	server *model.TLSParams
+	// proxySSLLocationOnly keeps proxy-ssl-* to their own Ingress's paths
+	// (proxy-ssl-location-only) instead of the whole host's.
+	proxySSLLocationOnly bool
+}
+
+// hostProxySSL returns the server-level proxy-ssl-* of a host: those of
+// the oldest Ingress on the host with a usable proxy-ssl-secret, which
+// nginx renders into the server block, so that the HTTPS paths of the
+// host's other Ingresses inherit them. The hosts are found on first use.
+func (t *translator) hostProxySSL(host string) *model.BackendTLS {
+	if t.settings.tls.proxySSLLocationOnly {
+		return nil
+	}
+	if t.proxySSLHosts == nil {
+		t.proxySSLHosts = map[string]*model.BackendTLS{}
+		quiet := func(error, string) {} // each Ingress reports its own problems
+		for _, ing := range ordered(t.snap.Ingresses) {
+			if ing.Annotations[annotations.Prefix+annotations.ProxySSLSecret.Name] == "" {
+				continue
+			}
+			bt, fail := t.proxySSL(ing, quiet)
+			if bt == nil || fail {
+				continue
+			}
+			for _, r := range ing.Spec.Rules {
+				h := model.CatchAllHost
+				if r.Host != "" {
+					var err error
+					if h, err = normalizeHost(r.Host); err != nil {
+						continue
+					}
+				}
+				if _, ok := t.proxySSLHosts[h]; !ok {
+					t.proxySSLHosts[h] = bt
+				}
+			}
+		}
+	}
+	return t.proxySSLHosts[host]
 }
 
 // readTLSSettings reads ssl-protocols, ssl-ciphers and
 // allow-cross-namespace-resources; a malformed value is a problem on the
 // ConfigMap and leaves the default.
 func (t *translator) readTLSSettings(ref model.ObjectRef, data map[string]string) tlsSettings {
-	st := tlsSettings{crossNamespace: t.configBool(ref, data, "allow-cross-namespace-resources", false)}
+	st := tlsSettings{
+		crossNamespace:       t.configBool(ref, data, "allow-cross-namespace-resources", false),
+		proxySSLLocationOnly: t.configBool(ref, data, "proxy-ssl-location-only", false),
+	}
 	_, p := data["ssl-protocols"]
 	_, c := data["ssl-ciphers"]
 	if !p && !c {
@@ -195,4 +237,14 @@ func (hb *hostBuilder) buildClientAuth() *model.ClientAuth {
 	}
 	ca.Deny = true
 	return &ca
+}
+
+// inheritsProxySSL reports a protocol that speaks TLS to the endpoints,
+// for which proxy-ssl-* matter.
+func (ip *ingressPolicy) inheritsProxySSL() bool {
+	switch ip.protocol {
+	case model.ProtocolHTTPS, model.ProtocolGRPCS, model.ProtocolAutoHTTP:
+		return true
+	}
+	return false
 }

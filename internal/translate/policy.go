@@ -149,8 +149,7 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 		ip.failClosed = true
 	}
 	ip.protocol = model.Protocol(proto)
-	switch ip.protocol {
-	case model.ProtocolHTTPS, model.ProtocolGRPCS, model.ProtocolAutoHTTP:
+	if ip.inheritsProxySSL() {
 		// As in nginx, proxy-ssl-* only matter where TLS is spoken.
 		var fail bool
 		if ip.backendTLS, fail = t.proxySSL(ing, bad); fail {

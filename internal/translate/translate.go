@@ -79,6 +79,9 @@ type translator struct {
 	problems      []model.Problem
 	settings      settings
 	catalogue     map[string]annotations.Key // built on first use
+	// proxySSLHosts are the hosts' server-level proxy-ssl-*, built on
+	// first use (see hostProxySSL).
+	proxySSLHosts map[string]*model.BackendTLS
 	// tlsHosts are the hosts with a certificate configured: rule hosts of
 	// Ingresses that have a TLS section, and hosts listed in one. They
 	// turn on ssl-redirect.
@@ -288,7 +291,11 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 		}
 		return
 	}
-	action := t.backendTLS(ref, ing.Namespace, &p.Backend, l, ip.protocol, ip.backendTLS)
+	bt := ip.backendTLS
+	if bt == nil && ip.inheritsProxySSL() {
+		bt = t.hostProxySSL(hb.name)
+	}
+	action := t.backendTLS(ref, ing.Namespace, &p.Backend, l, ip.protocol, bt)
 	if ip.failClosed {
 		// ingress-nginx's denied location answers 503 before anything
 		// else: no redirect, no check is kept around it.
