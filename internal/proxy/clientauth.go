@@ -91,6 +91,16 @@ func (ca *clientAuth) requestsCertificate() bool {
 	return ca != nil && !ca.deny && ca.verify != annotations.VerifyOff
 }
 
+// strip removes the ssl-client-* headers a client sent over plain HTTP,
+// where nginx sends none of its own.
+func (ca *clientAuth) strip(r *http.Request) {
+	h := r.Header
+	h.Del(hdrClientVerify)
+	h.Del(hdrClientSubDN)
+	h.Del(hdrClientIssDN)
+	h.Del(hdrClientCert)
+}
+
 // check verifies the client certificate of an HTTPS request and sets the
 // ssl-client-* headers sent upstream, replacing any the client sent. It
 // returns the status to answer with, 0 to go on, and for the error page
@@ -104,11 +114,8 @@ func (ca *clientAuth) check(r *http.Request) (int, string) {
 }
 
 func (ca *clientAuth) verifyRequest(r *http.Request) int {
+	ca.strip(r)
 	h := r.Header
-	h.Del(hdrClientVerify)
-	h.Del(hdrClientSubDN)
-	h.Del(hdrClientIssDN)
-	h.Del(hdrClientCert)
 	if ca.deny {
 		return http.StatusForbidden
 	}

@@ -33,6 +33,9 @@ type Proxy struct {
 	certs    *certStore
 	tunnels  tunnels
 	timeouts Timeouts
+	// ticketKeys encrypt the TLS listener's session tickets, across
+	// generations (see compileServerTLS).
+	ticketKeys [2][32]byte
 
 	applyMu sync.Mutex // serialises Apply; requests never take it
 	// handoffAll makes the HTTP/1 engine hand every route to the net/http
@@ -94,7 +97,11 @@ func New(opts Options) (*Proxy, error) {
 		def = c
 	}
 	to := opts.Timeouts.withDefaults()
-	p := &Proxy{log: log, registry: upstream.NewRegistry(to.Connect), certs: newCertStore(def), timeouts: to}
+	keys, err := newTicketKeys()
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{log: log, registry: upstream.NewRegistry(to.Connect), certs: newCertStore(def), timeouts: to, ticketKeys: keys}
 	p.Apply(&model.Model{CatchAll: model.VirtualHost{Name: model.CatchAllHost, Default: model.Action{Status: http.StatusNotFound}}})
 	return p, nil
 }

@@ -54,7 +54,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Strict-Transport-Security"] = g.hsts
 	}
 	vh := g.host(r.Host)
-	if vh.clientAuth != nil && r.TLS != nil {
+	if vh.clientAuth != nil && r.TLS == nil {
+		vh.clientAuth.strip(r)
+	} else if vh.clientAuth != nil {
 		// Server level, before anything else (auth-tls-*).
 		if code, location := vh.clientAuth.check(r); code != 0 {
 			if location != "" {

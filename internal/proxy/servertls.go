@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/rand"
 	"crypto/tls"
 
 	"github.com/straitgw/strait/internal/annotations"
@@ -36,6 +37,11 @@ func (p *Proxy) compileServerTLS(params *model.TLSParams) serverTLS {
 	// Verification happens per request (clientAuth.check), so that a bad
 	// certificate gets 400 and not a failed handshake.
 	cc.ClientAuth = tls.RequestClientCert
+	// Session tickets outlive generations, but never cross from a
+	// configuration that asked for no certificate to one that asks: the
+	// resumed session would carry none.
+	c.SetSessionTicketKeys([][32]byte{p.ticketKeys[0]})
+	cc.SetSessionTicketKeys([][32]byte{p.ticketKeys[1]})
 	return serverTLS{plain: c, clientCert: cc}
 }
 
@@ -73,12 +79,41 @@ func (p *Proxy) applyTLS(g *generation, m *model.Model) {
 			continue
 		}
 		if vh := g.hostByName(h.Name); vh != nil {
-			vh.clientAuth = compileClientAuth(h.ClientAuth)
+			vh.setClientAuth(compileClientAuth(h.ClientAuth))
 		}
 	}
 	if m.CatchAll.ClientAuth != nil {
-		g.catchAll.clientAuth = compileClientAuth(m.CatchAll.ClientAuth)
+		g.catchAll.setClientAuth(compileClientAuth(m.CatchAll.ClientAuth))
 	}
+}
+
+// setClientAuth sets a host's client-certificate check. Its routes are
+// served by the net/http handler on every listener: over plain HTTP it
+// still removes the ssl-client-* headers clients send, which upstreams
+// trust.
+func (vh *vhost) setClientAuth(ca *clientAuth) {
+	vh.clientAuth = ca
+	for _, r := range vh.exact {
+		r.full = true
+	}
+	for _, r := range vh.prefix {
+		r.full = true
+	}
+	for _, r := range vh.regex {
+		r.full = true
+	}
+	vh.def.full = true
+}
+
+// newTicketKeys returns the session ticket keys of the TLS listener's two
+// configurations.
+func newTicketKeys() (keys [2][32]byte, err error) {
+	for i := range keys {
+		if _, err = rand.Read(keys[i][:]); err != nil {
+			return keys, err
+		}
+	}
+	return keys, nil
 }
 
 // hostByName finds a virtual host by its model name.

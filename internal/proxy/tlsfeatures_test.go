@@ -327,11 +327,18 @@ func TestClientCertificates(t *testing.T) {
 	if r := do(t, pc, req); r.status != http.StatusFound || r.header.Get("Location") != "https://help.test/cert" {
 		t.Fatalf("page.test without a certificate: %d Location %q, want 302 to the error page", r.status, r.header.Get("Location"))
 	}
-	// Plain HTTP is not checked, as with nginx.
-	if r := get(t, newClient(t), h.url("/"), "on.test"); r.status != 200 {
+	// Plain HTTP is not checked, as with nginx, but a client's own
+	// ssl-client-* headers never reach the upstream.
+	req, _ = http.NewRequest(http.MethodGet, h.url("/"), nil)
+	req.Host = "on.test"
+	req.Header.Set("Ssl-Client-Verify", "SUCCESS")
+	req.Header.Set("Ssl-Client-Subject-Dn", "CN=admin")
+	if r := do(t, newClient(t), req); r.status != 200 {
 		t.Fatalf("plain HTTP: status %d, want 200", r.status)
 	}
-	<-seen
+	if hd := <-seen; hd.Get("Ssl-Client-Verify") != "" || hd.Get("Ssl-Client-Subject-Dn") != "" {
+		t.Fatalf("plain HTTP: upstream saw the client's own ssl-client-* headers: %v", hd)
+	}
 }
 
 // TestServerTLSParams applies ssl-protocols to the TLS listener from the
