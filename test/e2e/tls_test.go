@@ -274,3 +274,39 @@ func annDoHeaders(t *testing.T, c *http.Client, url, host string) http.Header {
 	_ = resp.Body.Close()
 	return resp.Header
 }
+
+// TestSSLProtocolsConfigMap: ssl-protocols from the controller ConfigMap
+// decides the TLS versions of the HTTPS listener, and a change applies to
+// the next handshake without a restart.
+func TestSSLProtocolsConfigMap(t *testing.T) {
+	c := kubetest.Start(t)
+	annBackend(t, "10.244.33.1", "a")
+	ctx := context.Background()
+	sys := newObjects(t, c, "strait-system")
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "strait-config"}, Data: map[string]string{"ssl-protocols": "TLSv1.3"}}
+	if _, err := c.Client.CoreV1().ConfigMaps(sys.ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	o := newObjects(t, c, "proto")
+	o.service("web")
+	o.slice("web", "10.244.33.1")
+	ingressClass(t, c, "strait", "strait.dev/ingress-controller", false)
+	annIngress(o, "web", "proto.test", "/", "web", nil, "")
+	s := startStrait(t, c, "--configmap=strait-system/strait-config")
+	dial := func(max uint16) error {
+		conn, err := tls.Dial("tcp", s.https, &tls.Config{InsecureSkipVerify: true, MaxVersion: max, ServerName: "proto.test"}) //nolint:gosec // test
+		if err == nil {
+			_ = conn.Close()
+		}
+		return err
+	}
+	waitFor(t, 15*time.Second, "TLS 1.2 refused", func() bool { return dial(tls.VersionTLS12) != nil })
+	if err := dial(tls.VersionTLS13); err != nil {
+		t.Fatalf("TLS 1.3 refused: %v", err)
+	}
+	cm.Data["ssl-protocols"] = "TLSv1.2 TLSv1.3"
+	if _, err := c.Client.CoreV1().ConfigMaps(sys.ns).Update(ctx, cm, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 15*time.Second, "TLS 1.2 accepted after the update", func() bool { return dial(tls.VersionTLS12) == nil })
+}
