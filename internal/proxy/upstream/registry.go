@@ -37,8 +37,9 @@ type Backend struct {
 	Name      string
 	endpoints atomic.Pointer[[]*Endpoint]
 	cursor    atomic.Uint64
-	// The fields below are set when the backend is configured, before
-	// it is published, and guarded by Registry.mu afterwards.
+	// The fields below are set when the backend is created and never
+	// change: a model backend whose protocol or TLS settings change gets
+	// a new Backend.
 	ident  string      // protocol and TLS settings, see backendIdentity
 	conns  string      // the pools' TLS identity, see tlsIdentity
 	tls    *tls.Config // TLS to the endpoints; nil for clear text
