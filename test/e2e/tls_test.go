@@ -207,7 +207,8 @@ func TestProxySSLAndClientCertificates(t *testing.T) {
 	annIngress(o, "backend-mtls", "up.test", "/", "web", annMap("backend-protocol", "HTTPS", "proxy-ssl-secret", "tls/upstream-mtls",
 		"proxy-ssl-verify", "on", "proxy-ssl-name", "web.tls.svc", "proxy-ssl-server-name", "on"), "")
 	annIngress(o, "backend-missing", "up.test", "/missing", "web", annMap("backend-protocol", "HTTPS", "proxy-ssl-secret", "tls/nothere"), "")
-	annIngress(o, "backend-plain-tls", "up.test", "/nocert", "web", annMap("backend-protocol", "HTTPS"), "")
+	annIngress(o, "backend-inherits", "up.test", "/inherits", "web", annMap("backend-protocol", "HTTPS"), "")
+	annIngress(o, "backend-plain-tls", "other.test", "/", "web", annMap("backend-protocol", "HTTPS"), "")
 
 	clientCA := newE2ECA(t, "client-ca")
 	_, _, alice := clientCA.issue(t, pkix.Name{CommonName: "alice", Organization: []string{"example"}}, x509.ExtKeyUsageClientAuth)
@@ -233,7 +234,12 @@ func TestProxySSLAndClientCertificates(t *testing.T) {
 	if r := s.annHTTP("GET", "up.test", "/missing", 0); r.code != 503 {
 		t.Errorf("proxy-ssl-secret missing: %v, want 503", r)
 	}
-	if r := s.annHTTP("GET", "up.test", "/nocert", 0); r.code != 502 {
+	// The host's other HTTPS paths inherit the host's proxy-ssl-*, as
+	// from nginx's server block; another host's do not.
+	if r := annDoHeaders(t, plainClient, "http://"+s.http+"/inherits", "up.test"); r.Get("X-Client-CN") != "strait" {
+		t.Errorf("up.test/inherits: upstream saw client %q, want strait", r.Get("X-Client-CN"))
+	}
+	if r := s.annHTTP("GET", "other.test", "/", 0); r.code != 502 {
 		t.Errorf("HTTPS without the client certificate: %v, want 502", r)
 	}
 	annWaitWarning(t, c, "tls", "backend-missing", "InvalidAnnotation", "proxy-ssl-secret", "tls/nothere")
