@@ -416,3 +416,71 @@ func TestBackendGRPCReadTimeout(t *testing.T) {
 		t.Fatalf("stalled body: %q, %v after %v, want the first bytes then a cut", body, err, time.Since(start))
 	}
 }
+
+// sub issues an intermediate CA signed by ca.
+func (ca *testCA) sub(t *testing.T, cn string) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, IsCA: true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	return &testCA{cert: c, key: key, certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
+}
+
+// TestClientCertificateDepthAndCRL checks auth-tls-verify-depth against a
+// chain with an intermediate CA, and the CA's revocation list (ca.crl).
+func TestClientCertificateDepthAndCRL(t *testing.T) {
+	t.Parallel()
+	root := newTestCA(t, "root")
+	inter := root.sub(t, "intermediate")
+	_, _, viaInter := inter.issue(t, pkix.Name{CommonName: "deep"}, x509.ExtKeyUsageClientAuth)
+	viaInter.Certificate = append(viaInter.Certificate, inter.cert.Raw) // the client sends the chain
+	_, _, revoked := root.issue(t, pkix.Name{CommonName: "revoked"}, x509.ExtKeyUsageClientAuth)
+	_, _, fine := root.issue(t, pkix.Name{CommonName: "fine"}, x509.ExtKeyUsageClientAuth)
+	leaf, _ := x509.ParseCertificate(revoked.Certificate[0])
+	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number: big.NewInt(1), ThisUpdate: time.Now().Add(-time.Hour), NextUpdate: time.Now().Add(time.Hour),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: leaf.SerialNumber, RevocationTime: time.Now().Add(-time.Minute)}},
+	}, root.cert, root.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := make(chan http.Header, 1)
+	_, ep := backendServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen <- r.Header.Clone() }))
+	host := func(name string, depth int) model.VirtualHost {
+		vh := vhost(name, toBackend("web"))
+		vh.ClientAuth = &model.ClientAuth{CAPEM: root.certPEM, CRLPEM: pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: crl}), Verify: "optional_no_ca", VerifyDepth: depth}
+		return vh
+	}
+	m := &model.Model{Hosts: []model.VirtualHost{host("d1.test", 1), host("d2.test", 2)}, CatchAll: catchAll404(), Backends: []model.Backend{backend("web", ep)}}
+	h := startProxy(t, engineH1, testTimeouts, m, true)
+	for _, tc := range []struct {
+		host string
+		cert tls.Certificate
+		want string
+	}{
+		{"d1.test", viaInter, "FAILED:certificate chain too long"},
+		{"d2.test", viaInter, "SUCCESS"},
+		{"d1.test", revoked, "FAILED:certificate revoked"},
+		{"d1.test", fine, "SUCCESS"},
+	} {
+		c := tlsClient(t, false, &tc.cert)
+		c.Transport.(*http.Transport).TLSClientConfig.ServerName = tc.host
+		if r := get(t, c, "https://"+h.tlsAddr+"/", tc.host); r.status != 200 {
+			t.Fatalf("%s: status %d", tc.host, r.status)
+		}
+		if got := (<-seen).Get("Ssl-Client-Verify"); got != tc.want {
+			t.Errorf("%s with %q: ssl-client-verify %q, want %q", tc.host, tc.cert.Leaf.Subject.CommonName, got, tc.want)
+		}
+	}
+}
