@@ -86,6 +86,7 @@ func implementedConfigMapKeys() map[string]Support {
 		"proxy-read-timeout":              Supported,
 		"proxy-real-ip-cidr":              Supported,
 		"proxy-send-timeout":              Supported,
+		"proxy-ssl-location-only":         Supported,
 		"ssl-ciphers":                     Differs,
 		"ssl-protocols":                   Differs,
 		"ssl-redirect":                    Supported,

@@ -154,12 +154,14 @@ func All() Catalogue {
 	for i := range c.ConfigMapKeys {
 		k := &c.ConfigMapKeys[i]
 		if s, ok := impl[k.Name]; ok {
-			k.Support = s
-			if s == Differs {
-				k.Notes = "As the annotation it sets the default of."
-			} else {
+			// A key described as differing keeps its own notes.
+			if s != Differs || k.Support != Differs {
 				k.Notes = ""
+				if s == Differs {
+					k.Notes = "As the annotation it sets the default of."
+				}
 			}
+			k.Support = s
 		}
 	}
 	sort.Slice(c.Annotations, func(i, j int) bool { return c.Annotations[i].Name < c.Annotations[j].Name })
