@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"sync/atomic"
@@ -31,11 +34,6 @@ func backendFor(r *http.Request, rt *route) *route {
 // h2 over TLS for GRPCS), streaming both ways and passing the trailers
 // back. The upstream request carries the same headers as an HTTP/1 one.
 func (p *Proxy) forwardH2(w http.ResponseWriter, r *http.Request, rt *route, li *listenerInfo, fo *forwardedOut, tr *http.Transport) {
-	ep := rt.backend.Pick()
-	if ep == nil {
-		plainError(w, http.StatusServiceUnavailable)
-		return
-	}
 	tg := requestTarget(r, rt)
 	tg.fo = fo
 	// The HTTP/1 head writer decides the upstream headers for every
@@ -54,7 +52,7 @@ func (p *Proxy) forwardH2(w http.ResponseWriter, r *http.Request, rt *route, li 
 		plainError(w, http.StatusBadRequest)
 		return
 	}
-	u.Scheme, u.Host = "http", ep.Addr
+	u.Scheme = "http"
 	if tr.DialTLSContext != nil {
 		u.Scheme = "https"
 	}
@@ -65,15 +63,40 @@ func (p *Proxy) forwardH2(w http.ResponseWriter, r *http.Request, rt *route, li 
 	st := &h2Stream{}
 	st.timer = time.AfterFunc(rt.timeouts.Read, func() { st.expired.Store(true); cancel() })
 	defer st.timer.Stop()
-	out := (&http.Request{Method: r.Method, URL: u, Header: head.Header, Host: head.Host, ContentLength: r.ContentLength, Body: r.Body}).WithContext(ctx)
-	out.Header.Del("Content-Length")
-	out.Header.Del("Transfer-Encoding")
+	head.Header.Del("Content-Length")
+	head.Header.Del("Transfer-Encoding")
 	// gRPC servers require it; nginx's grpc_pass always sends it.
-	out.Header.Set("Te", "trailers")
-	if r.ContentLength == 0 {
-		out.Body = http.NoBody
+	head.Header.Set("Te", "trailers")
+	// The transport closes the body it is given, even when it fails to
+	// connect; the client's stays open for a try on another endpoint.
+	body := &keptBody{r: r.Body}
+	var (
+		ep    *upstream.Endpoint
+		resp  *http.Response
+		tries int
+	)
+	for {
+		if ep = rt.backend.Pick(); ep == nil {
+			plainError(w, http.StatusServiceUnavailable)
+			return
+		}
+		tu := *u
+		tu.Host = ep.Addr
+		out := (&http.Request{Method: r.Method, URL: &tu, Header: head.Header.Clone(), Host: head.Host, ContentLength: r.ContentLength, Body: body}).WithContext(ctx)
+		if r.ContentLength == 0 {
+			out.Body = http.NoBody
+		}
+		resp, err = tr.RoundTrip(out)
+		var oe *net.OpError
+		if err != nil && body.n.Load() == 0 && errors.As(err, &oe) && oe.Op == "dial" && r.Context().Err() == nil {
+			tries++
+			p.log.Warn("connect to upstream failed", "route", rt.name, "upstream", ep.Addr, "error", err)
+			if tries < maxTries && tries < len(rt.backend.Endpoints()) {
+				continue
+			}
+		}
+		break
 	}
-	resp, err := tr.RoundTrip(out)
 	if err != nil {
 		if r.Context().Err() != nil {
 			return
@@ -89,6 +112,22 @@ func (p *Proxy) forwardH2(w http.ResponseWriter, r *http.Request, rt *route, li 
 	st.resp = resp
 	p.respond(w, r, st, resp, rt, ep.Addr)
 }
+
+// keptBody is a request body the transport may read but not close; n
+// counts the bytes read, so that a request is tried again only when none
+// were.
+type keptBody struct {
+	r io.Reader
+	n atomic.Int64 // the transport may read from another goroutine
+}
+
+func (b *keptBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+func (b *keptBody) Close() error { return nil }
 
 // h2Stream is one HTTP/2 exchange: the transport owns the connection, so
 // releasing or closing it only ends the stream.

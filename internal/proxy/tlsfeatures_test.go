@@ -139,7 +139,8 @@ func TestBackendGRPC(t *testing.T) {
 	secure.StartTLS()
 	t.Cleanup(secure.Close)
 
-	bGRPC := backend("grpc", endpointOf(t, ln.Addr()))
+	// A dead endpoint first: connect failures go on to the next one.
+	bGRPC := backend("grpc", closedPort(t), endpointOf(t, ln.Addr()))
 	bGRPC.Protocol = model.ProtocolGRPC
 	bGRPCS := backend("grpcs", endpointOf(t, secure.Listener.Addr()))
 	bGRPCS.Protocol = model.ProtocolGRPCS
@@ -151,7 +152,7 @@ func TestBackendGRPC(t *testing.T) {
 	h := startProxy(t, engineH1, testTimeouts, m, true)
 	c := tlsClient(t, true, nil)
 	for _, tc := range []struct{ path, backend string }{{"/plain.Service/Call", "h2c"}, {"/secure.Service/Call", "h2"}} {
-		for i := 0; i < 2; i++ {
+		for i := 0; i < 4; i++ {
 			req, _ := http.NewRequest(http.MethodPost, "https://"+h.tlsAddr+tc.path, strings.NewReader("ping"))
 			req.Host = "grpc.test"
 			req.Header.Set("Content-Type", "application/grpc")
