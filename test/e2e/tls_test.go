@@ -129,20 +129,41 @@ func TestBackendProtocolGRPC(t *testing.T) {
 	go func() { _ = gs.Serve(ln) }()
 	t.Cleanup(gs.Stop)
 
-	o := newObjects(t, c, "grpc")
-	o.service("health")
-	o.slice("health", "10.244.31.1")
-	ingressClass(t, c, "strait", "strait.dev/ingress-controller", false)
-	annTLSSecret(o, "grpc-tls", "grpc.test")
-	annIngress(o, "grpc", "grpc.test", "/", "health", annMap("backend-protocol", "GRPC"), "grpc-tls")
-	s := startStrait(t, c)
-
-	conn, err := grpc.NewClient(s.https, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{ServerName: "grpc.test", InsecureSkipVerify: true}))) //nolint:gosec // test certificate
+	// The same service over TLS, verified with proxy-ssl-* (GRPCS).
+	ca := newE2ECA(t, "grpc-ca")
+	_, _, serverPair := ca.issue(t, pkix.Name{CommonName: "health"}, x509.ExtKeyUsageServerAuth, "health.grpc.svc")
+	straitCert, straitKey, _ := ca.issue(t, pkix.Name{CommonName: "strait"}, x509.ExtKeyUsageClientAuth)
+	tlsLn, err := net.Listen("tcp", "10.244.31.2:8080")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = conn.Close() })
-	client := healthpb.NewHealthClient(conn)
+	gss := grpc.NewServer(grpc.Creds(credentials.NewServerTLSFromCert(&serverPair)))
+	healthpb.RegisterHealthServer(gss, hs)
+	go func() { _ = gss.Serve(tlsLn) }()
+	t.Cleanup(gss.Stop)
+
+	o := newObjects(t, c, "grpc")
+	o.service("health")
+	o.slice("health", "10.244.31.1")
+	o.service("health-tls")
+	o.slice("health-tls", "10.244.31.2")
+	ingressClass(t, c, "strait", "strait.dev/ingress-controller", false)
+	annTLSSecret(o, "grpc-tls", "grpc.test", "grpcs.test")
+	opaqueSecret(o, "upstream", map[string][]byte{"tls.crt": straitCert, "tls.key": straitKey, "ca.crt": ca.certPEM})
+	annIngress(o, "grpc", "grpc.test", "/", "health", annMap("backend-protocol", "GRPC"), "grpc-tls")
+	annIngress(o, "grpcs", "grpcs.test", "/", "health-tls", annMap("backend-protocol", "GRPCS", "proxy-ssl-secret", "grpc/upstream",
+		"proxy-ssl-verify", "on", "proxy-ssl-name", "health.grpc.svc"), "grpc-tls")
+	s := startStrait(t, c)
+
+	dial := func(host string) healthpb.HealthClient {
+		conn, err := grpc.NewClient(s.https, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{ServerName: host, InsecureSkipVerify: true}))) //nolint:gosec // test certificate
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = conn.Close() })
+		return healthpb.NewHealthClient(conn)
+	}
+	client := dial("grpc.test")
 	var resp *healthpb.HealthCheckResponse
 	waitFor(t, 15*time.Second, "the gRPC route", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -165,6 +186,10 @@ func TestBackendProtocolGRPC(t *testing.T) {
 	}
 	if m, err := stream.Recv(); err != nil || m.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("Watch: %v, %v", m, err)
+	}
+	secure := dial("grpcs.test")
+	if resp, err := secure.Check(ctx, &healthpb.HealthCheckRequest{Service: "strait.Echo"}); err != nil || resp.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("Check over GRPCS: %v, %v", resp, err)
 	}
 }
 
