@@ -468,3 +468,41 @@ func TestParsedPrefixesRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestParseTLSParams(t *testing.T) {
+	for _, c := range []struct {
+		in       string
+		min, max string
+		bad      bool
+	}{
+		{"TLSv1.2 TLSv1.3", "TLSv1.2", "TLSv1.3", false},
+		{"TLSv1.3", "TLSv1.3", "TLSv1.3", false},
+		{"TLSv1 TLSv1.2", "TLSv1", "TLSv1.2", false},
+		{"SSLv3 TLSv1.2", "", "", true},
+		{"TLSv2", "", "", true},
+	} {
+		v, err := ParseTLSVersions(c.in)
+		if (err != nil) != c.bad || v.Min != c.min || v.Max != c.max {
+			t.Errorf("ParseTLSVersions(%q) = %v, %v", c.in, v, err)
+		}
+	}
+	for _, c := range []struct {
+		in   string
+		want string
+		bad  bool
+	}{
+		{SSLCiphers.Default, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 " +
+			"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", false},
+		{"HIGH:!aNULL:!MD5", "", false},
+		{"DEFAULT", "", false},
+		{"AES128-SHA:!RC4", "TLS_RSA_WITH_AES_128_CBC_SHA", false},
+		{"DHE-RSA-AES128-GCM-SHA256", "", true},
+		{"ECDHE-RSA-AES128-GCM-SHA256:BOGUS-CIPHER", "", true},
+		{"!aNULL", "", true},
+	} {
+		v, err := ParseCipherSuites(c.in)
+		if (err != nil) != c.bad || strings.Join(v, " ") != c.want {
+			t.Errorf("ParseCipherSuites(%q) = %v, %v", c.in, v, err)
+		}
+	}
+}

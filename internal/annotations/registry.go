@@ -153,16 +153,15 @@ func All() Catalogue {
 	impl := implementedConfigMapKeys()
 	for i := range c.ConfigMapKeys {
 		k := &c.ConfigMapKeys[i]
-		// An entry that already declares its implemented support keeps
-		// its own notes; the others were written before the key was
-		// implemented.
-		if s, ok := impl[k.Name]; ok && k.Support != s {
-			k.Support = s
-			if s == Differs {
-				k.Notes = "As the annotation it sets the default of."
-			} else {
+		if s, ok := impl[k.Name]; ok {
+			// A key described as differing keeps its own notes.
+			if s != Differs || k.Support != Differs {
 				k.Notes = ""
+				if s == Differs {
+					k.Notes = "As the annotation it sets the default of."
+				}
 			}
+			k.Support = s
 		}
 	}
 	sort.Slice(c.Annotations, func(i, j int) bool { return c.Annotations[i].Name < c.Annotations[j].Name })

@@ -42,6 +42,10 @@ type Model struct {
 	// controller ConfigMap, applied on every route; the zero value is
 	// ingress-nginx's default.
 	Headers Headers `json:"headers,omitzero"`
+	// ServerTLS are the TLS versions and suites of the HTTPS listener
+	// (ssl-protocols, ssl-ciphers); nil means ingress-nginx's defaults,
+	// TLS 1.2 and 1.3 with its ECDHE AES-GCM and ChaCha20 suites.
+	ServerTLS *TLSParams `json:"serverTLS,omitempty"`
 	// SNI binds server names (exact or one-label wildcard) to certificates,
 	// sorted by Host. Names absent here get the default certificate.
 	SNI []SNIBinding `json:"sni,omitempty"`
@@ -78,6 +82,9 @@ type VirtualHost struct {
 	// RedirectTo, when set, makes this a from-to-www-redirect host: every
 	// request is redirected to this host name (see WWWRedirect).
 	RedirectTo *WWWRedirect `json:"redirectTo,omitempty"`
+	// ClientAuth, when set, asks TLS clients of the host for a
+	// certificate and checks it (auth-tls-*).
+	ClientAuth *ClientAuth `json:"clientAuth,omitempty"`
 	// Routes in match precedence order: Exact before Prefix, then longer
 	// paths before shorter ones, then by Name.
 	Routes []Route `json:"routes,omitempty"`
@@ -144,6 +151,13 @@ const (
 	// ProtocolHTTPS is HTTP/1.1 over TLS, without certificate
 	// verification or SNI (nginx's proxy_ssl defaults).
 	ProtocolHTTPS Protocol = "HTTPS"
+	// ProtocolGRPC is HTTP/2 in clear text with prior knowledge (h2c).
+	ProtocolGRPC Protocol = "GRPC"
+	// ProtocolGRPCS is HTTP/2 over TLS.
+	ProtocolGRPCS Protocol = "GRPCS"
+	// ProtocolAutoHTTP is HTTPS for requests that came over TLS, HTTP
+	// otherwise (nginx's $scheme).
+	ProtocolAutoHTTP Protocol = "AUTO_HTTP"
 )
 
 // Backend is a set of endpoints one Service port resolves to.
@@ -159,6 +173,10 @@ type Backend struct {
 	Port int32 `json:"port,omitempty"`
 	// Protocol spoken to the endpoints.
 	Protocol Protocol `json:"protocol"`
+	// TLS, when set, configures TLS to the endpoints (proxy-ssl-*); nil
+	// means nginx's defaults: no client certificate, no verification, no
+	// SNI. Backends that differ only here have different names.
+	TLS *BackendTLS `json:"tls,omitempty"`
 	// Endpoints are the ready addresses, sorted. Empty means every request
 	// is answered 503.
 	Endpoints []Endpoint `json:"endpoints,omitempty"`
@@ -437,4 +455,70 @@ type SessionCookie struct {
 	// Expires and MaxAge are lifetimes in seconds; 0 means not sent.
 	Expires int `json:"expires,omitempty"`
 	MaxAge  int `json:"maxAge,omitempty"`
+}
+
+// TLSParams are TLS versions and suites.
+type TLSParams struct {
+	// MinVersion and MaxVersion are nginx's names, "TLSv1" to "TLSv1.3";
+	// empty means Go's defaults.
+	MinVersion string `json:"minVersion,omitempty"`
+	MaxVersion string `json:"maxVersion,omitempty"`
+	// CipherSuites are Go's names of the TLS 1.0 to 1.2 suites offered,
+	// sorted; empty means Go's defaults. TLS 1.3 suites are not chosen.
+	CipherSuites []string `json:"cipherSuites,omitempty"`
+}
+
+// BackendTLS is TLS towards a backend beyond nginx's defaults
+// (proxy-ssl-secret and the proxy-ssl-* it enables).
+type BackendTLS struct {
+	// Secret is "<namespace>/<name>" of the Secret with the material.
+	Secret string `json:"secret"`
+	// Fingerprint identifies the material and every setting below; pools
+	// of connections are keyed by it.
+	Fingerprint string `json:"fingerprint"`
+	// CertPEM and KeyPEM are the client certificate presented to the
+	// endpoints (tls.crt, tls.key); CAPEM is the CA bundle (ca.crt).
+	CertPEM []byte `json:"-"`
+	KeyPEM  []byte `json:"-"`
+	CAPEM   []byte `json:"-"`
+	// Verify checks the endpoint's certificate against CAPEM and
+	// ServerName.
+	Verify bool `json:"verify,omitempty"`
+	// VerifyDepth is the number of CA certificates allowed above the
+	// endpoint's.
+	VerifyDepth int `json:"verifyDepth"`
+	// ServerName is checked when verifying and sent as SNI with SNI.
+	ServerName string `json:"serverName"`
+	// SNI sends ServerName in the handshake.
+	SNI bool `json:"sni,omitempty"`
+	// Params are the versions and suites offered.
+	Params TLSParams `json:"params"`
+}
+
+// ClientAuth is a host's client-certificate check (auth-tls-*).
+type ClientAuth struct {
+	// Secret is "<namespace>/<name>" of the Secret with the CA.
+	Secret string `json:"secret"`
+	// Fingerprint identifies CAPEM and CRLPEM.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// CAPEM is the CA bundle (ca.crt); CRLPEM the optional revocation
+	// list (ca.crl).
+	CAPEM  []byte `json:"-"`
+	CRLPEM []byte `json:"-"`
+	// Verify is "on", "off", "optional" or "optional_no_ca".
+	Verify string `json:"verify"`
+	// VerifyDepth is the number of CA certificates allowed above the
+	// client's.
+	VerifyDepth int `json:"verifyDepth"`
+	// PassCertificate sends the certificate upstream in ssl-client-cert.
+	PassCertificate bool `json:"passCertificate,omitempty"`
+	// MatchSubject, when set, is a Go regular expression the certificate's
+	// subject DN must match (auth-tls-match-cn); else 403.
+	MatchSubject string `json:"matchSubject,omitempty"`
+	// ErrorPage, when set, is where requests whose certificate is missing
+	// or invalid are redirected (302) instead of getting 400.
+	ErrorPage string `json:"errorPage,omitempty"`
+	// Deny answers every HTTPS request of the host 403: the Secret could
+	// not be used.
+	Deny bool `json:"deny,omitempty"`
 }

@@ -39,6 +39,11 @@ var longAgo = time.Unix(1, 0)
 // back, moving on to another endpoint as the route's proxy-next-upstream
 // policy allows, and retrying stale keep-alive connections.
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *listenerInfo, fo *forwardedOut) {
+	rt = backendFor(r, rt)
+	if h2 := rt.backend.HTTP2(); h2 != nil {
+		p.forwardH2(w, r, rt, li, fo, h2)
+		return
+	}
 	tg := requestTarget(r, rt)
 	tg.fo = fo
 	if up := upgradeType(r); up != "" {

@@ -37,6 +37,8 @@ type generation struct {
 	passthrough map[string]*upstream.Backend
 	// headers are the ConfigMap's header settings; nil for the defaults.
 	headers *globalHeaders
+	// tls are the TLS listener's configurations.
+	tls serverTLS
 }
 
 // vhost is a compiled virtual host.
@@ -49,6 +51,8 @@ type vhost struct {
 	appRoot string
 	// www redirects every request (from-to-www-redirect); nil for none.
 	www *model.WWWRedirect
+	// clientAuth checks client certificates over HTTPS; nil for none.
+	clientAuth *clientAuth
 }
 
 // route is a compiled route: where matched requests go, and the policy
@@ -142,7 +146,7 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		cr.canary = compileCanary(r.Policy.Canary, backends)
 		cr.errors = compileErrors(r.Policy.Errors, r.Source, cr, backends)
 		cr.affinityPath = r.Policy.AffinityCookiePath
-		cr.full = cr.full || needsFull(&r.Policy)
+		cr.full = cr.full || needsFull(&r.Policy) || grpcBackend(cr.backend)
 		if h.Regex {
 			re, err := regexp.Compile("(?i)^" + r.Path)
 			if err != nil {

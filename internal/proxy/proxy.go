@@ -36,6 +36,9 @@ type Proxy struct {
 	timeouts Timeouts
 	// auth is the client towards external auth services.
 	auth authClient
+	// ticketKeys encrypt the TLS listener's session tickets, across
+	// generations (see compileServerTLS).
+	ticketKeys [2][32]byte
 
 	applyMu sync.Mutex // serialises Apply; requests never take it
 	// handoffAll makes the HTTP/1 engine hand every route to the net/http
@@ -97,7 +100,11 @@ func New(opts Options) (*Proxy, error) {
 		def = c
 	}
 	to := opts.Timeouts.withDefaults()
-	p := &Proxy{log: log, registry: upstream.NewRegistry(to.Connect), certs: newCertStore(def), timeouts: to}
+	keys, err := newTicketKeys()
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{log: log, registry: upstream.NewRegistry(to.Connect), certs: newCertStore(def), timeouts: to, ticketKeys: keys}
 	p.Apply(&model.Model{CatchAll: model.VirtualHost{Name: model.CatchAllHost, Default: model.Action{Status: http.StatusNotFound}}})
 	return p, nil
 }
@@ -111,6 +118,7 @@ func (p *Proxy) Apply(m *model.Model) {
 	backends := p.registry.Update(m.Backends)
 	certs := p.certs.update(m.Certificates, p.log)
 	g := compile(m, backends, certs, p.timeouts)
+	p.applyTLS(g, m)
 	if p.handoffAll {
 		g.routes(func(r *route) { r.full = true })
 	}
@@ -129,21 +137,14 @@ func (p *Proxy) SetEndpoints(backend string, eps []model.Endpoint) bool {
 func (p *Proxy) Model() *model.Model { return p.gen.Load().model }
 
 // TLSConfig returns the server TLS configuration: certificates by SNI from
-// the current generation, HTTP/2 and HTTP/1.1 by ALPN.
+// the current generation, HTTP/2 and HTTP/1.1 by ALPN, versions and suites
+// (ssl-protocols, ssl-ciphers) and client-certificate requests
+// (auth-tls-*) from the generation current at each handshake.
 func (p *Proxy) TLSConfig() *tls.Config {
 	return &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		NextProtos: []string{"h2", "http/1.1"},
-		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			g := p.gen.Load()
-			if c := g.certificate(hello.ServerName); c != nil {
-				return c, nil
-			}
-			if g.defaultCert != nil {
-				return g.defaultCert, nil
-			}
-			return p.certs.def, nil
-		},
+		MinVersion:         tls.VersionTLS12,
+		NextProtos:         []string{"h2", "http/1.1"},
+		GetConfigForClient: p.configForClient,
 	}
 }
 

@@ -62,6 +62,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	vh := g.host(r.Host)
+	if vh.clientAuth != nil && r.TLS == nil {
+		vh.clientAuth.strip(r)
+	} else if vh.clientAuth != nil {
+		// Server level, before anything else (auth-tls-*).
+		if code, location := vh.clientAuth.check(r); code != 0 {
+			if location != "" {
+				w.Header().Set("Location", location)
+			}
+			plainError(w, code)
+			return
+		}
+	}
 	if vh.www != nil {
 		h.wwwRedirect(w, r, vh.www, g.fwd)
 		return

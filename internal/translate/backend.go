@@ -44,6 +44,12 @@ func (t *translator) globalDefault(opts Options) model.Action {
 // it reports a problem and returns a 503 action: the route stays, so that a
 // broader route never catches its traffic.
 func (t *translator) backend(ref model.ObjectRef, ns string, b *networkingv1.IngressBackend, l loc, proto model.Protocol) model.Action {
+	return t.backendTLS(ref, ns, b, l, proto, nil)
+}
+
+// backendTLS is backend with TLS settings towards the endpoints (nil for
+// nginx's defaults); each distinct setting is its own upstream set.
+func (t *translator) backendTLS(ref model.ObjectRef, ns string, b *networkingv1.IngressBackend, l loc, proto model.Protocol, bt *model.BackendTLS) model.Action {
 	unavailable := model.Action{Status: http.StatusServiceUnavailable}
 	if b.Resource != nil {
 		t.problem(ref, l.field(".backend.resource"), "UnsupportedBackend", "resource backends are not supported; requests get 503")
@@ -54,7 +60,10 @@ func (t *translator) backend(ref model.ObjectRef, ns string, b *networkingv1.Ing
 		return unavailable
 	}
 	sb := b.Service
-	ck := backendKey{ns, sb.Name, sb.Port.Name, sb.Port.Number, proto}
+	ck := backendKey{ns, sb.Name, sb.Port.Name, sb.Port.Number, proto, ""}
+	if bt != nil {
+		ck.tls = bt.Fingerprint
+	}
 	if name, ok := t.resolved[ck]; ok {
 		return model.Action{Backend: name}
 	}
@@ -89,6 +98,9 @@ func (t *translator) backend(ref model.ObjectRef, ns string, b *networkingv1.Ing
 		// upstream set, with its own connections.
 		name += "/" + strings.ToLower(string(proto))
 	}
+	if bt != nil {
+		name += "/tls-" + bt.Fingerprint
+	}
 	if _, ok := t.backends[name]; ok {
 		t.resolved[ck] = name
 		return model.Action{Backend: name}
@@ -97,6 +109,7 @@ func (t *translator) backend(ref model.ObjectRef, ns string, b *networkingv1.Ing
 		Name:     name,
 		Service:  model.ObjectRef{Kind: "Service", Namespace: ns, Name: sb.Name},
 		Protocol: proto,
+		TLS:      bt,
 	}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
 		port := sb.Port.Number
@@ -196,4 +209,5 @@ type backendKey struct {
 	namespace, service, portName string
 	portNumber                   int32
 	protocol                     model.Protocol
+	tls                          string // BackendTLS fingerprint
 }

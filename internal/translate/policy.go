@@ -51,6 +51,8 @@ type settings struct {
 	allowedResponseHeaders map[string]bool
 	// balance are the backend-selection defaults.
 	balance balanceSettings
+	// tls are the TLS features' keys.
+	tls tlsSettings
 }
 
 // Defaults not carried by an annotation's Key.
@@ -106,6 +108,7 @@ func (t *translator) readSettings(name string) settings {
 		}
 	}
 	st.balance = t.readBalanceDefaults(ref, data)
+	st.tls = t.readTLSSettings(ref, data)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
 	}
@@ -191,6 +194,14 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 		ip.failClosed = true
 	}
 	ip.protocol = model.Protocol(proto)
+	if ip.inheritsProxySSL() {
+		// As in nginx, proxy-ssl-* only matter where TLS is spoken.
+		var fail bool
+		if ip.backendTLS, fail = t.proxySSL(ing, bad); fail {
+			ip.failClosed = true
+		}
+	}
+	ip.clientAuth = t.clientAuth(ing, bad)
 	// Proxying to the unrewritten path would reach the wrong upstream
 	// resource: fail closed instead.
 	if read(a, &annotations.RewriteTarget, &ip.rewrite, bad, "the Ingress's paths answer 503 until it is fixed") {

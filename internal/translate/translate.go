@@ -73,6 +73,7 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 	m.HSTS = t.settings.hsts
 	m.Forwarding = t.settings.forwarding
 	m.Headers = t.settings.headers
+	m.ServerTLS = t.settings.tls.server
 	if opts.DefaultCertificate != "" {
 		t.defaultCertificate(m, opts.DefaultCertificate)
 	}
@@ -99,6 +100,9 @@ type translator struct {
 	// to the backend their TLS connections are passed to.
 	passthroughOn bool
 	passthrough   map[string]string
+	// proxySSLHosts are the hosts' server-level proxy-ssl-*, built on
+	// first use (see hostProxySSL).
+	proxySSLHosts map[string]*model.BackendTLS
 	// tlsHosts are the hosts with a certificate configured: rule hosts of
 	// Ingresses that have a TLS section, and hosts listed in one. They
 	// turn on ssl-redirect.
@@ -112,15 +116,19 @@ type translator struct {
 // hostBuilder collects one virtual host's routes while Ingresses are read
 // oldest first.
 type hostBuilder struct {
-	name     string
-	regex    bool   // regex mode, see model.VirtualHost.Regex
-	appRoot  string // see model.VirtualHost.AppRoot
-	def      model.Action
-	routes   []model.Route
-	redirect []sslFlags      // parallel to routes
-	index    map[pathKey]int // into routes
-	names    hostNames       // server-alias and from-to-www-redirect, see www.go
-	aliases  []string        // the aliases kept, see model.VirtualHost.Aliases
+	name    string
+	regex   bool   // regex mode, see model.VirtualHost.Regex
+	appRoot string // see model.VirtualHost.AppRoot
+	// clientAuth is the first usable auth-tls-* of the host's Ingresses;
+	// clientAuthDeny is set when one of them names an unusable Secret.
+	clientAuth     *model.ClientAuth
+	clientAuthDeny bool
+	def            model.Action
+	routes         []model.Route
+	redirect       []sslFlags      // parallel to routes
+	index          map[pathKey]int // into routes
+	names          hostNames       // server-alias and from-to-www-redirect, see www.go
+	aliases        []string        // the aliases kept, see model.VirtualHost.Aliases
 }
 
 // sslFlags are a route's HTTPS-redirect settings until host TLS is known.
@@ -213,6 +221,7 @@ func (t *translator) ingress(ing *networkingv1.Ingress) {
 			}
 			t.hostSettings(hb, ref, &ip)
 		}
+		hb.addClientAuth(ip.clientAuth)
 		if rule.HTTP == nil {
 			continue
 		}
@@ -292,6 +301,10 @@ type ingressPolicy struct {
 	fromToWWW bool
 	// balance is what the Ingress says about its backends' selection.
 	balance balanceSettings
+	// backendTLS is TLS towards the Ingress's HTTPS, GRPCS and AUTO_HTTP
+	// backends (proxy-ssl-*); clientAuth its hosts' auth-tls-*.
+	backendTLS *model.BackendTLS
+	clientAuth *model.ClientAuth
 }
 
 // pathKey normalises an Ingress path into the key routes are merged by;
@@ -342,7 +355,11 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 		}
 		return
 	}
-	action := t.backend(ref, ing.Namespace, &p.Backend, l, ip.protocol)
+	bt := ip.backendTLS
+	if bt == nil && ip.inheritsProxySSL() {
+		bt = t.hostProxySSL(hb.name)
+	}
+	action := t.backendTLS(ref, ing.Namespace, &p.Backend, l, ip.protocol, bt)
 	auth, authBroken := t.authFor(ip.auth, p.Path)
 	failClosed := ip.failClosed || authBroken
 	if failClosed {
@@ -530,7 +547,7 @@ func sortProblems(ps []model.Problem) {
 // build orders the routes by precedence: Exact before Prefix, longer paths
 // before shorter ones.
 func (hb *hostBuilder) build() model.VirtualHost {
-	vh := model.VirtualHost{Name: hb.name, Default: hb.def, Routes: hb.routes, Regex: hb.regex, AppRoot: hb.appRoot, Aliases: hb.aliases}
+	vh := model.VirtualHost{Name: hb.name, Default: hb.def, Routes: hb.routes, Regex: hb.regex, AppRoot: hb.appRoot, Aliases: hb.aliases, ClientAuth: hb.buildClientAuth()}
 	if hb.regex {
 		// ingress-nginx's order for regex locations: longer paths first,
 		// then descending by string; the first match wins.

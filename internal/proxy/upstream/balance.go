@@ -291,6 +291,10 @@ func (b *Backend) setBalanceLocked(bal *model.Balance) {
 	}
 	b.balance.Store(bal)
 	b.syncRingLocked(false)
+	if b.secure != nil {
+		// An AUTO_HTTP backend's HTTPS twin balances the same way.
+		b.secure.setBalanceLocked(bal)
+	}
 }
 
 // syncRingLocked builds the ring when the balancer needs one and it is

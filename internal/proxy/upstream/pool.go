@@ -51,8 +51,9 @@ type Conn struct {
 // addrPool holds the idle connections to one address.
 type addrPool struct {
 	addr    string
-	key     string // addr, plus "/tls" for HTTPS pools
-	tls     bool   // HTTPS to the endpoint
+	key     string      // addr, plus "/" and the TLS identity for HTTPS pools
+	tls     *tls.Config // HTTPS to the endpoint; nil for clear text
+	tlsErr  error       // the backend's TLS settings could not be used
 	dialer  *net.Dialer
 	mu      sync.Mutex
 	idle    []*Conn
@@ -77,8 +78,12 @@ func (p *addrPool) dialerFor(connect time.Duration) *net.Dialer {
 
 // dial opens a connection to the endpoint, with a TLS handshake for HTTPS
 // pools, all within the connect timeout. Like nginx's proxy_ssl defaults,
-// the certificate is not verified and no SNI is sent.
+// unless proxy-ssl-* say otherwise, the certificate is not verified and no
+// SNI is sent.
 func (p *addrPool) dial(connect time.Duration) (net.Conn, error) {
+	if p.tlsErr != nil {
+		return nil, p.tlsErr
+	}
 	d := p.dialerFor(connect)
 	nc, err := d.Dial("tcp", p.addr)
 	if err != nil {
@@ -87,10 +92,10 @@ func (p *addrPool) dial(connect time.Duration) (net.Conn, error) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	if !p.tls {
+	if p.tls == nil {
 		return nc, nil
 	}
-	tc := tls.Client(nc, &tls.Config{InsecureSkipVerify: true, ServerName: "", NextProtos: []string{"http/1.1"}}) //nolint:gosec // nginx's proxy_ssl_verify off
+	tc := tls.Client(nc, p.tls)
 	if d.Timeout > 0 {
 		_ = nc.SetDeadline(time.Now().Add(d.Timeout))
 	}

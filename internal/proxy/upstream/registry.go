@@ -2,7 +2,9 @@ package upstream
 
 import (
 	"bufio"
+	"crypto/tls"
 	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -37,11 +39,35 @@ type Backend struct {
 	Name      string
 	endpoints atomic.Pointer[[]*Endpoint]
 	cursor    atomic.Uint64
-	tls       bool // speaks HTTPS to its endpoints; guarded by Registry.mu
 	balance   atomic.Pointer[model.Balance]
 	// ring is the consistent-hash ring of hashing and balanced-affinity
 	// backends, nil for the others (see balance.go).
 	ring atomic.Pointer[ring]
+	// The fields below are set when the backend is created and never
+	// change: a model backend whose protocol or TLS settings change gets
+	// a new Backend.
+	ident  string      // protocol and TLS settings, see backendIdentity
+	conns  string      // the pools' TLS identity, see tlsIdentity
+	tls    *tls.Config // TLS to the endpoints; nil for clear text
+	tlsErr error       // TLS settings that could not be used
+	// h2 is the HTTP/2 transport of gRPC backends, nil for others.
+	h2 *http.Transport
+	// secure is the HTTPS twin of an AUTO_HTTP backend, used for requests
+	// that came over TLS; nil for other protocols.
+	secure *Backend
+}
+
+// HTTP2 returns the HTTP/2 transport of a GRPC or GRPCS backend, nil for
+// HTTP/1 backends.
+func (b *Backend) HTTP2() *http.Transport { return b.h2 }
+
+// ForTLS returns the backend for a request that came over TLS: the HTTPS
+// twin of an AUTO_HTTP backend, else b.
+func (b *Backend) ForTLS() *Backend {
+	if b.secure != nil {
+		return b.secure
+	}
+	return b
 }
 
 // Endpoints returns the current endpoint set; callers must not modify it.
@@ -76,24 +102,76 @@ func (r *Registry) Update(bs []model.Backend) map[string]*Backend {
 	for i := range bs {
 		mb := &bs[i]
 		b := r.backends[mb.Name]
-		if b == nil {
-			b = &Backend{Name: mb.Name}
-			empty := []*Endpoint{}
-			b.endpoints.Store(&empty)
+		if b == nil || b.ident != backendIdentity(mb) {
+			if b != nil {
+				r.dropLocked(b)
+			}
+			b = r.newBackend(mb)
 			r.backends[mb.Name] = b
 		}
-		b.tls = mb.Protocol == model.ProtocolHTTPS
 		r.setEndpointsLocked(b, mb.Endpoints)
 		b.setBalanceLocked(mb.Balance)
 		out[mb.Name] = b
 	}
 	for name, b := range r.backends {
 		if _, ok := out[name]; !ok {
-			r.setEndpointsLocked(b, nil)
+			r.dropLocked(b)
 			delete(r.backends, name)
 		}
 	}
 	return out
+}
+
+// backendIdentity is what decides how a backend connects: its protocol
+// and TLS settings.
+func backendIdentity(mb *model.Backend) string {
+	id := string(mb.Protocol)
+	if mb.TLS != nil {
+		id += "/" + mb.TLS.Fingerprint
+	}
+	return id
+}
+
+// newBackend creates a backend with its connection settings.
+func (r *Registry) newBackend(mb *model.Backend) *Backend {
+	b := &Backend{Name: mb.Name, ident: backendIdentity(mb)}
+	empty := []*Endpoint{}
+	b.endpoints.Store(&empty)
+	switch mb.Protocol {
+	case model.ProtocolHTTPS:
+		b.setTLS(mb.TLS, "http/1.1", false)
+	case model.ProtocolGRPC:
+		b.h2 = newH2Transport(r.dialer, nil)
+		b.setTLS(nil, "", true)
+	case model.ProtocolGRPCS:
+		b.setTLS(mb.TLS, "h2", true)
+		b.h2 = newH2Transport(r.dialer, b.tls)
+	case model.ProtocolAutoHTTP:
+		s := &Backend{Name: mb.Name}
+		s.endpoints.Store(&empty)
+		s.setTLS(mb.TLS, "http/1.1", false)
+		b.secure = s
+	}
+	return b
+}
+
+// setTLS sets the backend's TLS configuration and the identity its pools
+// are keyed by. An empty alpn means clear text.
+func (b *Backend) setTLS(bt *model.BackendTLS, alpn string, h2 bool) {
+	if alpn == "" {
+		b.conns = tlsIdentity(false, nil, h2)
+		return
+	}
+	b.conns = tlsIdentity(true, bt, h2)
+	b.tls, b.tlsErr = clientTLS(bt, alpn)
+}
+
+// dropLocked releases a backend that leaves the registry.
+func (r *Registry) dropLocked(b *Backend) {
+	r.setEndpointsLocked(b, nil)
+	if b.h2 != nil {
+		b.h2.CloseIdleConnections()
+	}
 }
 
 // SetEndpoints replaces one backend's endpoints in place (the endpoints
@@ -110,8 +188,11 @@ func (r *Registry) SetEndpoints(name string, eps []model.Endpoint) bool {
 }
 
 func (r *Registry) setEndpointsLocked(b *Backend, eps []model.Endpoint) {
+	if b.secure != nil {
+		r.setEndpointsLocked(b.secure, eps)
+	}
 	old := *b.endpoints.Load()
-	if sameEndpoints(old, eps, b.tls) {
+	if sameEndpoints(old, eps, b.conns) {
 		// Keeping the set keeps the ring and spares rebuilding it on
 		// every generation.
 		return
@@ -120,8 +201,8 @@ func (r *Registry) setEndpointsLocked(b *Backend, eps []model.Endpoint) {
 	for _, e := range eps {
 		addr := net.JoinHostPort(e.Host, strconv.Itoa(int(e.Port)))
 		key := addr
-		if b.tls {
-			key += "/tls"
+		if b.conns != "" {
+			key += "/" + b.conns
 		}
 		var avg *ewma
 		for _, o := range old {
@@ -135,7 +216,7 @@ func (r *Registry) setEndpointsLocked(b *Backend, eps []model.Endpoint) {
 		}
 		p := r.pools[key]
 		if p == nil {
-			p = &addrPool{addr: addr, key: key, dialer: r.dialer, maxIdle: DefaultMaxIdle, tls: b.tls}
+			p = &addrPool{addr: addr, key: key, dialer: r.dialer, maxIdle: DefaultMaxIdle, tls: b.tls, tlsErr: b.tlsErr}
 			r.pools[key] = p
 		}
 		p.refs++
@@ -153,14 +234,19 @@ func (r *Registry) setEndpointsLocked(b *Backend, eps []model.Endpoint) {
 }
 
 // sameEndpoints reports whether a current endpoint set is the model's
-// list, in order and with the same pools.
-func sameEndpoints(cur []*Endpoint, eps []model.Endpoint, tls bool) bool {
+// list, in order and with the same pools (conns is the backend's TLS
+// identity, part of the pools' keys).
+func sameEndpoints(cur []*Endpoint, eps []model.Endpoint, conns string) bool {
 	if len(cur) != len(eps) {
 		return false
 	}
 	for i, e := range eps {
-		c := cur[i]
-		if c.pool.tls != tls || c.Addr != net.JoinHostPort(e.Host, strconv.Itoa(int(e.Port))) {
+		addr := net.JoinHostPort(e.Host, strconv.Itoa(int(e.Port)))
+		key := addr
+		if conns != "" {
+			key += "/" + conns
+		}
+		if c := cur[i]; c.pool.key != key || c.Addr != addr {
 			return false
 		}
 	}
