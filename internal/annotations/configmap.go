@@ -189,7 +189,7 @@ func configMapKeys() []Key {
 		u("use-forwarded-headers", "false", "Trusts X-Forwarded-For, -Proto, -Port and -Host sent by clients (proxies in proxy-real-ip-cidr)."),
 		ign("use-geoip2", "false", "Loads GeoIP2 databases for nginx variables.", "GeoIP2 variables exist for nginx configuration, which Strait does not have."),
 		u("use-gzip", "false", "Compresses responses with gzip when the client accepts it."),
-		u("use-http2", "true", "Offers HTTP/2 to TLS clients."),
+		k("use-http2", "true", Supported, "Offers HTTP/2 to TLS clients (by ALPN); false offers HTTP/1.1 only.", ""),
 		u("use-port-in-redirects", "false", "Default of the use-port-in-redirects annotation."),
 		u("use-proxy-protocol", "false", "Expects the PROXY protocol on the HTTP and HTTPS listeners."),
 		ign("variables-hash-bucket-size", "256", "Bucket size of nginx's variable hash tables.", notesNginxOnly),

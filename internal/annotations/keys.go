@@ -170,6 +170,7 @@ func implementedConfigMapKeys() map[string]Support {
 		"upstream-hash-by":                  Differs,
 		"upstream-hash-by-subset":           Differs,
 		"upstream-hash-by-subset-size":      Supported,
+		"use-http2":                         Supported,
 		"use-forwarded-headers":             Supported,
 		"whitelist-source-range":            Supported,
 	}

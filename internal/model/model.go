@@ -46,6 +46,8 @@ type Model struct {
 	// (ssl-protocols, ssl-ciphers); nil means ingress-nginx's defaults,
 	// TLS 1.2 and 1.3 with its ECDHE AES-GCM and ChaCha20 suites.
 	ServerTLS *TLSParams `json:"serverTLS,omitempty"`
+	// NoHTTP2 offers only HTTP/1.1 to TLS clients (use-http2 false).
+	NoHTTP2 bool `json:"noHTTP2,omitempty"`
 	// SNI binds server names (exact or one-label wildcard) to certificates,
 	// sorted by Host. Names absent here get the default certificate.
 	SNI []SNIBinding `json:"sni,omitempty"`

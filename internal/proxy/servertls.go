@@ -17,7 +17,7 @@ type serverTLS struct {
 // compileServerTLS builds the listener configurations of a generation.
 // Certificates are still picked by SNI from the generation current at
 // the handshake.
-func (p *Proxy) compileServerTLS(params *model.TLSParams) serverTLS {
+func (p *Proxy) compileServerTLS(params *model.TLSParams, noHTTP2 bool) serverTLS {
 	if params == nil {
 		// ingress-nginx's defaults.
 		v, _ := annotations.SSLProtocols.Parse(annotations.SSLProtocols.Default)
@@ -32,6 +32,9 @@ func (p *Proxy) compileServerTLS(params *model.TLSParams) serverTLS {
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			return p.certificate(hello.ServerName), nil
 		},
+	}
+	if noHTTP2 {
+		c.NextProtos = []string{"http/1.1"}
 	}
 	cc := c.Clone()
 	// Verification happens per request (clientAuth.check), so that a bad
@@ -72,7 +75,7 @@ func (p *Proxy) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error)
 // applyTLS completes a compiled generation with its TLS settings: the
 // listener configurations and the hosts' client-certificate checks.
 func (p *Proxy) applyTLS(g *generation, m *model.Model) {
-	g.tls = p.compileServerTLS(m.ServerTLS)
+	g.tls = p.compileServerTLS(m.ServerTLS, m.NoHTTP2)
 	for i := range m.Hosts {
 		h := &m.Hosts[i]
 		if h.ClientAuth == nil {

@@ -372,6 +372,31 @@ func TestServerTLSParams(t *testing.T) {
 	}
 }
 
+// TestUseHTTP2 offers HTTP/2 by ALPN by default and only HTTP/1.1 with
+// use-http2 false, applied without a restart.
+func TestUseHTTP2(t *testing.T) {
+	t.Parallel()
+	m := singleHost("v.test", "web", echoBackend(t, "web"))
+	h := startProxy(t, engineH1, testTimeouts, m, true)
+	alpn := func() string {
+		c, err := tls.Dial("tcp", h.tlsAddr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}}) //nolint:gosec // test
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.ConnectionState().NegotiatedProtocol
+	}
+	if p := alpn(); p != "h2" {
+		t.Errorf("default: negotiated %q, want h2", p)
+	}
+	m2 := *m
+	m2.NoHTTP2 = true
+	h.p.Apply(&m2)
+	if p := alpn(); p != "http/1.1" {
+		t.Errorf("use-http2 false: negotiated %q, want http/1.1", p)
+	}
+}
+
 // TestBackendGRPCReadTimeout answers 504 when a gRPC upstream sends
 // nothing within the read timeout, and cuts a stream that stalls.
 func TestBackendGRPCReadTimeout(t *testing.T) {

@@ -53,6 +53,8 @@ type settings struct {
 	balance balanceSettings
 	// tls are the TLS features' keys.
 	tls tlsSettings
+	// http2 offers HTTP/2 to TLS clients (use-http2).
+	http2 bool
 }
 
 // Defaults not carried by an annotation's Key.
@@ -109,6 +111,7 @@ func (t *translator) readSettings(name string) settings {
 	}
 	st.balance = t.readBalanceDefaults(ref, data)
 	st.tls = t.readTLSSettings(ref, data)
+	st.http2 = t.configBool(ref, data, "use-http2", true)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
 	}

@@ -74,6 +74,7 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 	m.Forwarding = t.settings.forwarding
 	m.Headers = t.settings.headers
 	m.ServerTLS = t.settings.tls.server
+	m.NoHTTP2 = !t.settings.http2
 	if opts.DefaultCertificate != "" {
 		t.defaultCertificate(m, opts.DefaultCertificate)
 	}

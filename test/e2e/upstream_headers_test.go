@@ -90,6 +90,9 @@ func TestDefaultUpstreamHeaders(t *testing.T) {
 		"Proxy":             "http://evil.example:3128",
 		"X_Underscore":      "dropped",
 	}
+	if p := negotiatedProtocol(t, s.https, "hdrs.test"); p != "h2" {
+		t.Errorf("default: ALPN gave %q, want h2", p)
+	}
 	for _, https := range []bool{false, true} {
 		e := s.headerProbe(t, https, "hdrs.test", "/h?x=1", incoming)
 		// X-Forwarded-Port is the listen port, mapped to 443 on the
@@ -139,12 +142,17 @@ func TestDefaultUpstreamHeaders(t *testing.T) {
 	}
 	cur.Data["use-forwarded-headers"] = "true"
 	cur.Data["compute-full-forwarded-for"] = "true"
+	cur.Data["use-http2"] = "false"
 	if _, err := c.Client.CoreV1().ConfigMaps(sys.ns).Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "use-forwarded-headers to apply", func() bool {
 		return firstValue(s.headerProbe(t, false, "hdrs.test", "/", incoming).Headers["X-Real-Ip"]) == "203.0.113.7"
 	})
+	// use-http2 "false": TLS clients are offered HTTP/1.1 only.
+	if p := negotiatedProtocol(t, s.https, "hdrs.test"); p != "http/1.1" {
+		t.Errorf("use-http2 false: ALPN gave %q, want http/1.1", p)
+	}
 	e := s.headerProbe(t, false, "hdrs.test", "/", incoming)
 	for k, v := range map[string]string{
 		"X-Real-Ip":         "203.0.113.7",
@@ -157,4 +165,16 @@ func TestDefaultUpstreamHeaders(t *testing.T) {
 			t.Errorf("use-forwarded-headers: backend got %s %q, want %q", k, got, v)
 		}
 	}
+}
+
+// negotiatedProtocol returns the ALPN protocol Strait's TLS listener picks
+// for a client offering h2 and http/1.1.
+func negotiatedProtocol(t *testing.T, addr, sni string) string {
+	t.Helper()
+	c, err := tls.Dial("tcp", addr, &tls.Config{ServerName: sni, InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.ConnectionState().NegotiatedProtocol
 }
