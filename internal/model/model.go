@@ -35,6 +35,9 @@ type Model struct {
 	DefaultCertificate string `json:"defaultCertificate,omitempty"`
 	// Forwarding says which forwarded headers are trusted.
 	Forwarding Forwarding `json:"forwarding"`
+	// AccessLog configures the access log; the zero value is
+	// ingress-nginx's default (on, default format).
+	AccessLog AccessLog `json:"accessLog,omitzero"`
 	// HSTS is the Strict-Transport-Security value added to every HTTPS
 	// response (ConfigMap hsts*); empty means none.
 	HSTS string `json:"hsts,omitempty"`

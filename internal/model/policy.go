@@ -29,6 +29,9 @@ type Policy struct {
 	ConnectTimeout int `json:"connectTimeout"`
 	ReadTimeout    int `json:"readTimeout"`
 	SendTimeout    int `json:"sendTimeout"`
+	// AccessLogOff leaves the route's requests out of the access log
+	// (enable-access-log: "false").
+	AccessLogOff bool `json:"accessLogOff,omitempty"`
 }
 
 // Redirect is a fixed redirect answer.

@@ -46,6 +46,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 	// A request whose body has been (partly) sent cannot be sent again.
 	retryable := r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0
 	tries, stale := 0, 0
+	start := time.Now()
 	for {
 		ep := rt.backend.Pick()
 		if ep == nil {
@@ -82,6 +83,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 			plainError(w, errorStatus(err))
 			return
 		}
+		logUpstreamResponse(w, ep.Addr, resp, start)
 		p.respond(w, r, pooledConn{c}, resp, rt, ep.Addr)
 		return
 	}

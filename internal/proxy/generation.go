@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/straitgw/strait/internal/accesslog"
 	"github.com/straitgw/strait/internal/model"
 	"github.com/straitgw/strait/internal/proxy/upstream"
 )
@@ -30,6 +31,8 @@ type generation struct {
 	hsts []string
 	// fwd is the trust in forwarded headers; nil for none.
 	fwd *forwarding
+	// alog is the access log; nil when off.
+	alog *accessLog
 }
 
 // vhost is a compiled virtual host.
@@ -57,6 +60,10 @@ type route struct {
 	// full routes are served by the net/http handler on every listener
 	// (see handoff.go).
 	full bool
+	// log describes the route in access-log lines; nil when the Ingress
+	// turned its log off. isDefault marks a host's default action.
+	log       *accesslog.Route
+	isDefault bool
 }
 
 // compile builds a generation from m. backends and certs come from the
@@ -103,6 +110,7 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		cr.rewrite = compileRewrite(r.Path, r.Policy.Rewrite)
 		cr.upstreamHost = r.Policy.UpstreamHost
 		cr.full = needsFull(&r.Policy)
+		cr.log = routeLog(r)
 		if h.Regex {
 			re, err := regexp.Compile("(?i)^" + r.Path)
 			if err != nil {
@@ -121,6 +129,7 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		}
 	}
 	vh.def = compileAction(h.Name+"/default", h.Default, backends, to)
+	vh.def.log, vh.def.isDefault = defaultLog(h), true
 	return vh
 }
 

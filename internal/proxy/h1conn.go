@@ -11,6 +11,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/straitgw/strait/internal/accesslog"
 	"github.com/straitgw/strait/internal/proxy/upstream"
 )
 
@@ -51,6 +52,16 @@ type h1conn struct {
 	// handedOff is set once the connection belongs to the net/http
 	// server (see handoff.go).
 	handedOff bool
+	// Access log (accesslog.go): alog is set while the current request is
+	// logged; le, logBuf and reqIDBuf are reused from request to request.
+	alog     *accessLog
+	le       accesslog.Entry
+	logBuf   []byte
+	reqStart time.Time
+	upStart  time.Time
+	sent     int64
+	reqID    []byte
+	reqIDBuf [32]byte
 }
 
 func newH1Conn(s *H1Server, c net.Conn) *h1conn {
@@ -118,9 +129,15 @@ func (hc *h1conn) serve() {
 			_ = hc.bw.Flush()
 			return
 		}
+		if hc.s.p.alog != nil {
+			hc.reqStart = time.Now()
+		}
 		keep := hc.handle()
 		if hc.handedOff {
 			return
+		}
+		if hc.alog != nil {
+			hc.logFinish()
 		}
 		if hc.br.Buffered() == 0 || !keep {
 			// Flush unless the client already sent its next request, so
@@ -203,6 +220,7 @@ func (hc *h1conn) handle() bool {
 			https = fo.proto == "https"
 		}
 	}
+	hc.logStart(g, rt, host, https)
 	hasBody := req.contentLength > 0 || req.chunked
 	hc.to = rt.timeouts
 	if rt.policy != nil {
@@ -309,6 +327,9 @@ func (hc *h1conn) writeStatus(code int, location string, closeConn bool) bool {
 	bw.WriteString("\r\n")
 	if !equalFold(hc.req.method, "head") {
 		bw.Write(body)
+		hc.logStatus(code, int64(len(body)))
+	} else {
+		hc.logStatus(code, 0)
 	}
 	return keep
 }
@@ -362,6 +383,7 @@ func (hc *h1conn) writePreflight(closeConn bool) bool {
 	bw.Write(hc.s.date.line(time.Now()))
 	hc.writeCORS()
 	bw.WriteString("Content-Type: text/plain charset=UTF-8\r\nContent-Length: 0\r\n")
+	hc.logStatus(http.StatusNoContent, 0)
 	keep := !closeConn && !hc.req.close
 	if !keep {
 		bw.WriteString("Connection: close\r\n")

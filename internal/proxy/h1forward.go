@@ -22,6 +22,9 @@ func (hc *h1conn) forward(rt *route, host, uri []byte) bool {
 	req := &hc.req
 	hasBody := req.contentLength > 0 || req.chunked
 	tries, stale := 0, 0
+	if hc.alog != nil {
+		hc.upStart = time.Now()
+	}
 	for {
 		ep := rt.backend.Pick()
 		if ep == nil {
@@ -56,6 +59,7 @@ func (hc *h1conn) forward(rt *route, host, uri []byte) bool {
 			// A body that was (partly) consumed cannot be skipped safely.
 			return hc.writeError(errorStatus(err), hasBody, false)
 		}
+		hc.logUpstream(ep.Addr, hc.resp.status, hc.resp.contentLength)
 		return hc.relay(uc, rt, ep.Addr)
 	}
 }
@@ -131,8 +135,8 @@ func (hc *h1conn) writeUpstreamHead(w *bufio.Writer, host, uri []byte, upgrade b
 	if len(reqID) > 0 {
 		w.Write(reqID)
 	} else {
-		var id [32]byte
-		w.Write(appendRequestID(id[:0]))
+		hc.reqID = appendRequestID(hc.reqIDBuf[:0])
+		w.Write(hc.reqID)
 	}
 	if hc.fwd != nil {
 		hc.writeForwarded(w, host)
@@ -299,6 +303,7 @@ func (hc *h1conn) relay(uc *upstream.Conn, rt *route, addr string) bool {
 	}
 	w.WriteString("\r\n")
 
+	hc.sent = 0
 	var err error
 	switch {
 	case noBody:
@@ -309,6 +314,7 @@ func (hc *h1conn) relay(uc *upstream.Conn, rt *route, addr string) bool {
 	default:
 		err = hc.copyResponseUntilClose(uc, chunkOut)
 	}
+	hc.logStatus(resp.status, hc.sent)
 	if err != nil {
 		_ = uc.Close()
 		if !errors.Is(err, errClientGone) {
@@ -354,6 +360,7 @@ func (hc *h1conn) copyResponseN(uc *upstream.Conn, n int64) error {
 		}
 		_, _ = uc.R.Discard(int(k))
 		n -= k
+		hc.sent += k
 	}
 	return nil
 }
@@ -444,6 +451,7 @@ func (hc *h1conn) copyResponseUntilClose(uc *upstream.Conn, chunkOut bool) error
 			hc.bw.WriteString("\r\n")
 		}
 		_, _ = uc.R.Discard(len(b))
+		hc.sent += int64(len(b))
 		if err := hc.flushClient(); err != nil {
 			return err
 		}

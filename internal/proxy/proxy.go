@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"crypto/tls"
+	"io"
 	"log/slog"
 	"net/http"
 	"path"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/straitgw/strait/internal/accesslog"
 	"github.com/straitgw/strait/internal/model"
 	"github.com/straitgw/strait/internal/proxy/upstream"
 )
@@ -33,6 +35,8 @@ type Proxy struct {
 	certs    *certStore
 	tunnels  tunnels
 	timeouts Timeouts
+	// alog receives access-log lines; nil when Options.AccessLog is nil.
+	alog *accesslog.Writer
 
 	applyMu sync.Mutex // serialises Apply; requests never take it
 	// handoffAll makes the HTTP/1 engine hand every route to the net/http
@@ -50,6 +54,10 @@ type Options struct {
 	// Timeouts towards upstreams; zero fields take ingress-nginx's
 	// defaults.
 	Timeouts Timeouts
+	// AccessLog receives one line per request in the model's
+	// log-format-upstream, written in batches (FlushAccessLog writes what
+	// is pending). Nil means no access log.
+	AccessLog io.Writer
 }
 
 // Timeouts bound the upstream side of a request.
@@ -95,6 +103,9 @@ func New(opts Options) (*Proxy, error) {
 	}
 	to := opts.Timeouts.withDefaults()
 	p := &Proxy{log: log, registry: upstream.NewRegistry(to.Connect), certs: newCertStore(def), timeouts: to}
+	if opts.AccessLog != nil {
+		p.alog = accesslog.NewWriter(opts.AccessLog)
+	}
 	p.Apply(&model.Model{CatchAll: model.VirtualHost{Name: model.CatchAllHost, Default: model.Action{Status: http.StatusNotFound}}})
 	return p, nil
 }
@@ -108,10 +119,20 @@ func (p *Proxy) Apply(m *model.Model) {
 	backends := p.registry.Update(m.Backends)
 	certs := p.certs.update(m.Certificates, p.log)
 	g := compile(m, backends, certs, p.timeouts)
+	g.alog = compileAccessLog(&m.AccessLog, p.alog)
 	if p.handoffAll {
 		g.routes(func(r *route) { r.full = true })
 	}
 	p.gen.Store(g)
+}
+
+// FlushAccessLog writes the access-log lines not written yet; call it
+// before exiting.
+func (p *Proxy) FlushAccessLog() error {
+	if p.alog == nil {
+		return nil
+	}
+	return p.alog.Flush()
 }
 
 // SetEndpoints updates one backend's endpoints in place without a new

@@ -74,6 +74,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			https = v.proto == "https"
 		}
 	}
+	if lw := startLog(g, w, r, rt, remote, https); lw != nil {
+		w = lw
+		defer lw.finish()
+	}
 	if rt.policy != nil {
 		uri := r.RequestURI
 		if uri == "" || uri[0] != '/' {

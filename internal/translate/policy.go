@@ -26,6 +26,8 @@ type settings struct {
 	hsts string
 	// forwarding is the trust in forwarded headers.
 	forwarding model.Forwarding
+	// accessLog is the access log's configuration.
+	accessLog model.AccessLog
 }
 
 // Defaults not carried by an annotation's Key.
@@ -62,6 +64,7 @@ func (t *translator) readSettings(name string) settings {
 	}
 	st.hsts = t.readHSTS(ref, data)
 	st.forwarding = t.readForwarding(ref, data)
+	st.accessLog = t.readAccessLog(ref, data)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
 	}
@@ -138,6 +141,9 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	read(a, &annotations.UpstreamVhost, &pol.UpstreamHost, bad, "the client's Host is sent")
 	read(a, &annotations.AppRoot, &ip.appRoot, bad, "no app-root redirect")
 	read(a, &annotations.UseRegex, &ip.useRegex, bad, "using the default (false)")
+	logged := true
+	read(a, &annotations.EnableAccessLog, &logged, bad, "requests are logged")
+	pol.AccessLogOff = !logged
 	ip.protocol = model.ProtocolHTTP
 	proto := string(ip.protocol)
 	// Speaking HTTP to a gRPC or TLS upstream would fail in confusing

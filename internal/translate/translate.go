@@ -57,6 +57,7 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 	m, _ := t.finish()
 	m.HSTS = t.settings.hsts
 	m.Forwarding = t.settings.forwarding
+	m.AccessLog = t.settings.accessLog
 	if opts.DefaultCertificate != "" {
 		t.defaultCertificate(m, opts.DefaultCertificate)
 	}
@@ -286,7 +287,7 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 	}
 	pol := ip.pol
 	if ip.failClosed {
-		pol = model.Policy{}
+		pol = model.Policy{AccessLogOff: ip.pol.AccessLogOff}
 	}
 	// A target equal to the path rewrites nothing and, as in
 	// ingress-nginx, does not switch the host to regex mode.
