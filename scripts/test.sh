@@ -27,6 +27,7 @@ for target in \
   ./internal/annotations:FuzzParseCIDRs \
   ./internal/annotations:FuzzParseRedirectURL \
   ./internal/annotations:FuzzParseBoolInt \
+  ./internal/annotations:FuzzParseLogFormat \
   ./internal/proxy:FuzzParseRequest; do
   pkg=${target%%:*} name=${target##*:}
   # A crash always writes its input under testdata/fuzz. Go's fuzzer can

@@ -16,7 +16,7 @@ var EnableAccessLog = Value[bool]{
 // format whose variables must all be known to Strait.
 var LogFormatUpstream = Value[string]{
 	Key: Key{
-		Name: "log-format-upstream", Support: Supported, Default: accesslog.DefaultFormat,
+		Name: "log-format-upstream", ConfigMapKey: "log-format-upstream", Support: Supported, Default: accesslog.DefaultFormat,
 		Doc: "Access-log format of HTTP requests, with nginx variables.",
 	},
 	Parse: ParseLogFormat,

@@ -177,4 +177,3 @@ func TestAccessLogStatuses(t *testing.T) {
 		}
 	})
 }
-

@@ -1,0 +1,58 @@
+package annotations
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/straitgw/strait/internal/accesslog"
+)
+
+// FuzzParseLogFormat checks that any format either fails to parse or
+// renders a single line, whatever the request's values hold, under every
+// escape mode.
+//
+//	go test ./internal/annotations -run XXX -fuzz FuzzParseLogFormat -fuzztime 20s
+func FuzzParseLogFormat(f *testing.F) {
+	for _, s := range []string{accesslog.DefaultFormat, `{"a":"$remote_addr","t":${request_time}}`, "$", "${", "${}", "$$", "a$", "$http_", "$http_x_y",
+		"$upstream_http_set_cookie", "${http_user_agent}x", "$bogus", "${remote-addr}", "plain text", "\n", "$status\n"} {
+		f.Add(s, "agent\n\"x\"\\\x00\xff")
+	}
+	f.Fuzz(func(t *testing.T, format, value string) {
+		got, err := ParseLogFormat(format)
+		if err != nil {
+			if got != "" {
+				t.Errorf("ParseLogFormat(%q) = %q with error %v", format, got, err)
+			}
+			return
+		}
+		if got != format {
+			t.Errorf("ParseLogFormat(%q) = %q, want the format unchanged", format, got)
+		}
+		now := time.Unix(1700000000, 0)
+		e := &accesslog.Entry{Start: now, End: now, RemoteAddr: value, Method: "GET", URI: value, Proto: "HTTP/1.1", Host: value,
+			Authorization: "Basic " + value, Status: 200, ReqID: value, UpstreamAddr: value, Headers: fuzzHeaders(value)}
+		for _, esc := range []accesslog.Escape{accesslog.EscapeDefault, accesslog.EscapeJSON, accesslog.EscapeNone} {
+			tmpl, err := accesslog.Parse(format, esc)
+			if err != nil {
+				t.Fatalf("ParseLogFormat accepted %q but Parse(%d) fails: %v", format, esc, err)
+			}
+			line := string(tmpl.Append(nil, e))
+			if !strings.HasSuffix(line, "\n") {
+				t.Fatalf("line %q does not end the line", line)
+			}
+			if esc == accesslog.EscapeNone || strings.Contains(format, "\n") {
+				continue
+			}
+			// Escaped values never break the line.
+			if strings.Count(line, "\n") != 1 {
+				t.Errorf("format %q escape %d: values broke the line: %q", format, esc, line)
+			}
+		}
+	})
+}
+
+type fuzzHeaders string
+
+func (h fuzzHeaders) RequestHeader(string) string  { return string(h) }
+func (h fuzzHeaders) ResponseHeader(string) string { return string(h) }
