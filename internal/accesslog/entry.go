@@ -80,6 +80,14 @@ func (t *Template) Append(dst []byte, e *Entry) []byte {
 
 func (t *Template) appendVar(dst []byte, s *Segment, e *Entry) []byte {
 	str := func(v string) []byte { return t.appendValue(dst, v) }
+	// Variables ingress-nginx sets in every location are empty, not "-",
+	// when they have no value.
+	set := func(v string) []byte {
+		if v == "" {
+			return dst
+		}
+		return t.appendValue(dst, v)
+	}
 	num := func(n int64, ok bool) []byte {
 		if !ok {
 			return t.appendValue(dst, "")
@@ -123,9 +131,9 @@ func (t *Template) appendVar(dst []byte, s *Segment, e *Entry) []byte {
 	case VarRequestTime:
 		return appendSeconds(dst, e.End.Sub(e.Start))
 	case VarProxyUpstreamName:
-		return str(r.UpstreamName)
+		return set(r.UpstreamName)
 	case VarProxyAlternativeUpstreamName:
-		return str("")
+		return set("")
 	case VarUpstreamAddr:
 		return str(e.UpstreamAddr)
 	case VarUpstreamResponseLength:
@@ -140,15 +148,15 @@ func (t *Template) appendVar(dst []byte, s *Segment, e *Entry) []byte {
 	case VarReqID:
 		return str(e.ReqID)
 	case VarNamespace:
-		return str(r.Namespace)
+		return set(r.Namespace)
 	case VarIngressName:
-		return str(r.IngressName)
+		return set(r.IngressName)
 	case VarServiceName:
-		return str(r.ServiceName)
+		return set(r.ServiceName)
 	case VarServicePort:
-		return str(r.ServicePort)
+		return set(r.ServicePort)
 	case VarLocationPath:
-		return str(r.LocationPath)
+		return set(r.LocationPath)
 	case VarHost:
 		h := e.Host
 		if i := strings.LastIndexByte(h, ':'); i >= 0 && !strings.HasSuffix(h, "]") {

@@ -103,7 +103,7 @@ func TestAccessLogDefaultFormat(t *testing.T) {
 		if len(lines) != 1 {
 			t.Fatalf("want exactly one line, got %q", lines)
 		}
-		re := regexp.MustCompile(`^127\.0\.0\.1 - alice \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET /cart\?id=1 HTTP/1\.1" 200 5 "https://ref.example/" "agent \\x227\\x22" \d+ \d+\.\d{3} \[default-web-80\] \[-\] ` +
+		re := regexp.MustCompile(`^127\.0\.0\.1 - alice \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET /cart\?id=1 HTTP/1\.1" 200 5 "https://ref.example/" "agent \\x227\\x22" \d+ \d+\.\d{3} \[default-web-80\] \[\] ` +
 			regexp.QuoteMeta(ep.Host) + `:\d+ 5 \d+\.\d{3} 200 abc123$`)
 		if !re.MatchString(lines[0]) {
 			t.Errorf("line %q does not match %s", lines[0], re)

@@ -1,0 +1,108 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/straitgw/strait/internal/kubetest"
+)
+
+// The tests in this file check the access log, header sizes, keep-alive
+// and other ConfigMap keys of catalogue sections 1.3, 1.11 and 2 as a user
+// sees them.
+
+// logLines returns the lines of Strait's output (standard output and
+// error) that match re.
+func (s *strait) logLines(re *regexp.Regexp) []string {
+	b, _ := os.ReadFile(s.log)
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if re.MatchString(l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestAccessLog: every proxied request gets one line on Strait's standard
+// output in ingress-nginx's default format, with the upstream name
+// <namespace>-<service>-<port>, the endpoint and the request id the
+// backend received; an Ingress with enable-access-log "false" gets none;
+// a log-format-upstream with escape-json in the ConfigMap switches the
+// format without a restart.
+func TestAccessLog(t *testing.T) {
+	c := kubetest.Start(t)
+	annBackend(t, "10.244.87.1", "a")
+	ctx := context.Background()
+	sys := newObjects(t, c, "strait-system")
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "strait-config"}, Data: map[string]string{}}
+	if _, err := c.Client.CoreV1().ConfigMaps(sys.ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	o := newObjects(t, c, "logs")
+	o.service("web")
+	o.slice("web", "10.244.87.1")
+	ingressClass(t, c, "strait", "strait.dev/ingress-controller", false)
+	annIngress(o, "shop", "shop.test", "/", "web", nil, "")
+	annIngress(o, "quiet", "shop.test", "/quiet", "web", annMap("enable-access-log", "false"), "")
+	s := startStrait(t, c, "--configmap=strait-system/strait-config")
+
+	send := func(path, agent string) string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://"+s.http+path, nil)
+		req.Host = "shop.test"
+		req.Header.Set("User-Agent", agent)
+		resp, err := plainClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d", path, resp.StatusCode)
+		}
+		return resp.Header.Get("X-Request-Id")
+	}
+	send("/quiet/page", "agent-quiet")
+	send("/cart?item=7", "agent-default")
+	// The default format, field by field.
+	re := regexp.MustCompile(`^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET /cart\?item=7 HTTP/1\.1" 200 \d+ "-" "agent-default" \d+ \d+\.\d{3} ` +
+		`\[logs-web-80\] \[\] 10\.244\.87\.1:8080 \d+ \d+\.\d{3} 200 [0-9a-f]{32}$`)
+	waitFor(t, 5*time.Second, "the access-log line", func() bool { return len(s.logLines(regexp.MustCompile("agent-default"))) > 0 })
+	if lines := s.logLines(regexp.MustCompile("agent-default")); len(lines) != 1 || !re.MatchString(lines[0]) {
+		t.Errorf("access log lines %q, want one matching %s", lines, re)
+	}
+	if lines := s.logLines(regexp.MustCompile("agent-quiet")); len(lines) != 0 {
+		t.Errorf("enable-access-log false still logged: %q", lines)
+	}
+
+	cur, err := c.Client.CoreV1().ConfigMaps(sys.ns).Get(ctx, cm.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.Data = map[string]string{
+		"log-format-upstream":    `{"ns":"$namespace","ing":"$ingress_name","status":$status,"ua":"$http_user_agent","upstream":"$proxy_upstream_name"}`,
+		"log-format-escape-json": "true",
+	}
+	if _, err := c.Client.CoreV1().ConfigMaps(sys.ns).Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"ns":"logs","ing":"shop","status":200,"ua":"agent \"json\"","upstream":"logs-web-80"}`
+	waitFor(t, 10*time.Second, "the JSON format to apply", func() bool {
+		send("/json", `agent "json"`)
+		time.Sleep(150 * time.Millisecond)
+		for _, l := range s.logLines(regexp.MustCompile(`^\{"ns"`)) {
+			if l == want {
+				return true
+			}
+		}
+		return false
+	})
+}
