@@ -28,6 +28,7 @@ for target in \
   ./internal/annotations:FuzzParseRedirectURL \
   ./internal/annotations:FuzzParseBoolInt \
   ./internal/annotations:FuzzParseLogFormat \
+  ./internal/annotations:FuzzParseHeaderBuffers \
   ./internal/proxy:FuzzParseRequest; do
   pkg=${target%%:*} name=${target##*:}
   # A crash always writes its input under testdata/fuzz. Go's fuzzer can

@@ -1,6 +1,7 @@
 package annotations
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,3 +57,30 @@ type fuzzHeaders string
 
 func (h fuzzHeaders) RequestHeader(string) string  { return string(h) }
 func (h fuzzHeaders) ResponseHeader(string) string { return string(h) }
+
+// FuzzParseHeaderBuffers checks large-client-header-buffers: an accepted
+// value has a positive number, a size of at least 64 bytes and a product
+// within 4m, and re-parses the same when written back in bytes.
+//
+//	go test ./internal/annotations -run XXX -fuzz FuzzParseHeaderBuffers -fuzztime 20s
+func FuzzParseHeaderBuffers(f *testing.F) {
+	for _, s := range []string{"4 8k", "8 16k", " 2   1m ", "4", "4 8k 1", "0 8k", "-1 8k", "4 63", "4 64", "1 4m", "2 4m", "4 lots", "9223372036854775807 1g", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		hb, err := ParseHeaderBuffers(s)
+		if err != nil {
+			if hb != (HeaderBuffers{}) {
+				t.Errorf("ParseHeaderBuffers(%q) = %+v with error %v", s, hb, err)
+			}
+			return
+		}
+		if hb.Number < 1 || hb.Size < 64 || int64(hb.Number)*hb.Size > maxHeaderBuffersTotal {
+			t.Fatalf("ParseHeaderBuffers(%q) = %+v, out of bounds", s, hb)
+		}
+		back, err := ParseHeaderBuffers(strconv.Itoa(hb.Number) + " " + strconv.FormatInt(hb.Size, 10))
+		if err != nil || back != hb {
+			t.Errorf("ParseHeaderBuffers(%q) = %+v, re-parsed as %+v, %v", s, hb, back, err)
+		}
+	})
+}

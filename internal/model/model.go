@@ -38,6 +38,9 @@ type Model struct {
 	// AccessLog configures the access log; the zero value is
 	// ingress-nginx's default (on, default format).
 	AccessLog AccessLog `json:"accessLog,omitzero"`
+	// Client holds limits on client connections; the zero value is
+	// ingress-nginx's defaults.
+	Client Client `json:"client,omitzero"`
 	// HSTS is the Strict-Transport-Security value added to every HTTPS
 	// response (ConfigMap hsts*); empty means none.
 	HSTS string `json:"hsts,omitempty"`

@@ -32,6 +32,10 @@ type Policy struct {
 	// AccessLogOff leaves the route's requests out of the access log
 	// (enable-access-log: "false").
 	AccessLogOff bool `json:"accessLogOff,omitempty"`
+	// ProxyBufferBytes is proxy-buffer-size when it is not the default
+	// 4k (0): upstream response heads up to the larger of it and 32k are
+	// accepted.
+	ProxyBufferBytes int64 `json:"proxyBufferBytes,omitempty"`
 }
 
 // Redirect is a fixed redirect answer.

@@ -33,6 +33,8 @@ type generation struct {
 	fwd *forwarding
 	// alog is the access log; nil when off.
 	alog *accessLog
+	// limits are large-client-header-buffers.
+	limits headerLimits
 }
 
 // vhost is a compiled virtual host.
@@ -64,6 +66,9 @@ type route struct {
 	// turned its log off. isDefault marks a host's default action.
 	log       *accesslog.Route
 	isDefault bool
+	// respHead is the largest upstream response head accepted:
+	// proxy-buffer-size when above the engine's default.
+	respHead int
 }
 
 // compile builds a generation from m. backends and certs come from the
@@ -86,6 +91,7 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 	}
 	g.catchAll = compileHost(&m.CatchAll, backends, to)
 	g.fwd = compileForwarding(&m.Forwarding)
+	g.limits = compileHeaderLimits(&m.Client)
 	if m.HSTS != "" {
 		g.hsts = []string{m.HSTS}
 	}
@@ -111,6 +117,7 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		cr.upstreamHost = r.Policy.UpstreamHost
 		cr.full = needsFull(&r.Policy)
 		cr.log = routeLog(r)
+		cr.respHead = int(max(r.Policy.ProxyBufferBytes, maxHeadBytes))
 		if h.Regex {
 			re, err := regexp.Compile("(?i)^" + r.Path)
 			if err != nil {

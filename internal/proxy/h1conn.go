@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"net"
 	"net/http"
@@ -105,19 +104,23 @@ func (hc *h1conn) serve() {
 		}
 		hc.rdl.Extend(time.Now(), KeepAliveTimeout, hc.c.SetReadDeadline)
 		hc.req.reset()
+		limits := hc.s.p.gen.Load().limits
+		hc.req.limit = limits.head
 		err := readHead(hc.br, &hc.req)
 		hc.idle.Store(false)
 		if err != nil {
 			if errors.Is(err, errHeadTooLarge) {
 				// nginx's answers: 414 when the request line alone is too
 				// long, 400 when the headers are.
-				code := http.StatusBadRequest
-				if peek, _ := hc.br.Peek(hc.br.Buffered()); !bytes.Contains(hc.req.buf, []byte("\n")) && !bytes.Contains(peek, []byte("\n")) {
-					code = http.StatusRequestURITooLong
-				}
-				hc.writeError(code, true, false)
+				peek, _ := hc.br.Peek(hc.br.Buffered())
+				hc.writeError(limits.tooLargeStatus(hc.req.buf, peek), true, false)
 				_ = hc.bw.Flush()
 			}
+			return
+		}
+		if code := limits.checkHead(hc.req.buf); code != 0 {
+			hc.writeError(code, true, false)
+			_ = hc.bw.Flush()
 			return
 		}
 		if err := parseRequest(&hc.req); err != nil {
@@ -208,6 +211,7 @@ func (hc *h1conn) handle() bool {
 		return false
 	}
 	hc.upstreamHost = rt.upstreamHost
+	hc.resp.limit = rt.respHead
 	hc.corsHdrs = nil
 	hc.fwdPrefix = ""
 	hc.fwd = nil

@@ -48,6 +48,10 @@ type handler struct {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := h.p.gen.Load()
+	if code := g.limits.checkRequest(r); code != 0 {
+		plainError(w, code)
+		return
+	}
 	if r.TLS != nil && g.hsts != nil {
 		// As ingress-nginx's header filter does, on every HTTPS response;
 		// an upstream's own header replaces it.
@@ -148,6 +152,7 @@ func (p *Proxy) plainServer(li listenerInfo) *http.Server {
 		Handler:           &handler{p: p, li: li},
 		ReadHeaderTimeout: ClientHeaderTimeout,
 		IdleTimeout:       KeepAliveTimeout,
+		MaxHeaderBytes:    maxServerHeaderBytes,
 		// Client errors (bad TLS handshakes, resets) are noise at
 		// proxy scale; data-plane errors are logged by the proxy itself.
 		ErrorLog: log.New(io.Discard, "", 0),

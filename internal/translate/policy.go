@@ -28,6 +28,10 @@ type settings struct {
 	forwarding model.Forwarding
 	// accessLog is the access log's configuration.
 	accessLog model.AccessLog
+	// client holds the limits on client connections.
+	client model.Client
+	// proxyBufferSize is the ConfigMap's proxy-buffer-size.
+	proxyBufferSize int64
 }
 
 // Defaults not carried by an annotation's Key.
@@ -65,6 +69,8 @@ func (t *translator) readSettings(name string) settings {
 	st.hsts = t.readHSTS(ref, data)
 	st.forwarding = t.readForwarding(ref, data)
 	st.accessLog = t.readAccessLog(ref, data)
+	st.client = t.readClient(ref, data)
+	st.proxyBufferSize = configDefault(t, ref, data, &annotations.ProxyBufferSize)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
 	}
@@ -144,6 +150,7 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	logged := true
 	read(a, &annotations.EnableAccessLog, &logged, bad, "requests are logged")
 	pol.AccessLogOff = !logged
+	t.bufferPolicy(a, pol, bad)
 	ip.protocol = model.ProtocolHTTP
 	proto := string(ip.protocol)
 	// Speaking HTTP to a gRPC or TLS upstream would fail in confusing

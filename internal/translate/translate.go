@@ -58,6 +58,7 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 	m.HSTS = t.settings.hsts
 	m.Forwarding = t.settings.forwarding
 	m.AccessLog = t.settings.accessLog
+	m.Client = t.settings.client
 	if opts.DefaultCertificate != "" {
 		t.defaultCertificate(m, opts.DefaultCertificate)
 	}
