@@ -106,3 +106,67 @@ func TestAccessLog(t *testing.T) {
 		return false
 	})
 }
+
+// TestHeaderLimits: with ingress-nginx's default large-client-header-buffers
+// ("4 8k") a request line over 8k gets 414 and a cookie over 8k gets 400;
+// raised to "4 16k" in the ConfigMap, a 12k cookie reaches the backend.
+func TestHeaderLimits(t *testing.T) {
+	c := kubetest.Start(t)
+	annBackend(t, "10.244.88.1", "a")
+	ctx := context.Background()
+	sys := newObjects(t, c, "strait-system")
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "strait-config"}, Data: map[string]string{}}
+	if _, err := c.Client.CoreV1().ConfigMaps(sys.ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	o := newObjects(t, c, "sizes")
+	o.service("web")
+	o.slice("web", "10.244.88.1")
+	ingressClass(t, c, "strait", "strait.dev/ingress-controller", false)
+	annIngress(o, "app", "sizes.test", "/", "web", nil, "")
+	s := startStrait(t, c, "--configmap=strait-system/strait-config")
+
+	send := func(path, cookie string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://"+s.http+path, nil)
+		req.Host = "sizes.test"
+		if cookie != "" {
+			req.Header.Set("Cookie", cookie)
+		}
+		resp, err := plainClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	long := func(n int) string { return strings.Repeat("x", n) }
+	for _, tc := range []struct {
+		what, path, cookie string
+		want               int
+	}{
+		{"short request", "/", "", 200},
+		{"7k cookie", "/", "a=" + long(7<<10), 200},
+		{"9k URI", "/" + long(9<<10), "", 414},
+		{"9k cookie", "/", "a=" + long(9<<10), 400},
+		{"12k cookie", "/", "a=" + long(12<<10), 400},
+	} {
+		if got := send(tc.path, tc.cookie); got != tc.want {
+			t.Errorf("default limits, %s: %d, want %d", tc.what, got, tc.want)
+		}
+	}
+	cur, err := c.Client.CoreV1().ConfigMaps(sys.ns).Get(ctx, cm.Name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.Data = map[string]string{"large-client-header-buffers": "4 16k"}
+	if _, err := c.Client.CoreV1().ConfigMaps(sys.ns).Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "large-client-header-buffers 4 16k to apply", func() bool {
+		return send("/", "a="+long(12<<10)) == 200
+	})
+	if got := send("/", "a="+long(20<<10)); got != 400 {
+		t.Errorf("4 16k, 20k cookie: %d, want 400", got)
+	}
+}
