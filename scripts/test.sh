@@ -29,6 +29,7 @@ for target in \
   ./internal/annotations:FuzzParseBoolInt \
   ./internal/annotations:FuzzParseLogFormat \
   ./internal/annotations:FuzzParseHeaderBuffers \
+  ./internal/annotations:FuzzParseNginxDuration \
   ./internal/proxy:FuzzParseRequest; do
   pkg=${target%%:*} name=${target##*:}
   # A crash always writes its input under testdata/fuzz. Go's fuzzer can

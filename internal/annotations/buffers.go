@@ -81,3 +81,51 @@ func ParseHeaderBuffers(raw string) (HeaderBuffers, error) {
 	}
 	return HeaderBuffers{Number: n, Size: size}, nil
 }
+
+// ParseNginxDuration accepts an nginx time: a number of seconds, or
+// numbers with units ms, s, m, h, d (e.g. "1h", "1m30s"). It returns
+// whole seconds, rounding milliseconds up.
+func ParseNginxDuration(raw string) (int, error) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return 0, errors.New("empty duration")
+	}
+	const maxSeconds = 1e9
+	if n, err := ParseSeconds(s); err == nil {
+		if n > maxSeconds {
+			return 0, errors.New("duration too long")
+		}
+		return n, nil
+	}
+	var ms int64
+	for s != "" {
+		i := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == 0 || i > 10 {
+			return 0, errors.New("not a duration (seconds, or numbers with ms, s, m, h or d)")
+		}
+		n := int64(0)
+		for _, c := range s[:i] {
+			n = n*10 + int64(c-'0')
+		}
+		s = s[i:]
+		unit := map[string]int64{"ms": 1, "s": 1000, "m": 60000, "h": 3600000, "d": 86400000}
+		var u string
+		switch {
+		case strings.HasPrefix(s, "ms"):
+			u = "ms"
+		case s != "" && strings.ContainsRune("smhd", rune(s[0])):
+			u = s[:1]
+		default:
+			return 0, errors.New("not a duration (seconds, or numbers with ms, s, m, h or d)")
+		}
+		s = s[len(u):]
+		ms += n * unit[u]
+		if ms > maxSeconds*1000 {
+			return 0, errors.New("duration too long")
+		}
+	}
+	return int((ms + 999) / 1000), nil
+}

@@ -84,3 +84,26 @@ func FuzzParseHeaderBuffers(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseNginxDuration checks nginx times: an accepted value is a
+// non-negative number of seconds that re-parses the same when written as
+// seconds.
+//
+//	go test ./internal/annotations -run XXX -fuzz FuzzParseNginxDuration -fuzztime 20s
+func FuzzParseNginxDuration(f *testing.F) {
+	for _, s := range []string{"1h", "60", "60s", "1m30s", "500ms", "1d", "2h30m", "", "s", "1x", "-1", "1.5h", "999999999d", "1h1h", " 5m "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := ParseNginxDuration(s)
+		if err != nil {
+			return
+		}
+		if n < 0 {
+			t.Fatalf("ParseNginxDuration(%q) = %d", s, n)
+		}
+		if back, err := ParseNginxDuration(strconv.Itoa(n) + "s"); err != nil || back != n {
+			t.Errorf("ParseNginxDuration(%q) = %d, but %ds re-parses as %d, %v", s, n, n, back, err)
+		}
+	})
+}

@@ -41,6 +41,9 @@ type Model struct {
 	// Client holds limits on client connections; the zero value is
 	// ingress-nginx's defaults.
 	Client Client `json:"client,omitzero"`
+	// Upstream holds the upstream keep-alive settings; the zero value is
+	// ingress-nginx's defaults.
+	Upstream Upstream `json:"upstream,omitzero"`
 	// HSTS is the Strict-Transport-Security value added to every HTTPS
 	// response (ConfigMap hsts*); empty means none.
 	HSTS string `json:"hsts,omitempty"`

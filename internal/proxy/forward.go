@@ -39,6 +39,7 @@ var longAgo = time.Unix(1, 0)
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *listenerInfo, fo *forwardedOut) {
 	tg := requestTarget(r, rt)
 	tg.fo = fo
+	tg.closeConn = !p.registry.Pooling()
 	if up := upgradeType(r); up != "" {
 		p.upgrade(w, r, rt, li, up, tg)
 		return

@@ -35,6 +35,8 @@ type generation struct {
 	alog *accessLog
 	// limits are large-client-header-buffers.
 	limits headerLimits
+	// keepAlive is keep-alive and keep-alive-requests.
+	keepAlive clientKeepAlive
 }
 
 // vhost is a compiled virtual host.
@@ -92,6 +94,7 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 	g.catchAll = compileHost(&m.CatchAll, backends, to)
 	g.fwd = compileForwarding(&m.Forwarding)
 	g.limits = compileHeaderLimits(&m.Client)
+	g.keepAlive = compileClientKeepAlive(&m.Client)
 	if m.HSTS != "" {
 		g.hsts = []string{m.HSTS}
 	}

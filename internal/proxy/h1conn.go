@@ -61,6 +61,8 @@ type h1conn struct {
 	sent     int64
 	reqID    []byte
 	reqIDBuf [32]byte
+	// served counts the connection's requests (keep-alive-requests).
+	served int
 }
 
 func newH1Conn(s *H1Server, c net.Conn) *h1conn {
@@ -102,9 +104,14 @@ func (hc *h1conn) serve() {
 		if hc.s.draining.Load() {
 			return
 		}
-		hc.rdl.Extend(time.Now(), KeepAliveTimeout, hc.c.SetReadDeadline)
+		g := hc.s.p.gen.Load()
+		idle := KeepAliveTimeout
+		if hc.served > 0 {
+			idle = g.keepAlive.idle
+		}
+		hc.rdl.Extend(time.Now(), idle, hc.c.SetReadDeadline)
 		hc.req.reset()
-		limits := hc.s.p.gen.Load().limits
+		limits := g.limits
 		hc.req.limit = limits.head
 		err := readHead(hc.br, &hc.req)
 		hc.idle.Store(false)
@@ -131,6 +138,11 @@ func (hc *h1conn) serve() {
 			hc.writeError(code, true, false)
 			_ = hc.bw.Flush()
 			return
+		}
+		if hc.served++; g.keepAlive.lastRequest(hc.served) {
+			// keep-alive 0 or keep-alive-requests reached: this answer
+			// closes the connection.
+			hc.req.close = true
 		}
 		if hc.s.p.alog != nil {
 			hc.reqStart = time.Now()

@@ -185,6 +185,9 @@ func (hc *h1conn) writeUpstreamHead(w *bufio.Writer, host, uri []byte, upgrade b
 		w.WriteString("Upgrade: ")
 		w.Write(req.upgrade)
 		w.WriteString("\r\nConnection: upgrade\r\n")
+	} else if !hc.s.p.registry.Pooling() {
+		// upstream-keepalive-connections 0: nginx's Connection: close.
+		w.WriteString("Connection: close\r\n")
 	}
 	switch {
 	case req.chunked:

@@ -138,6 +138,9 @@ type target struct {
 	fo *forwardedOut
 	// upstreamHost replaces the Host header (upstream-vhost).
 	upstreamHost string
+	// closeConn asks the upstream to close the connection
+	// (upstream-keepalive-connections 0).
+	closeConn bool
 }
 
 // requestTarget returns the origin-form target of r, rewritten when the
@@ -222,6 +225,8 @@ func writeRequestHead(bw *bufio.Writer, r *http.Request, li *listenerInfo, upgra
 	if upgrade != "" {
 		writeHeader(bw, "Upgrade", upgrade)
 		writeHeader(bw, "Connection", "upgrade")
+	} else if tg.closeConn {
+		writeHeader(bw, "Connection", "close")
 	}
 	switch {
 	case r.ContentLength > 0 || (r.ContentLength == 0 && len(r.Header["Content-Length"]) > 0):

@@ -37,6 +37,8 @@ type Proxy struct {
 	timeouts Timeouts
 	// alog receives access-log lines; nil when Options.AccessLog is nil.
 	alog *accesslog.Writer
+	// idle closes idle net/http connections after the keep-alive time.
+	idle idleTimers
 
 	applyMu sync.Mutex // serialises Apply; requests never take it
 	// handoffAll makes the HTTP/1 engine hand every route to the net/http
@@ -117,6 +119,7 @@ func (p *Proxy) Apply(m *model.Model) {
 	p.applyMu.Lock()
 	defer p.applyMu.Unlock()
 	backends := p.registry.Update(m.Backends)
+	p.registry.SetKeepAlive(compileUpstreamKeepAlive(&m.Upstream))
 	certs := p.certs.update(m.Certificates, p.log)
 	g := compile(m, backends, certs, p.timeouts)
 	g.alog = compileAccessLog(&m.AccessLog, p.alog)

@@ -48,6 +48,7 @@ type handler struct {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := h.p.gen.Load()
+	keepAliveHeader(g, w, r)
 	if code := g.limits.checkRequest(r); code != 0 {
 		plainError(w, code)
 		return
@@ -151,8 +152,10 @@ func (p *Proxy) plainServer(li listenerInfo) *http.Server {
 	return &http.Server{
 		Handler:           &handler{p: p, li: li},
 		ReadHeaderTimeout: ClientHeaderTimeout,
-		IdleTimeout:       KeepAliveTimeout,
+		IdleTimeout:       maxIdleTimeout,
 		MaxHeaderBytes:    maxServerHeaderBytes,
+		ConnState:         p.connState,
+		ConnContext:       countRequests,
 		// Client errors (bad TLS handshakes, resets) are noise at
 		// proxy scale; data-plane errors are logged by the proxy itself.
 		ErrorLog: log.New(io.Discard, "", 0),

@@ -30,6 +30,8 @@ type settings struct {
 	accessLog model.AccessLog
 	// client holds the limits on client connections.
 	client model.Client
+	// upstream holds the upstream keep-alive settings.
+	upstream model.Upstream
 	// proxyBufferSize is the ConfigMap's proxy-buffer-size.
 	proxyBufferSize int64
 }
@@ -70,6 +72,7 @@ func (t *translator) readSettings(name string) settings {
 	st.forwarding = t.readForwarding(ref, data)
 	st.accessLog = t.readAccessLog(ref, data)
 	st.client = t.readClient(ref, data)
+	st.upstream = t.readKeepAlive(ref, data, &st.client)
 	st.proxyBufferSize = configDefault(t, ref, data, &annotations.ProxyBufferSize)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)

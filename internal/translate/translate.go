@@ -59,6 +59,7 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 	m.Forwarding = t.settings.forwarding
 	m.AccessLog = t.settings.accessLog
 	m.Client = t.settings.client
+	m.Upstream = t.settings.upstream
 	if opts.DefaultCertificate != "" {
 		t.defaultCertificate(m, opts.DefaultCertificate)
 	}

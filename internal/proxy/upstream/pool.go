@@ -46,6 +46,7 @@ type Conn struct {
 	pool            *addrPool
 	requests        int
 	idleAt          time.Time
+	born            time.Time
 }
 
 // addrPool holds the idle connections to one address.
@@ -56,7 +57,7 @@ type addrPool struct {
 	dialer  *net.Dialer
 	mu      sync.Mutex
 	idle    []*Conn
-	maxIdle int
+	ka      *keepAliveRef // nil for adopted one-off connections
 	closed  bool
 	refs    int // backends referring to this address; guarded by Registry.mu
 }
@@ -105,6 +106,7 @@ func (p *addrPool) dial(connect time.Duration) (net.Conn, error) {
 // get returns an idle connection or dials a new one.
 func (p *addrPool) get(connect time.Duration) (*Conn, error) {
 	now := time.Now()
+	ka := p.ka.load()
 	for {
 		p.mu.Lock()
 		n := len(p.idle)
@@ -117,7 +119,7 @@ func (p *addrPool) get(connect time.Duration) (*Conn, error) {
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
 		idle := now.Sub(c.idleAt)
-		if idle > DefaultIdleTimeout || (idle > probeAfter && !c.alive()) {
+		if ka.MaxIdle == 0 || idle > ka.IdleTimeout || now.Sub(c.born) > ka.MaxLifetime || (idle > probeAfter && !c.alive()) {
 			c.destroy()
 			continue
 		}
@@ -132,7 +134,7 @@ func (p *addrPool) get(connect time.Duration) (*Conn, error) {
 	r.Reset(nc)
 	w := bufWriters.Get().(*bufio.Writer)
 	w.Reset(nc)
-	return &Conn{Conn: nc, R: r, W: w, pool: p}, nil
+	return &Conn{Conn: nc, R: r, W: w, pool: p, born: now}, nil
 }
 
 // alive checks, without blocking, that the peer has not closed the
@@ -155,13 +157,18 @@ func (c *Conn) alive() bool {
 func (c *Conn) Release() {
 	c.requests++
 	p := c.pool
-	if c.requests >= DefaultMaxRequests || c.R.Buffered() > 0 {
+	ka := p.ka.load()
+	if c.requests >= ka.MaxRequests || c.R.Buffered() > 0 {
 		c.destroy()
 		return
 	}
 	c.idleAt = time.Now()
+	if c.idleAt.Sub(c.born) > ka.MaxLifetime {
+		c.destroy()
+		return
+	}
 	p.mu.Lock()
-	if p.closed || len(p.idle) >= p.maxIdle {
+	if p.closed || len(p.idle) >= ka.MaxIdle {
 		p.mu.Unlock()
 		c.destroy()
 		return
