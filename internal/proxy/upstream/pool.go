@@ -51,15 +51,15 @@ type Conn struct {
 
 // addrPool holds the idle connections to one address.
 type addrPool struct {
-	addr    string
-	key     string // addr, plus "/tls" for HTTPS pools
-	tls     bool   // HTTPS to the endpoint
-	dialer  *net.Dialer
-	mu      sync.Mutex
-	idle    []*Conn
-	ka      *keepAliveRef // nil for adopted one-off connections
-	closed  bool
-	refs    int // backends referring to this address; guarded by Registry.mu
+	addr   string
+	key    string // addr, plus "/tls" for HTTPS pools
+	tls    bool   // HTTPS to the endpoint
+	dialer *net.Dialer
+	mu     sync.Mutex
+	idle   []*Conn
+	ka     *keepAliveRef // nil for adopted one-off connections
+	closed bool
+	refs   int // backends referring to this address; guarded by Registry.mu
 }
 
 var bufReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bufSize) }}
