@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -12,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/straitgw/strait/internal/echo"
 	"github.com/straitgw/strait/internal/kubetest"
 )
 
@@ -168,5 +173,59 @@ func TestHeaderLimits(t *testing.T) {
 	})
 	if got := send("/", "a="+long(20<<10)); got != 400 {
 		t.Errorf("4 16k, 20k cookie: %d, want 400", got)
+	}
+}
+
+// TestKeepAlive: with keep-alive-requests "2" the second response on a
+// client connection says Connection: close and the connection ends; with
+// upstream-keepalive-connections "0" the backend is asked to close every
+// connection (Connection: close).
+func TestKeepAlive(t *testing.T) {
+	c := kubetest.Start(t)
+	backend(t, "10.244.89.1", "a")
+	ctx := context.Background()
+	sys := newObjects(t, c, "strait-system")
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "strait-config"},
+		Data: map[string]string{"keep-alive-requests": "2", "upstream-keepalive-connections": "0"}}
+	if _, err := c.Client.CoreV1().ConfigMaps(sys.ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	o := newObjects(t, c, "keepalive")
+	o.service("web")
+	o.slice("web", "10.244.89.1")
+	ingressClass(t, c, "strait", "strait.dev/ingress-controller", false)
+	annIngress(o, "app", "ka.test", "/", "web", nil, "")
+	s := startStrait(t, c, "--configmap=strait-system/strait-config")
+
+	conn, err := net.DialTimeout("tcp", s.http, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(conn)
+	for i := 1; i <= 2; i++ {
+		if _, err := io.WriteString(conn, "GET /x HTTP/1.1\r\nHost: ka.test\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		var e echo.Echo
+		err = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("request %d: %d, %v", i, resp.StatusCode, err)
+		}
+		if resp.Close != (i == 2) {
+			t.Errorf("request %d: Connection: close %v, want %v", i, resp.Close, i == 2)
+		}
+		if got := e.Headers["Connection"]; len(got) != 1 || got[0] != "close" {
+			t.Errorf("request %d: backend got Connection %q, want close", i, got)
+		}
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("after keep-alive-requests: read %v, want EOF", err)
 	}
 }
