@@ -44,6 +44,8 @@ type Model struct {
 	// Upstream holds the upstream keep-alive settings; the zero value is
 	// ingress-nginx's defaults.
 	Upstream Upstream `json:"upstream,omitzero"`
+	// Gzip, when set, compresses responses for clients that accept gzip.
+	Gzip *Gzip `json:"gzip,omitempty"`
 	// HSTS is the Strict-Transport-Security value added to every HTTPS
 	// response (ConfigMap hsts*); empty means none.
 	HSTS string `json:"hsts,omitempty"`

@@ -341,8 +341,14 @@ func (lw *logWriter) finish() {
 // is when connecting began.
 func logUpstreamResponse(w http.ResponseWriter, addr string, resp *http.Response, start time.Time) {
 	lw, ok := w.(*logWriter)
-	if !ok {
-		return
+	for !ok {
+		// Other wrappers (gzip) sit between the handler and the log.
+		u, wraps := w.(interface{ Unwrap() http.ResponseWriter })
+		if !wraps {
+			return
+		}
+		w = u.Unwrap()
+		lw, ok = w.(*logWriter)
 	}
 	lw.e.UpstreamAddr, lw.e.UpstreamStatus, lw.upStart = addr, resp.StatusCode, start
 	lw.e.UpstreamLength = resp.ContentLength

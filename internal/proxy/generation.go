@@ -37,6 +37,8 @@ type generation struct {
 	limits headerLimits
 	// keepAlive is keep-alive and keep-alive-requests.
 	keepAlive clientKeepAlive
+	// gzip is use-gzip; nil when off.
+	gzip *gzipConf
 }
 
 // vhost is a compiled virtual host.
@@ -95,6 +97,7 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 	g.fwd = compileForwarding(&m.Forwarding)
 	g.limits = compileHeaderLimits(&m.Client)
 	g.keepAlive = compileClientKeepAlive(&m.Client)
+	g.gzip = compileGzip(m.Gzip)
 	if m.HSTS != "" {
 		g.hsts = []string{m.HSTS}
 	}

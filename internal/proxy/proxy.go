@@ -123,7 +123,8 @@ func (p *Proxy) Apply(m *model.Model) {
 	certs := p.certs.update(m.Certificates, p.log)
 	g := compile(m, backends, certs, p.timeouts)
 	g.alog = compileAccessLog(&m.AccessLog, p.alog)
-	if p.handoffAll {
+	if p.handoffAll || g.gzip != nil {
+		// Compression is written once, in the net/http handler.
 		g.routes(func(r *route) { r.full = true })
 	}
 	p.gen.Store(g)

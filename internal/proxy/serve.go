@@ -127,6 +127,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, rt.status)
 		return
 	}
+	w, closeGzip := g.gzip.wrap(w, r)
+	defer closeGzip()
 	h.p.forward(w, r, rt, &h.li, fo)
 }
 

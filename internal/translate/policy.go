@@ -32,6 +32,8 @@ type settings struct {
 	client model.Client
 	// upstream holds the upstream keep-alive settings.
 	upstream model.Upstream
+	// gzip is response compression; nil when off.
+	gzip *model.Gzip
 	// proxyBufferSize is the ConfigMap's proxy-buffer-size.
 	proxyBufferSize int64
 }
@@ -73,6 +75,7 @@ func (t *translator) readSettings(name string) settings {
 	st.accessLog = t.readAccessLog(ref, data)
 	st.client = t.readClient(ref, data)
 	st.upstream = t.readKeepAlive(ref, data, &st.client)
+	st.gzip = t.readGzip(ref, data)
 	st.proxyBufferSize = configDefault(t, ref, data, &annotations.ProxyBufferSize)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)

@@ -60,6 +60,7 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 	m.AccessLog = t.settings.accessLog
 	m.Client = t.settings.client
 	m.Upstream = t.settings.upstream
+	m.Gzip = t.settings.gzip
 	if opts.DefaultCertificate != "" {
 		t.defaultCertificate(m, opts.DefaultCertificate)
 	}
