@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -227,5 +228,64 @@ func TestKeepAlive(t *testing.T) {
 	}
 	if _, err := br.ReadByte(); err != io.EOF {
 		t.Errorf("after keep-alive-requests: read %v, want EOF", err)
+	}
+}
+
+// TestGzip: with use-gzip in the ConfigMap, a JSON answer reaches a client
+// that accepts gzip compressed (Content-Encoding: gzip, Vary), and one
+// that does not accept it gets it plain.
+func TestGzip(t *testing.T) {
+	c := kubetest.Start(t)
+	backend(t, "10.244.90.1", "a")
+	ctx := context.Background()
+	sys := newObjects(t, c, "strait-system")
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "strait-config"},
+		Data: map[string]string{"use-gzip": "true", "gzip-min-length": "10"}}
+	if _, err := c.Client.CoreV1().ConfigMaps(sys.ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	o := newObjects(t, c, "gzip")
+	o.service("web")
+	o.slice("web", "10.244.90.1")
+	ingressClass(t, c, "strait", "strait.dev/ingress-controller", false)
+	annIngress(o, "app", "gz.test", "/", "web", nil, "")
+	s := startStrait(t, c, "--configmap=strait-system/strait-config")
+
+	client := &http.Client{Transport: &http.Transport{DisableCompression: true}, Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	fetch := func(accept string) (*http.Response, echo.Echo) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, "http://"+s.http+"/data", nil)
+		req.Host = "gz.test"
+		if accept != "" {
+			req.Header.Set("Accept-Encoding", accept)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body io.Reader = resp.Body
+		if resp.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(resp.Body)
+			if err != nil {
+				t.Fatalf("bad gzip stream: %v", err)
+			}
+			body = zr
+		}
+		var e echo.Echo
+		if err := json.NewDecoder(body).Decode(&e); err != nil {
+			t.Fatalf("decoding the answer (Content-Encoding %q): %v", resp.Header.Get("Content-Encoding"), err)
+		}
+		return resp, e
+	}
+	resp, e := fetch("gzip, br")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" || resp.Header.Get("Vary") != "Accept-Encoding" || e.Backend != "a" {
+		t.Errorf("Accept-Encoding gzip: %d, Content-Encoding %q, Vary %q, backend %q", resp.StatusCode,
+			resp.Header.Get("Content-Encoding"), resp.Header.Get("Vary"), e.Backend)
+	}
+	resp, e = fetch("")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "" || e.Backend != "a" {
+		t.Errorf("no Accept-Encoding: %d, Content-Encoding %q, backend %q", resp.StatusCode, resp.Header.Get("Content-Encoding"), e.Backend)
 	}
 }
