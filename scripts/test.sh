@@ -30,6 +30,7 @@ for target in \
   ./internal/annotations:FuzzParseLogFormat \
   ./internal/annotations:FuzzParseHeaderBuffers \
   ./internal/annotations:FuzzParseNginxDuration \
+  ./internal/annotations:FuzzParseMirrorTarget \
   ./internal/proxy:FuzzParseRequest; do
   pkg=${target%%:*} name=${target##*:}
   # A crash always writes its input under testdata/fuzz. Go's fuzzer can

@@ -1,6 +1,7 @@
 package annotations
 
 import (
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,6 +105,38 @@ func FuzzParseNginxDuration(f *testing.F) {
 		}
 		if back, err := ParseNginxDuration(strconv.Itoa(n) + "s"); err != nil || back != n {
 			t.Errorf("ParseNginxDuration(%q) = %d, but %ds re-parses as %d, %v", s, n, n, back, err)
+		}
+	})
+}
+
+// FuzzParseMirrorTarget checks mirror-target: an accepted value is an
+// http or https URL without characters that could end a value or a
+// directive, whose every $ starts a known variable, and which parses as a
+// URL once its variables are replaced.
+//
+//	go test ./internal/annotations -run XXX -fuzz FuzzParseMirrorTarget -fuzztime 20s
+func FuzzParseMirrorTarget(f *testing.F) {
+	for _, s := range []string{"https://test$request_uri", "http://m.svc:8080/copy", "http://m/$uri?$args", "ftp://x", "http://", "http://a b/",
+		"http://m/$remote_addr", "http://m/$request_urix", "http://m/;rm", "http://m/$", "http://user@m/", "http://m/{x}", "http://[::1]:80/$host"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := ParseMirrorTarget(s)
+		if err != nil {
+			return
+		}
+		if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+			t.Fatalf("ParseMirrorTarget(%q) = %q, not http(s)", s, v)
+		}
+		if strings.ContainsAny(v, " ;{}\"'\n\r\t") {
+			t.Fatalf("ParseMirrorTarget(%q) = %q holds a forbidden character", s, v)
+		}
+		expanded := strings.NewReplacer("$request_uri", "/p?q=1", "$query_string", "q=1", "$uri", "/p", "$args", "q=1", "$host", "h.test", "$scheme", "http").Replace(v)
+		if strings.Contains(expanded, "$") {
+			t.Fatalf("ParseMirrorTarget(%q) = %q keeps an unknown variable", s, v)
+		}
+		if u, err := url.Parse(expanded); err != nil || u.Host == "" {
+			t.Errorf("ParseMirrorTarget(%q) accepted, but %q is not a URL with a host: %v", s, expanded, err)
 		}
 	})
 }

@@ -36,6 +36,21 @@ type Policy struct {
 	// 4k (0): upstream response heads up to the larger of it and 32k are
 	// accepted.
 	ProxyBufferBytes int64 `json:"proxyBufferBytes,omitempty"`
+	// Mirror, when set, sends a copy of every proxied request elsewhere
+	// (mirror-target).
+	Mirror *Mirror `json:"mirror,omitempty"`
+}
+
+// Mirror is a mirror-target: a copy of each request goes to Target, whose
+// answer is discarded.
+type Mirror struct {
+	// Target is an http or https URL whose path may hold $request_uri,
+	// $uri, $args, $query_string, $host and $scheme.
+	Target string `json:"target"`
+	// Host is the Host header sent; empty means Target's host.
+	Host string `json:"host,omitempty"`
+	// NoBody leaves the request body out (mirror-request-body off).
+	NoBody bool `json:"noBody,omitempty"`
 }
 
 // Redirect is a fixed redirect answer.

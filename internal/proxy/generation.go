@@ -73,6 +73,8 @@ type route struct {
 	// respHead is the largest upstream response head accepted:
 	// proxy-buffer-size when above the engine's default.
 	respHead int
+	// mirror copies requests to mirror-target; nil for none.
+	mirror *mirrorRule
 }
 
 // compile builds a generation from m. backends and certs come from the
@@ -123,6 +125,7 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		cr.upstreamHost = r.Policy.UpstreamHost
 		cr.full = needsFull(&r.Policy)
 		cr.log = routeLog(r)
+		cr.mirror = compileMirror(r.Policy.Mirror)
 		cr.respHead = int(max(r.Policy.ProxyBufferBytes, maxHeadBytes))
 		if h.Regex {
 			re, err := regexp.Compile("(?i)^" + r.Path)

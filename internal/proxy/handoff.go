@@ -142,5 +142,5 @@ func (s *H1Server) closeFull() {
 
 // needsFull reports whether a route's policy needs the net/http handler.
 func needsFull(p *model.Policy) bool {
-	return false
+	return p.Mirror != nil
 }

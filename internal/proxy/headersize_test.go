@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -59,7 +60,7 @@ func TestProxyBufferSize(t *testing.T) {
 	forEngines(t, func(t *testing.T, e engine) {
 		_, ep := backendServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			for i := 0; i < 6; i++ {
-				w.Header().Add("Set-Cookie", "c"+itoa(i)+"="+strings.Repeat("v", 7<<10))
+				w.Header().Add("Set-Cookie", "c"+strconv.Itoa(i)+"="+strings.Repeat("v", 7<<10))
 			}
 			w.WriteHeader(http.StatusOK)
 		}))
@@ -73,5 +74,3 @@ func TestProxyBufferSize(t *testing.T) {
 		}
 	})
 }
-
-func itoa(i int) string { return string(rune('0' + i)) }

@@ -39,6 +39,8 @@ type Proxy struct {
 	alog *accesslog.Writer
 	// idle closes idle net/http connections after the keep-alive time.
 	idle idleTimers
+	// mirrors sends mirror-target copies.
+	mirrors *http.Client
 
 	applyMu sync.Mutex // serialises Apply; requests never take it
 	// handoffAll makes the HTTP/1 engine hand every route to the net/http
@@ -105,6 +107,7 @@ func New(opts Options) (*Proxy, error) {
 	}
 	to := opts.Timeouts.withDefaults()
 	p := &Proxy{log: log, registry: upstream.NewRegistry(to.Connect), certs: newCertStore(def), timeouts: to}
+	p.mirrors = newMirrorClient()
 	if opts.AccessLog != nil {
 		p.alog = accesslog.NewWriter(opts.AccessLog)
 	}

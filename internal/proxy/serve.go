@@ -127,6 +127,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, rt.status)
 		return
 	}
+	if rt.mirror != nil {
+		h.p.mirror(rt.mirror, r, https, rt.timeouts.Read)
+	}
 	w, closeGzip := g.gzip.wrap(w, r)
 	defer closeGzip()
 	h.p.forward(w, r, rt, &h.li, fo)

@@ -157,6 +157,7 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	read(a, &annotations.EnableAccessLog, &logged, bad, "requests are logged")
 	pol.AccessLogOff = !logged
 	t.bufferPolicy(a, pol, bad)
+	pol.Mirror = mirrorPolicy(a, bad)
 	ip.protocol = model.ProtocolHTTP
 	proto := string(ip.protocol)
 	// Speaking HTTP to a gRPC or TLS upstream would fail in confusing
