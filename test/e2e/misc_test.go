@@ -289,3 +289,58 @@ func TestGzip(t *testing.T) {
 		t.Errorf("no Accept-Encoding: %d, Content-Encoding %q, backend %q", resp.StatusCode, resp.Header.Get("Content-Encoding"), e.Backend)
 	}
 }
+
+// TestMirror: with mirror-target, mirror-host and the default
+// mirror-request-body, a POST answered by the Ingress's backend is also
+// received by the mirror, with the request URI appended, the mirror-host
+// Host and the body.
+func TestMirror(t *testing.T) {
+	c := kubetest.Start(t)
+	backend(t, "10.244.91.1", "a")
+	type seen struct{ uri, host, body string }
+	got := make(chan seen, 10)
+	ln, err := net.Listen("tcp", "10.244.91.2:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msrv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{r.RequestURI, r.Host, string(b)}
+		w.WriteHeader(http.StatusAccepted)
+	})}
+	go func() { _ = msrv.Serve(ln) }()
+	t.Cleanup(func() { _ = msrv.Close() })
+
+	o := newObjects(t, c, "mirror")
+	o.service("web")
+	o.slice("web", "10.244.91.1")
+	ingressClass(t, c, "strait", "strait.dev/ingress-controller", false)
+	annIngress(o, "app", "m.test", "/", "web", annMap(
+		"mirror-target", "http://10.244.91.2:8080/copy$request_uri",
+		"mirror-host", "shadow.test"), "")
+	s := startStrait(t, c)
+
+	req, _ := http.NewRequest(http.MethodPost, "http://"+s.http+"/orders?id=7", strings.NewReader("order-body"))
+	req.Host = "m.test"
+	resp, err := plainClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e echo.Echo
+	_ = json.NewDecoder(resp.Body).Decode(&e)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || e.Backend != "a" || e.Body != "order-body" {
+		t.Fatalf("POST: %d from %q with body %q", resp.StatusCode, e.Backend, e.Body)
+	}
+	select {
+	case m := <-got:
+		if m != (seen{"/copy/orders?id=7", "shadow.test", "order-body"}) {
+			t.Errorf("mirror received %+v", m)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the mirror received nothing")
+	}
+	if w := annWarnings(c, "mirror", "app"); len(w) > 0 {
+		t.Errorf("Ingress has warnings: %q", w)
+	}
+}
