@@ -46,6 +46,10 @@ type Model struct {
 	Upstream Upstream `json:"upstream,omitzero"`
 	// Gzip, when set, compresses responses for clients that accept gzip.
 	Gzip *Gzip `json:"gzip,omitempty"`
+	// ProxyProtocol expects a PROXY protocol header (v1 or v2) on every
+	// connection to the HTTP and HTTPS listeners (use-proxy-protocol); the
+	// client address is the one it names.
+	ProxyProtocol bool `json:"proxyProtocol,omitempty"`
 	// HSTS is the Strict-Transport-Security value added to every HTTPS
 	// response (ConfigMap hsts*); empty means none.
 	HSTS string `json:"hsts,omitempty"`

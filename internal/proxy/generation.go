@@ -39,6 +39,8 @@ type generation struct {
 	keepAlive clientKeepAlive
 	// gzip is use-gzip; nil when off.
 	gzip *gzipConf
+	// proxyProtocol is use-proxy-protocol (see proxyproto.go).
+	proxyProtocol bool
 }
 
 // vhost is a compiled virtual host.
@@ -100,6 +102,7 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 	g.limits = compileHeaderLimits(&m.Client)
 	g.keepAlive = compileClientKeepAlive(&m.Client)
 	g.gzip = compileGzip(m.Gzip)
+	g.proxyProtocol = m.ProxyProtocol
 	if m.HSTS != "" {
 		g.hsts = []string{m.HSTS}
 	}

@@ -73,7 +73,10 @@ func newH1Conn(s *H1Server, c net.Conn) *h1conn {
 	br.Reset(c)
 	bw := h1Writers.Get().(*bufio.Writer)
 	bw.Reset(c)
-	hc := &h1conn{s: s, c: c, br: br, bw: bw, ip: []byte(clientIP(c.RemoteAddr().String()))}
+	// The client address is set in serve: with the PROXY protocol it
+	// comes from the connection's first bytes, not read in the accept
+	// loop.
+	hc := &h1conn{s: s, c: c, br: br, bw: bw}
 	hc.req.contentLength, hc.resp.contentLength = -1, -1
 	return hc
 }
@@ -99,6 +102,7 @@ func (hc *h1conn) serve() {
 		h1Writers.Put(hc.bw)
 		hc.s.forget(hc)
 	}()
+	hc.ip = []byte(clientIP(hc.c.RemoteAddr().String()))
 	for {
 		hc.idle.Store(true)
 		if hc.s.draining.Load() {

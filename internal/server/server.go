@@ -108,6 +108,9 @@ func New(cfg Config) (*Server, error) {
 		s.closeListeners()
 		return nil, err
 	}
+	// use-proxy-protocol applies to the HTTP and HTTPS listeners.
+	s.httpLn = p.ProxyProtocolListener(s.httpLn)
+	s.httpsLn = p.ProxyProtocolListener(s.httpsLn)
 	if s.healthLn, err = listen(cfg.HealthzPort); err != nil {
 		s.closeListeners()
 		return nil, err

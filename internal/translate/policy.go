@@ -34,6 +34,8 @@ type settings struct {
 	upstream model.Upstream
 	// gzip is response compression; nil when off.
 	gzip *model.Gzip
+	// proxyProtocol is use-proxy-protocol.
+	proxyProtocol bool
 	// proxyBufferSize is the ConfigMap's proxy-buffer-size.
 	proxyBufferSize int64
 }
@@ -76,6 +78,7 @@ func (t *translator) readSettings(name string) settings {
 	st.client = t.readClient(ref, data)
 	st.upstream = t.readKeepAlive(ref, data, &st.client)
 	st.gzip = t.readGzip(ref, data)
+	st.proxyProtocol = t.configBool(ref, data, "use-proxy-protocol", false)
 	st.proxyBufferSize = configDefault(t, ref, data, &annotations.ProxyBufferSize)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)

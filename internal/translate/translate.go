@@ -61,6 +61,7 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 	m.Client = t.settings.client
 	m.Upstream = t.settings.upstream
 	m.Gzip = t.settings.gzip
+	m.ProxyProtocol = t.settings.proxyProtocol
 	if opts.DefaultCertificate != "" {
 		t.defaultCertificate(m, opts.DefaultCertificate)
 	}
