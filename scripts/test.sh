@@ -31,7 +31,8 @@ for target in \
   ./internal/annotations:FuzzParseHeaderBuffers \
   ./internal/annotations:FuzzParseNginxDuration \
   ./internal/annotations:FuzzParseMirrorTarget \
-  ./internal/proxy:FuzzParseRequest; do
+  ./internal/proxy:FuzzParseRequest \
+  ./internal/proxy:FuzzProxyHeader; do
   pkg=${target%%:*} name=${target##*:}
   # A crash always writes its input under testdata/fuzz. Go's fuzzer can
   # also fail with "context deadline exceeded" when -fuzztime ends while
