@@ -344,3 +344,55 @@ func TestMirror(t *testing.T) {
 		t.Errorf("Ingress has warnings: %q", w)
 	}
 }
+
+// TestProxyProtocol: with use-proxy-protocol in the ConfigMap, a request
+// prefixed with a PROXY v1 header reaches the backend with the client
+// address the header names (X-Real-IP, X-Forwarded-For), and a connection
+// without one is refused.
+func TestProxyProtocol(t *testing.T) {
+	c := kubetest.Start(t)
+	backend(t, "10.244.92.1", "a")
+	ctx := context.Background()
+	sys := newObjects(t, c, "strait-system")
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "strait-config"}, Data: map[string]string{"use-proxy-protocol": "true"}}
+	if _, err := c.Client.CoreV1().ConfigMaps(sys.ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	o := newObjects(t, c, "pp")
+	o.service("web")
+	o.slice("web", "10.244.92.1")
+	ingressClass(t, c, "strait", "strait.dev/ingress-controller", false)
+	annIngress(o, "app", "pp.test", "/", "web", nil, "")
+	s := startStrait(t, c, "--configmap=strait-system/strait-config")
+
+	send := func(header string) (*echo.Echo, error) {
+		t.Helper()
+		conn, err := net.DialTimeout("tcp", s.http, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		_, _ = io.WriteString(conn, header+"GET /who HTTP/1.1\r\nHost: pp.test\r\nConnection: close\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		var e echo.Echo
+		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
+			return nil, err
+		}
+		return &e, nil
+	}
+	e, err := send("PROXY TCP4 203.0.113.7 10.0.0.1 51000 80\r\n")
+	if err != nil {
+		t.Fatalf("with a PROXY header: %v", err)
+	}
+	if ip, xff := e.Headers["X-Real-Ip"], e.Headers["X-Forwarded-For"]; len(ip) != 1 || ip[0] != "203.0.113.7" || len(xff) != 1 || xff[0] != "203.0.113.7" {
+		t.Errorf("backend saw X-Real-IP %q, X-Forwarded-For %q; want 203.0.113.7", ip, xff)
+	}
+	if _, err := send(""); err == nil {
+		t.Error("a connection without a PROXY header was answered")
+	}
+}
