@@ -37,6 +37,9 @@ func BenchmarkH1AccessLog(b *testing.B) {
 				b.Fatal(err)
 			}
 			m := accessLogModel(model.Endpoint{Host: "127.0.0.1", Port: int32(tcp.Port)}, model.AccessLog{})
+			// One connection for the whole run: nginx's default of 1000
+			// requests per connection would end it.
+			m.Client.KeepAliveRequests = 1 << 30
 			p.Apply(m)
 			ln, _ := proxy.Listen("127.0.0.1:0")
 			srv := p.H1Server(ln)
