@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/straitgw/strait/internal/model"
 	"github.com/straitgw/strait/internal/proxy"
@@ -174,6 +175,27 @@ func TestAccessLogStatuses(t *testing.T) {
 		_ = p.FlushAccessLog()
 		if lines := out.lines(); len(lines) != 1 || lines[0] != "502 - default-web-80" {
 			t.Errorf("lines %q, want [\"502 - default-web-80\"]", lines)
+		}
+	})
+}
+
+// TestAccessLogWebSocket: an upgraded connection works through the
+// logging wrapper and is logged with 101 once it ends.
+func TestAccessLogWebSocket(t *testing.T) {
+	forEngines(t, func(t *testing.T, e engine) {
+		m := accessLogModel(echoBackend(t, "ws"), model.AccessLog{Format: "$status $request_method $request_uri"})
+		addr, p, out := startLoggingProxy(t, e, m)
+		ws, resp := dialWS(t, "ws://"+addr+"/chat", "shop.test")
+		if resp.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("handshake: %d", resp.StatusCode)
+		}
+		roundTrip(t, ws, "hello")
+		_ = ws.Close()
+		if !waitFor(5*time.Second, func() bool { _ = p.FlushAccessLog(); return len(out.lines()) == 1 }) {
+			t.Fatalf("lines %q, want one", out.lines())
+		}
+		if l := out.lines()[0]; l != "101 GET /chat" {
+			t.Errorf("line %q, want \"101 GET /chat\"", l)
 		}
 	})
 }
