@@ -10,13 +10,17 @@ import (
 // Route is what a log line says about the route that served a request;
 // it is built once per route and generation.
 type Route struct {
-	// UpstreamName is ingress-nginx's $proxy_upstream_name,
-	// "<namespace>-<service>-<port>".
+	// UpstreamName is ingress-nginx's $proxy_upstream_name when it is not
+	// "<ServiceNamespace>-<ServiceName>-<ServicePort>", which is rendered
+	// when it is empty.
 	UpstreamName string
-	Namespace    string
-	IngressName  string
-	ServiceName  string
-	ServicePort  string
+	// Namespace and IngressName name the Ingress.
+	Namespace   string
+	IngressName string
+	// ServiceNamespace, ServiceName and ServicePort name the backend.
+	ServiceNamespace string
+	ServiceName      string
+	ServicePort      string
 	// LocationPath is the Ingress path.
 	LocationPath string
 }
@@ -131,6 +135,13 @@ func (t *Template) appendVar(dst []byte, s *Segment, e *Entry) []byte {
 	case VarRequestTime:
 		return appendSeconds(dst, e.End.Sub(e.Start))
 	case VarProxyUpstreamName:
+		if r.UpstreamName == "" && r.ServiceName != "" {
+			dst = t.appendValue(dst, r.ServiceNamespace)
+			dst = append(dst, '-')
+			dst = t.appendValue(dst, r.ServiceName)
+			dst = append(dst, '-')
+			return t.appendValue(dst, r.ServicePort)
+		}
 		return set(r.UpstreamName)
 	case VarProxyAlternativeUpstreamName:
 		return set("")

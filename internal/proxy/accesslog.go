@@ -63,32 +63,33 @@ func compileAccessLog(m *model.AccessLog, out *accesslog.Writer) *accessLog {
 
 // logs reports whether requests to rt with request URI uri are logged.
 func (al *accessLog) logs(rt *route, uri string) bool {
-	if rt.log == nil || (rt.isDefault && !al.defaultBackend) {
+	if rt.logOff || (rt.logHost != nil && !al.defaultBackend) {
 		return false
 	}
 	return al.skip == nil || !al.skip[uri]
 }
 
-// routeLog is what the log says about a route: ingress-nginx's
-// $proxy_upstream_name ("<namespace>-<service>-<port>"), the Ingress and
-// its path. It is nil when the Ingress turned the log off.
-func routeLog(r *model.Route) *accesslog.Route {
-	if r.Policy.AccessLogOff {
-		return nil
+// routeLogInfo fills what the log says about a route: its Ingress and
+// path, and the service fields from which ingress-nginx's
+// $proxy_upstream_name ("<namespace>-<service>-<port>") is rendered. It is
+// derived per logged request from the model the route was compiled from
+// (substrings, no allocation), so that compiled routes stay small.
+func routeLogInfo(dst *accesslog.Route, rt *route) {
+	*dst = accesslog.Route{}
+	switch {
+	case rt.logSrc != nil:
+		r := rt.logSrc
+		dst.Namespace, dst.IngressName, dst.LocationPath = r.Source.Namespace, r.Source.Name, r.Path
+		backendLog(dst, r.Action.Backend)
+	case rt.logHost != nil:
+		// A host's default action, which ingress-nginx logs as
+		// upstream-default-backend.
+		dst.UpstreamName, dst.LocationPath = "upstream-default-backend", "/"
+		if b := rt.logHost.Default.Backend; b != "" {
+			backendLog(dst, b)
+			dst.UpstreamName = ""
+		}
 	}
-	lr := &accesslog.Route{Namespace: r.Source.Namespace, IngressName: r.Source.Name, LocationPath: r.Path}
-	backendLog(lr, r.Action.Backend)
-	return lr
-}
-
-// defaultLog describes a host's default action, which ingress-nginx logs
-// as upstream-default-backend.
-func defaultLog(h *model.VirtualHost) *accesslog.Route {
-	lr := &accesslog.Route{UpstreamName: "upstream-default-backend", LocationPath: "/"}
-	if h.Default.Backend != "" {
-		backendLog(lr, h.Default.Backend)
-	}
-	return lr
 }
 
 // backendLog fills the service fields from a backend name,
@@ -98,9 +99,8 @@ func backendLog(lr *accesslog.Route, backend string) {
 	if !ok {
 		return
 	}
-	svc, port, _ := strings.Cut(rest, ":")
-	lr.ServiceName, lr.ServicePort = svc, port
-	lr.UpstreamName = ns + "-" + svc + "-" + port
+	lr.ServiceNamespace = ns
+	lr.ServiceName, lr.ServicePort, _ = strings.Cut(rest, ":")
 }
 
 // HTTP/1 engine.
@@ -114,6 +114,7 @@ func (hc *h1conn) logStart(g *generation, rt *route, host []byte, https bool) {
 	}
 	hc.alog = g.alog
 	hc.reqID = nil
+	routeLogInfo(&hc.routeInfo, rt)
 	e := &hc.le
 	*e = accesslog.Entry{
 		Start:          hc.reqStart,
@@ -123,7 +124,7 @@ func (hc *h1conn) logStart(g *generation, rt *route, host []byte, https bool) {
 		Proto:          "HTTP/1.1",
 		Host:           bytesString(host),
 		Scheme:         "http",
-		Route:          rt.log,
+		Route:          &hc.routeInfo,
 		UpstreamLength: -1,
 		RequestLength:  int64(len(req.buf)),
 		Headers:        hc,
@@ -228,6 +229,7 @@ type logWriter struct {
 	upstream http.Header
 	upStart  time.Time
 	wrote    bool
+	route    accesslog.Route
 }
 
 // finishUpstream completes the upstream fields once the response is over:
@@ -252,9 +254,10 @@ func startLog(g *generation, w http.ResponseWriter, r *http.Request, rt *route, 
 		return nil
 	}
 	lw := &logWriter{ResponseWriter: w, al: g.alog, r: r}
+	routeLogInfo(&lw.route, rt)
 	lw.e = accesslog.Entry{
 		Start: time.Now(), RemoteAddr: remote, Method: r.Method, URI: uri, Proto: r.Proto, Host: r.Host,
-		Scheme: "http", Route: rt.log, UpstreamLength: -1, Authorization: r.Header.Get("Authorization"), Headers: lw,
+		Scheme: "http", Route: &lw.route, UpstreamLength: -1, Authorization: r.Header.Get("Authorization"), Headers: lw,
 	}
 	if https {
 		lw.e.Scheme = "https"

@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/straitgw/strait/internal/accesslog"
 	"github.com/straitgw/strait/internal/model"
 	"github.com/straitgw/strait/internal/proxy/upstream"
 )
@@ -68,10 +67,12 @@ type route struct {
 	// full routes are served by the net/http handler on every listener
 	// (see handoff.go).
 	full bool
-	// log describes the route in access-log lines; nil when the Ingress
-	// turned its log off. isDefault marks a host's default action.
-	log       *accesslog.Route
-	isDefault bool
+	// logSrc is the model route, and logHost the model host for a host's
+	// default action, that access-log lines describe; logOff is set when
+	// the Ingress turned its log off.
+	logSrc  *model.Route
+	logHost *model.VirtualHost
+	logOff  bool
 	// respHead is the largest upstream response head accepted:
 	// proxy-buffer-size when above the engine's default.
 	respHead int
@@ -127,7 +128,7 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		cr.rewrite = compileRewrite(r.Path, r.Policy.Rewrite)
 		cr.upstreamHost = r.Policy.UpstreamHost
 		cr.full = needsFull(&r.Policy)
-		cr.log = routeLog(r)
+		cr.logSrc, cr.logOff = r, r.Policy.AccessLogOff
 		cr.mirror = compileMirror(r.Policy.Mirror)
 		cr.respHead = int(max(r.Policy.ProxyBufferBytes, maxHeadBytes))
 		if h.Regex {
@@ -148,7 +149,7 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		}
 	}
 	vh.def = compileAction(h.Name+"/default", h.Default, backends, to)
-	vh.def.log, vh.def.isDefault = defaultLog(h), true
+	vh.def.logHost = h
 	return vh
 }
 

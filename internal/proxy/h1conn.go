@@ -63,6 +63,8 @@ type h1conn struct {
 	reqIDBuf [32]byte
 	// served counts the connection's requests (keep-alive-requests).
 	served int
+	// routeInfo describes the current request's route in its log line.
+	routeInfo accesslog.Route
 }
 
 func newH1Conn(s *H1Server, c net.Conn) *h1conn {
