@@ -1,6 +1,7 @@
 package accesslog
 
 import (
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -87,4 +88,31 @@ func TestAppendAllocs(t *testing.T) {
 	if !strings.Contains(string(buf), "alice") {
 		t.Errorf("line %q", buf)
 	}
+}
+
+// BenchmarkAppend measures rendering one default-format line.
+func BenchmarkAppend(b *testing.B) {
+	tmpl, _ := Parse(DefaultFormat, EscapeDefault)
+	now := time.Now()
+	e := &Entry{Start: now, End: now, RemoteAddr: "10.0.0.1", Method: "GET", URI: "/cart?id=1", Proto: "HTTP/1.1", Host: "shop.test",
+		Status: 200, BodyBytes: 512, RequestLength: 300, Route: &Route{ServiceNamespace: "default", ServiceName: "web", ServicePort: "80"},
+		UpstreamAddr: "10.1.1.1:8080", UpstreamStatus: 200, UpstreamLength: 512, ReqID: "0123456789abcdef0123456789abcdef",
+		Headers: headers{"User-Agent": "Mozilla/5.0 (X11; Linux x86_64)", "Referer": "https://shop.test/"}}
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		buf = tmpl.Append(buf[:0], e)
+	}
+}
+
+// BenchmarkWriter measures queueing one line from parallel connections.
+func BenchmarkWriter(b *testing.B) {
+	w := NewWriter(io.Discard)
+	line := []byte(strings.Repeat("x", 200) + "\n")
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			w.WriteLine(line)
+		}
+	})
 }
