@@ -11,8 +11,7 @@ var EnableAccessLog = Value[bool]{
 		Notes: "The ConfigMap's log-format-upstream may use $remote_addr, $remote_user, $time_local, $time_iso8601, $msec, $request, $status, $body_bytes_sent, $bytes_sent, " +
 			"$request_length, $request_time, $proxy_upstream_name, $proxy_alternative_upstream_name, $upstream_addr, $upstream_response_length, $upstream_response_time, " +
 			"$upstream_status, $req_id, $namespace, $ingress_name, $service_name, $service_port, $location_path, $host, $request_uri, $uri, $args, $scheme, " +
-			"$server_protocol, $request_method, $http_<header> and $upstream_http_<header>; a format with another variable is reported on the ConfigMap and the default is used. " +
-			"Requests refused before routing (400, 414 for oversized heads) are not logged.",
+			"$server_protocol, $request_method, $http_<header> and $upstream_http_<header>; a format with another variable is reported on the ConfigMap and the default is used.",
 	},
 	Parse: ParseBool,
 }

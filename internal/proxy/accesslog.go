@@ -63,7 +63,7 @@ func compileAccessLog(m *model.AccessLog, out *accesslog.Writer) *accessLog {
 
 // logs reports whether requests to rt with request URI uri are logged.
 func (al *accessLog) logs(rt *route, uri string) bool {
-	if rt.logOff || (rt.logHost != nil && !al.defaultBackend) {
+	if rt != nil && (rt.logOff || (rt.logHost != nil && !al.defaultBackend)) {
 		return false
 	}
 	return al.skip == nil || !al.skip[uri]
@@ -77,6 +77,8 @@ func (al *accessLog) logs(rt *route, uri string) bool {
 func routeLogInfo(dst *accesslog.Route, rt *route) {
 	*dst = accesslog.Route{}
 	switch {
+	case rt == nil:
+		// Refused before routing.
 	case rt.logSrc != nil:
 		r := rt.logSrc
 		dst.Namespace, dst.IngressName, dst.LocationPath = r.Source.Namespace, r.Source.Name, r.Path
@@ -145,6 +147,17 @@ func (hc *h1conn) logStart(g *generation, rt *route, host []byte, https bool) {
 		e.ReqID = bytesString(id)
 	}
 	e.Authorization = bytesString(req.lookup("authorization"))
+}
+
+// logRefused starts the entry of a request refused before routing (a head
+// too large or malformed), which nginx logs too.
+func (hc *h1conn) logRefused(g *generation) {
+	if g.alog == nil {
+		return
+	}
+	hc.alog, hc.reqID, hc.routeInfo = g.alog, nil, accesslog.Route{}
+	hc.le = accesslog.Entry{Start: time.Now(), RemoteAddr: bytesString(hc.ip), Route: &hc.routeInfo, UpstreamLength: -1,
+		RequestLength: int64(len(hc.req.buf)), Headers: hc}
 }
 
 // logUpstream records the upstream exchange of the current request.
@@ -244,7 +257,8 @@ func finishUpstream(e *accesslog.Entry, start time.Time) {
 	}
 }
 
-// startLog returns a logWriter when the request is logged, else nil.
+// startLog returns a logWriter when the request is logged, else nil; rt
+// is nil for requests refused before routing.
 func startLog(g *generation, w http.ResponseWriter, r *http.Request, rt *route, remote string, https bool) *logWriter {
 	uri := r.RequestURI
 	if uri == "" {

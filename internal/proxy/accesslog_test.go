@@ -199,3 +199,18 @@ func TestAccessLogWebSocket(t *testing.T) {
 		}
 	})
 }
+
+// TestAccessLogRefused: a head over large-client-header-buffers is
+// answered 414 before routing, and logged.
+func TestAccessLogRefused(t *testing.T) {
+	forEngines(t, func(t *testing.T, e engine) {
+		addr, p, out := startLoggingProxy(t, e, accessLogModel(echoBackend(t, "a"), model.AccessLog{Format: "$status $proxy_upstream_name"}))
+		if r := rawGet(t, addr, "shop.test", "/"+strings.Repeat("a", 9<<10)); r.status != 414 {
+			t.Fatalf("9k URI: %d", r.status)
+		}
+		_ = p.FlushAccessLog()
+		if lines := out.lines(); len(lines) != 1 || lines[0] != "414 " {
+			t.Errorf("lines %q, want [\"414 \"]", lines)
+		}
+	})
+}

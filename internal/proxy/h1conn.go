@@ -126,14 +126,12 @@ func (hc *h1conn) serve() {
 				// nginx's answers: 414 when the request line alone is too
 				// long, 400 when the headers are.
 				peek, _ := hc.br.Peek(hc.br.Buffered())
-				hc.writeError(limits.tooLargeStatus(hc.req.buf, peek), true, false)
-				_ = hc.bw.Flush()
+				hc.refuse(g, limits.tooLargeStatus(hc.req.buf, peek))
 			}
 			return
 		}
 		if code := limits.checkHead(hc.req.buf); code != 0 {
-			hc.writeError(code, true, false)
-			_ = hc.bw.Flush()
+			hc.refuse(g, code)
 			return
 		}
 		if err := parseRequest(&hc.req); err != nil {
@@ -141,8 +139,7 @@ func (hc *h1conn) serve() {
 			if errors.Is(err, errNotImplemented) {
 				code = http.StatusNotImplemented
 			}
-			hc.writeError(code, true, false)
-			_ = hc.bw.Flush()
+			hc.refuse(g, code)
 			return
 		}
 		if hc.served++; g.keepAlive.lastRequest(hc.served) {
@@ -172,6 +169,17 @@ func (hc *h1conn) serve() {
 			_ = hc.bw.Flush()
 			return
 		}
+	}
+}
+
+// refuse answers a head refused before routing and closes the
+// connection.
+func (hc *h1conn) refuse(g *generation, code int) {
+	hc.logRefused(g)
+	hc.writeError(code, true, false)
+	_ = hc.bw.Flush()
+	if hc.alog != nil {
+		hc.logFinish()
 	}
 }
 

@@ -50,6 +50,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := h.p.gen.Load()
 	keepAliveHeader(g, w, r)
 	if code := g.limits.checkRequest(r); code != 0 {
+		if lw := startLog(g, w, r, nil, clientIP(r.RemoteAddr), r.TLS != nil); lw != nil {
+			defer lw.finish()
+			w = lw
+		}
 		plainError(w, code)
 		return
 	}
