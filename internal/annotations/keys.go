@@ -95,6 +95,7 @@ func implementedConfigMapKeys() map[string]Support {
 		"gzip-min-length":                       Supported,
 		"gzip-types":                            Supported,
 		"use-proxy-protocol":                    Supported,
+		"proxy-protocol-header-timeout":         Supported,
 		"proxy-connect-timeout":                 Supported,
 		"proxy-read-timeout":                    Supported,
 		"proxy-real-ip-cidr":                    Supported,

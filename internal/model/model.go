@@ -50,6 +50,9 @@ type Model struct {
 	// connection to the HTTP and HTTPS listeners (use-proxy-protocol); the
 	// client address is the one it names.
 	ProxyProtocol bool `json:"proxyProtocol,omitempty"`
+	// ProxyProtocolHeaderSeconds is proxy-protocol-header-timeout: the
+	// time allowed to receive the PROXY header; 0 means the default 5 s.
+	ProxyProtocolHeaderSeconds int `json:"proxyProtocolHeaderSeconds,omitempty"`
 	// HSTS is the Strict-Transport-Security value added to every HTTPS
 	// response (ConfigMap hsts*); empty means none.
 	HSTS string `json:"hsts,omitempty"`

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/straitgw/strait/internal/model"
 	"github.com/straitgw/strait/internal/proxy/upstream"
@@ -38,8 +39,10 @@ type generation struct {
 	keepAlive clientKeepAlive
 	// gzip is use-gzip; nil when off.
 	gzip *gzipConf
-	// proxyProtocol is use-proxy-protocol (see proxyproto.go).
-	proxyProtocol bool
+	// proxyProtocol is use-proxy-protocol (see proxyproto.go), with the
+	// time allowed for the header.
+	proxyProtocol        bool
+	proxyProtocolTimeout time.Duration
 }
 
 // vhost is a compiled virtual host.
@@ -104,6 +107,10 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 	g.keepAlive = compileClientKeepAlive(&m.Client)
 	g.gzip = compileGzip(m.Gzip)
 	g.proxyProtocol = m.ProxyProtocol
+	g.proxyProtocolTimeout = proxyHeaderTimeout
+	if m.ProxyProtocolHeaderSeconds > 0 {
+		g.proxyProtocolTimeout = time.Duration(m.ProxyProtocolHeaderSeconds) * time.Second
+	}
 	if m.HSTS != "" {
 		g.hsts = []string{m.HSTS}
 	}

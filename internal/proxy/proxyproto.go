@@ -41,24 +41,30 @@ func (p *Proxy) ProxyProtocolListener(ln net.Listener) net.Listener {
 // expected.
 func (l *proxyProtoListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
-	if err != nil || !l.p.gen.Load().proxyProtocol {
+	if err != nil {
 		return c, err
 	}
-	return &proxyConn{Conn: c}, nil
+	g := l.p.gen.Load()
+	if !g.proxyProtocol {
+		return c, nil
+	}
+	return &proxyConn{Conn: c, timeout: g.proxyProtocolTimeout}, nil
 }
 
 // proxyConn is a connection whose first bytes are a PROXY header.
 type proxyConn struct {
 	net.Conn
-	once   sync.Once
-	err    error
-	remote net.Addr
-	rest   []byte // bytes read past the header
+	// timeout bounds reading the header (proxy-protocol-header-timeout).
+	timeout time.Duration
+	once    sync.Once
+	err     error
+	remote  net.Addr
+	rest    []byte // bytes read past the header
 }
 
 func (c *proxyConn) init() {
 	c.once.Do(func() {
-		_ = c.Conn.SetReadDeadline(time.Now().Add(proxyHeaderTimeout))
+		_ = c.Conn.SetReadDeadline(time.Now().Add(c.timeout))
 		c.remote, c.rest, c.err = readProxyHeader(c.Conn)
 		_ = c.Conn.SetReadDeadline(time.Time{})
 		if c.err != nil {

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
 
@@ -34,8 +35,10 @@ type settings struct {
 	upstream model.Upstream
 	// gzip is response compression; nil when off.
 	gzip *model.Gzip
-	// proxyProtocol is use-proxy-protocol.
-	proxyProtocol bool
+	// proxyProtocol is use-proxy-protocol, proxyProtocolTimeout
+	// proxy-protocol-header-timeout in seconds (0: the default).
+	proxyProtocol        bool
+	proxyProtocolTimeout int
 	// proxyBufferSize is the ConfigMap's proxy-buffer-size.
 	proxyBufferSize int64
 }
@@ -79,6 +82,17 @@ func (t *translator) readSettings(name string) settings {
 	st.upstream = t.readKeepAlive(ref, data, &st.client)
 	st.gzip = t.readGzip(ref, data)
 	st.proxyProtocol = t.configBool(ref, data, "use-proxy-protocol", false)
+	if v, ok := data["proxy-protocol-header-timeout"]; ok {
+		n, err := annotations.ParseNginxDuration(v)
+		if err == nil && n < 1 {
+			err = errors.New("must be at least 1s")
+		}
+		if err != nil {
+			t.problem(ref, "data.proxy-protocol-header-timeout", "InvalidConfiguration", "proxy-protocol-header-timeout %q: %v; using 5s", v, err)
+		} else if n != 5 {
+			st.proxyProtocolTimeout = n
+		}
+	}
 	st.proxyBufferSize = configDefault(t, ref, data, &annotations.ProxyBufferSize)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)

@@ -62,6 +62,7 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 	m.Upstream = t.settings.upstream
 	m.Gzip = t.settings.gzip
 	m.ProxyProtocol = t.settings.proxyProtocol
+	m.ProxyProtocolHeaderSeconds = t.settings.proxyProtocolTimeout
 	if opts.DefaultCertificate != "" {
 		t.defaultCertificate(m, opts.DefaultCertificate)
 	}
