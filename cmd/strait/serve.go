@@ -68,6 +68,9 @@ func serveCommand() *cobra.Command {
 				return err
 			}
 			f.cfg.Log = log
+			// ingress-nginx writes its access log to /dev/stdout; the
+			// ConfigMap's disable-access-log turns it off.
+			f.cfg.AccessLog = os.Stdout
 			tuneRuntime()
 			srv, err := server.New(f.cfg)
 			if err != nil {

@@ -35,6 +35,24 @@ type Model struct {
 	DefaultCertificate string `json:"defaultCertificate,omitempty"`
 	// Forwarding says which forwarded headers are trusted.
 	Forwarding Forwarding `json:"forwarding"`
+	// AccessLog configures the access log; the zero value is
+	// ingress-nginx's default (on, default format).
+	AccessLog AccessLog `json:"accessLog,omitzero"`
+	// Client holds limits on client connections; the zero value is
+	// ingress-nginx's defaults.
+	Client Client `json:"client,omitzero"`
+	// Upstream holds the upstream keep-alive settings; the zero value is
+	// ingress-nginx's defaults.
+	Upstream Upstream `json:"upstream,omitzero"`
+	// Gzip, when set, compresses responses for clients that accept gzip.
+	Gzip *Gzip `json:"gzip,omitempty"`
+	// ProxyProtocol expects a PROXY protocol header (v1 or v2) on every
+	// connection to the HTTP and HTTPS listeners (use-proxy-protocol); the
+	// client address is the one it names.
+	ProxyProtocol bool `json:"proxyProtocol,omitempty"`
+	// ProxyProtocolHeaderSeconds is proxy-protocol-header-timeout: the
+	// time allowed to receive the PROXY header; 0 means the default 5 s.
+	ProxyProtocolHeaderSeconds int `json:"proxyProtocolHeaderSeconds,omitempty"`
 	// HSTS is the Strict-Transport-Security value added to every HTTPS
 	// response (ConfigMap hsts*); empty means none.
 	HSTS string `json:"hsts,omitempty"`

@@ -59,6 +59,16 @@ type Policy struct {
 	// one, with this Path unless the cookie names its own. Routes without
 	// it honour the cookie but never set it.
 	AffinityCookiePath string `json:"affinityCookiePath,omitempty"`
+	// AccessLogOff leaves the route's requests out of the access log
+	// (enable-access-log: "false").
+	AccessLogOff bool `json:"accessLogOff,omitempty"`
+	// ProxyBufferBytes is proxy-buffer-size when it is not the default
+	// 4k (0): upstream response heads up to the larger of it and 32k are
+	// accepted.
+	ProxyBufferBytes int64 `json:"proxyBufferBytes,omitempty"`
+	// Mirror, when set, sends a copy of every proxied request elsewhere
+	// (mirror-target).
+	Mirror *Mirror `json:"mirror,omitempty"`
 }
 
 // NextUpstream says when a failed try moves on to another endpoint
@@ -125,6 +135,18 @@ type Errors struct {
 	// names it (the port by number or name).
 	ServiceName string `json:"serviceName,omitempty"`
 	ServicePort string `json:"servicePort,omitempty"`
+}
+
+// Mirror is a mirror-target: a copy of each request goes to Target, whose
+// answer is discarded.
+type Mirror struct {
+	// Target is an http or https URL whose path may hold $request_uri,
+	// $uri, $args, $query_string, $host and $scheme.
+	Target string `json:"target"`
+	// Host is the Host header sent; empty means Target's host.
+	Host string `json:"host,omitempty"`
+	// NoBody leaves the request body out (mirror-request-body off).
+	NoBody bool `json:"noBody,omitempty"`
 }
 
 // Redirect is a fixed redirect answer.

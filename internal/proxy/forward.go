@@ -46,6 +46,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 	}
 	tg := requestTarget(r, rt)
 	tg.fo = fo
+	tg.closeConn = !p.registry.Pooling()
 	if up := upgradeType(r); up != "" {
 		p.upgrade(w, r, rt, li, up, tg)
 		return
@@ -149,6 +150,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 		if sc := sel.setCookie(rt.affinityPath, r.TLS != nil, start); sc != "" {
 			w.Header().Add("Set-Cookie", sc)
 		}
+		logUpstreamResponse(w, ep.Addr, resp, start)
 		if m, ok := w.(interface{ markUpstream() }); ok {
 			m.markUpstream() // for disable-proxy-intercept-errors
 		}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/straitgw/strait/internal/model"
 	"github.com/straitgw/strait/internal/proxy/upstream"
@@ -39,6 +40,18 @@ type generation struct {
 	headers *globalHeaders
 	// tls are the TLS listener's configurations.
 	tls serverTLS
+	// alog is the access log; nil when off.
+	alog *accessLog
+	// limits are large-client-header-buffers.
+	limits headerLimits
+	// keepAlive is keep-alive and keep-alive-requests.
+	keepAlive clientKeepAlive
+	// gzip is use-gzip; nil when off.
+	gzip *gzipConf
+	// proxyProtocol is use-proxy-protocol (see proxyproto.go), with the
+	// time allowed for the header.
+	proxyProtocol        bool
+	proxyProtocolTimeout time.Duration
 }
 
 // vhost is a compiled virtual host.
@@ -83,6 +96,17 @@ type route struct {
 	// headers is the generation's globalHeaders, for the code that has
 	// the route but not the generation.
 	headers *globalHeaders
+	// logSrc is the model route, and logHost the model host for a host's
+	// default action, that access-log lines describe; logOff is set when
+	// the Ingress turned its log off.
+	logSrc  *model.Route
+	logHost *model.VirtualHost
+	logOff  bool
+	// respHead is the largest upstream response head accepted:
+	// proxy-buffer-size when above the engine's default.
+	respHead int
+	// mirror copies requests to mirror-target; nil for none.
+	mirror *mirrorRule
 }
 
 // compile builds a generation from m. backends and certs come from the
@@ -119,6 +143,14 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 	if g.headers = compileHeaders(&m.Headers); g.headers != nil {
 		g.routes(func(r *route) { r.headers = g.headers })
 	}
+	g.limits = compileHeaderLimits(&m.Client)
+	g.keepAlive = compileClientKeepAlive(&m.Client)
+	g.gzip = compileGzip(m.Gzip)
+	g.proxyProtocol = m.ProxyProtocol
+	g.proxyProtocolTimeout = proxyHeaderTimeout
+	if m.ProxyProtocolHeaderSeconds > 0 {
+		g.proxyProtocolTimeout = time.Duration(m.ProxyProtocolHeaderSeconds) * time.Second
+	}
 	if m.HSTS != "" {
 		g.hsts = []string{m.HSTS}
 	}
@@ -147,6 +179,9 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		cr.errors = compileErrors(r.Policy.Errors, r.Source, cr, backends)
 		cr.affinityPath = r.Policy.AffinityCookiePath
 		cr.full = cr.full || needsFull(&r.Policy) || grpcBackend(cr.backend)
+		cr.logSrc, cr.logOff = r, r.Policy.AccessLogOff
+		cr.mirror = compileMirror(r.Policy.Mirror)
+		cr.respHead = int(max(r.Policy.ProxyBufferBytes, maxHeadBytes))
 		if h.Regex {
 			re, err := regexp.Compile("(?i)^" + r.Path)
 			if err != nil {
@@ -169,6 +204,7 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		vh.www = h.RedirectTo
 		vh.def.full = true
 	}
+	vh.def.logHost = h
 	return vh
 }
 

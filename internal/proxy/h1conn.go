@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"net"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/straitgw/strait/internal/accesslog"
 	"github.com/straitgw/strait/internal/proxy/upstream"
 )
 
@@ -54,6 +54,20 @@ type h1conn struct {
 	// gh are the current generation's global header settings (nil for
 	// the defaults).
 	gh *globalHeaders
+	// Access log (accesslog.go): alog is set while the current request is
+	// logged; le, logBuf and reqIDBuf are reused from request to request.
+	alog     *accessLog
+	le       accesslog.Entry
+	logBuf   []byte
+	reqStart time.Time
+	upStart  time.Time
+	sent     int64
+	reqID    []byte
+	reqIDBuf [32]byte
+	// served counts the connection's requests (keep-alive-requests).
+	served int
+	// routeInfo describes the current request's route in its log line.
+	routeInfo accesslog.Route
 }
 
 func newH1Conn(s *H1Server, c net.Conn) *h1conn {
@@ -64,7 +78,10 @@ func newH1Conn(s *H1Server, c net.Conn) *h1conn {
 	br.Reset(c)
 	bw := h1Writers.Get().(*bufio.Writer)
 	bw.Reset(c)
-	hc := &h1conn{s: s, c: c, br: br, bw: bw, ip: []byte(clientIP(c.RemoteAddr().String()))}
+	// The client address is set in serve: with the PROXY protocol it
+	// comes from the connection's first bytes, not read in the accept
+	// loop.
+	hc := &h1conn{s: s, c: c, br: br, bw: bw}
 	hc.req.contentLength, hc.resp.contentLength = -1, -1
 	return hc
 }
@@ -90,26 +107,34 @@ func (hc *h1conn) serve() {
 		h1Writers.Put(hc.bw)
 		hc.s.forget(hc)
 	}()
+	hc.ip = []byte(clientIP(hc.c.RemoteAddr().String()))
 	for {
 		hc.idle.Store(true)
 		if hc.s.draining.Load() {
 			return
 		}
-		hc.rdl.Extend(time.Now(), KeepAliveTimeout, hc.c.SetReadDeadline)
+		g := hc.s.p.gen.Load()
+		idle := KeepAliveTimeout
+		if hc.served > 0 {
+			idle = g.keepAlive.idle
+		}
+		hc.rdl.Extend(time.Now(), idle, hc.c.SetReadDeadline)
 		hc.req.reset()
+		limits := g.limits
+		hc.req.limit = limits.head
 		err := readHead(hc.br, &hc.req)
 		hc.idle.Store(false)
 		if err != nil {
 			if errors.Is(err, errHeadTooLarge) {
 				// nginx's answers: 414 when the request line alone is too
 				// long, 400 when the headers are.
-				code := http.StatusBadRequest
-				if peek, _ := hc.br.Peek(hc.br.Buffered()); !bytes.Contains(hc.req.buf, []byte("\n")) && !bytes.Contains(peek, []byte("\n")) {
-					code = http.StatusRequestURITooLong
-				}
-				hc.writeError(code, true, false)
-				_ = hc.bw.Flush()
+				peek, _ := hc.br.Peek(hc.br.Buffered())
+				hc.refuse(g, limits.tooLargeStatus(hc.req.buf, peek))
 			}
+			return
+		}
+		if code := limits.checkHead(hc.req.buf); code != 0 {
+			hc.refuse(g, code)
 			return
 		}
 		if err := parseRequest(&hc.req); err != nil {
@@ -117,13 +142,23 @@ func (hc *h1conn) serve() {
 			if errors.Is(err, errNotImplemented) {
 				code = http.StatusNotImplemented
 			}
-			hc.writeError(code, true, false)
-			_ = hc.bw.Flush()
+			hc.refuse(g, code)
 			return
+		}
+		if hc.served++; g.keepAlive.lastRequest(hc.served) {
+			// keep-alive 0 or keep-alive-requests reached: this answer
+			// closes the connection.
+			hc.req.close = true
+		}
+		if hc.s.p.alog != nil {
+			hc.reqStart = time.Now()
 		}
 		keep := hc.handle()
 		if hc.handedOff {
 			return
+		}
+		if hc.alog != nil {
+			hc.logFinish()
 		}
 		if hc.br.Buffered() == 0 || !keep {
 			// Flush unless the client already sent its next request, so
@@ -137,6 +172,17 @@ func (hc *h1conn) serve() {
 			_ = hc.bw.Flush()
 			return
 		}
+	}
+}
+
+// refuse answers a head refused before routing and closes the
+// connection.
+func (hc *h1conn) refuse(g *generation, code int) {
+	hc.logRefused(g)
+	hc.writeError(code, true, false)
+	_ = hc.bw.Flush()
+	if hc.alog != nil {
+		hc.logFinish()
 	}
 }
 
@@ -195,6 +241,7 @@ func (hc *h1conn) handle() bool {
 		return false
 	}
 	hc.upstreamHost = rt.upstreamHost
+	hc.resp.limit = rt.respHead
 	hc.corsHdrs = nil
 	hc.fwdPrefix = ""
 	hc.fwd = nil
@@ -207,6 +254,7 @@ func (hc *h1conn) handle() bool {
 			https = fo.proto == "https"
 		}
 	}
+	hc.logStart(g, rt, host, https)
 	hasBody := req.contentLength > 0 || req.chunked
 	hc.to = rt.timeouts
 	if rt.policy != nil {
@@ -314,6 +362,9 @@ func (hc *h1conn) writeStatus(code int, location string, closeConn bool) bool {
 	bw.WriteString("\r\n")
 	if !equalFold(hc.req.method, "head") {
 		bw.Write(body)
+		hc.logStatus(code, int64(len(body)))
+	} else {
+		hc.logStatus(code, 0)
 	}
 	return keep
 }
@@ -376,6 +427,7 @@ func (hc *h1conn) writePreflight(closeConn bool) bool {
 	hc.writeCORS()
 	hc.writeGlobalResponse()
 	bw.WriteString("Content-Type: text/plain charset=UTF-8\r\nContent-Length: 0\r\n")
+	hc.logStatus(http.StatusNoContent, 0)
 	keep := !closeConn && !hc.req.close
 	if !keep {
 		bw.WriteString("Connection: close\r\n")

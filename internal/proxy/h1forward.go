@@ -22,6 +22,9 @@ func (hc *h1conn) forward(rt *route, host, uri []byte) bool {
 	req := &hc.req
 	hasBody := req.contentLength > 0 || req.chunked
 	tries, stale := 0, 0
+	if hc.alog != nil {
+		hc.upStart = time.Now()
+	}
 	for {
 		ep := rt.backend.Pick()
 		if ep == nil {
@@ -72,6 +75,7 @@ func (hc *h1conn) forward(rt *route, host, uri []byte) bool {
 		if rt.backend.EWMA() {
 			ep.Observe(time.Since(start))
 		}
+		hc.logUpstream(ep.Addr, hc.resp.status, hc.resp.contentLength)
 		return hc.relay(uc, rt, ep.Addr)
 	}
 }
@@ -150,9 +154,9 @@ func (hc *h1conn) writeUpstreamHead(w *bufio.Writer, host, uri []byte, upgrade b
 		w.Write(reqID)
 		w.WriteString("\r\n")
 	} else if gh.generateRequestID() {
-		var id [32]byte
+		hc.reqID = appendRequestID(hc.reqIDBuf[:0])
 		w.WriteString("X-Request-ID: ")
-		w.Write(appendRequestID(id[:0]))
+		w.Write(hc.reqID)
 		w.WriteString("\r\n")
 	}
 	if hc.fwd != nil {
@@ -212,6 +216,9 @@ func (hc *h1conn) writeUpstreamHead(w *bufio.Writer, host, uri []byte, upgrade b
 		w.WriteString("Upgrade: ")
 		w.Write(req.upgrade)
 		w.WriteString("\r\nConnection: upgrade\r\n")
+	} else if !hc.s.p.registry.Pooling() {
+		// upstream-keepalive-connections 0: nginx's Connection: close.
+		w.WriteString("Connection: close\r\n")
 	}
 	switch {
 	case req.chunked:
@@ -331,6 +338,7 @@ func (hc *h1conn) relay(uc *upstream.Conn, rt *route, addr string) bool {
 	}
 	w.WriteString("\r\n")
 
+	hc.sent = 0
 	var err error
 	switch {
 	case noBody:
@@ -341,6 +349,7 @@ func (hc *h1conn) relay(uc *upstream.Conn, rt *route, addr string) bool {
 	default:
 		err = hc.copyResponseUntilClose(uc, chunkOut)
 	}
+	hc.logStatus(resp.status, hc.sent)
 	if err != nil {
 		_ = uc.Close()
 		if !errors.Is(err, errClientGone) {
@@ -386,6 +395,7 @@ func (hc *h1conn) copyResponseN(uc *upstream.Conn, n int64) error {
 		}
 		_, _ = uc.R.Discard(int(k))
 		n -= k
+		hc.sent += k
 	}
 	return nil
 }
@@ -476,6 +486,7 @@ func (hc *h1conn) copyResponseUntilClose(uc *upstream.Conn, chunkOut bool) error
 			hc.bw.WriteString("\r\n")
 		}
 		_, _ = uc.R.Discard(len(b))
+		hc.sent += int64(len(b))
 		if err := hc.flushClient(); err != nil {
 			return err
 		}

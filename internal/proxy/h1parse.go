@@ -14,8 +14,10 @@ import (
 // Content-Length values, and Content-Length together with
 // Transfer-Encoding are all rejected.
 
-// maxHeadBytes bounds a message head: request line and headers together,
-// ingress-nginx's large-client-header-buffers of 4 × 8k.
+// maxHeadBytes bounds a message head by default: request line and headers
+// together, ingress-nginx's large-client-header-buffers of 4 × 8k. A head's
+// limit field overrides it (large-client-header-buffers for requests,
+// proxy-buffer-size for responses).
 const maxHeadBytes = 32 * 1024
 
 // Errors that end a client connection with a status.
@@ -54,6 +56,10 @@ type head struct {
 	expect100     bool
 	host          []byte
 	hostCount     int
+
+	// limit is the largest head accepted; 0 means maxHeadBytes. reset
+	// keeps it.
+	limit int
 }
 
 func (h *head) reset() {
@@ -69,7 +75,7 @@ func (h *head) reset() {
 // readHead copies one message head (up to and including the empty line)
 // from br into h.buf. Leading empty lines are skipped, as RFC 9112 allows
 // between pipelined requests. Heads larger than br's buffer are gathered
-// across several fills, up to maxHeadBytes.
+// across several fills, up to h.limit.
 func readHead(br *bufio.Reader, h *head) error {
 	for {
 		b, err := br.Peek(1)
@@ -83,6 +89,10 @@ func readHead(br *bufio.Reader, h *head) error {
 	}
 	h.buf = h.buf[:0]
 	searched := 0
+	limit := h.limit
+	if limit <= 0 {
+		limit = maxHeadBytes
+	}
 	for {
 		buf, _ := br.Peek(br.Buffered())
 		if len(h.buf) > 0 {
@@ -99,14 +109,14 @@ func readHead(br *bufio.Reader, h *head) error {
 			}
 		}
 		if end := headEnd(buf, searched); end > 0 {
-			if len(h.buf)+end > maxHeadBytes {
+			if len(h.buf)+end > limit {
 				return errHeadTooLarge
 			}
 			h.buf = append(h.buf, buf[:end]...)
 			_, _ = br.Discard(end)
 			return nil
 		}
-		if len(h.buf)+len(buf) >= maxHeadBytes {
+		if len(h.buf)+len(buf) >= limit {
 			return errHeadTooLarge
 		}
 		if len(buf) == br.Size() {

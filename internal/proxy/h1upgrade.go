@@ -69,6 +69,7 @@ func (hc *h1conn) upgrade(rt *route, host, uri []byte) {
 		hc.relayOneOff(bc, br, rt)
 		return
 	}
+	hc.logStatus(http.StatusSwitchingProtocols, 0)
 	w := hc.bw
 	w.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
 	for i := range resp.fields {

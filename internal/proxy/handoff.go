@@ -148,5 +148,6 @@ func needsFull(p *model.Policy) bool {
 		p.BasicAuth != nil ||
 		p.Errors != nil ||
 		p.Limit != nil ||
-		len(p.ResponseHeaders) > 0
+		len(p.ResponseHeaders) > 0 ||
+		p.Mirror != nil
 }

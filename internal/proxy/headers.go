@@ -149,6 +149,9 @@ type target struct {
 	upstreamHost string
 	// gh are the global header settings; nil for the defaults.
 	gh *globalHeaders
+	// closeConn asks the upstream to close the connection
+	// (upstream-keepalive-connections 0).
+	closeConn bool
 }
 
 // requestTarget returns the origin-form target of r, rewritten when the
@@ -244,6 +247,8 @@ func writeRequestHead(bw *bufio.Writer, r *http.Request, li *listenerInfo, upgra
 	if upgrade != "" {
 		writeHeader(bw, "Upgrade", upgrade)
 		writeHeader(bw, "Connection", "upgrade")
+	} else if tg.closeConn {
+		writeHeader(bw, "Connection", "close")
 	}
 	switch {
 	case r.ContentLength > 0 || (r.ContentLength == 0 && len(r.Header["Content-Length"]) > 0):

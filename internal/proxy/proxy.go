@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"crypto/tls"
+	"io"
 	"log/slog"
 	"net/http"
 	"path"
@@ -10,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/straitgw/strait/internal/accesslog"
 	"github.com/straitgw/strait/internal/model"
 	"github.com/straitgw/strait/internal/proxy/upstream"
 )
@@ -39,6 +41,12 @@ type Proxy struct {
 	// ticketKeys encrypt the TLS listener's session tickets, across
 	// generations (see compileServerTLS).
 	ticketKeys [2][32]byte
+	// alog receives access-log lines; nil when Options.AccessLog is nil.
+	alog *accesslog.Writer
+	// idle closes idle net/http connections after the keep-alive time.
+	idle idleTimers
+	// mirrors sends mirror-target copies.
+	mirrors *http.Client
 
 	applyMu sync.Mutex // serialises Apply; requests never take it
 	// handoffAll makes the HTTP/1 engine hand every route to the net/http
@@ -56,6 +64,10 @@ type Options struct {
 	// Timeouts towards upstreams; zero fields take ingress-nginx's
 	// defaults.
 	Timeouts Timeouts
+	// AccessLog receives one line per request in the model's
+	// log-format-upstream, written in batches (FlushAccessLog writes what
+	// is pending). Nil means no access log.
+	AccessLog io.Writer
 }
 
 // Timeouts bound the upstream side of a request.
@@ -105,6 +117,10 @@ func New(opts Options) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{log: log, registry: upstream.NewRegistry(to.Connect), certs: newCertStore(def), timeouts: to, ticketKeys: keys}
+	p.mirrors = newMirrorClient()
+	if opts.AccessLog != nil {
+		p.alog = accesslog.NewWriter(opts.AccessLog)
+	}
 	p.Apply(&model.Model{CatchAll: model.VirtualHost{Name: model.CatchAllHost, Default: model.Action{Status: http.StatusNotFound}}})
 	return p, nil
 }
@@ -116,14 +132,26 @@ func (p *Proxy) Apply(m *model.Model) {
 	p.applyMu.Lock()
 	defer p.applyMu.Unlock()
 	backends := p.registry.Update(m.Backends)
+	p.registry.SetKeepAlive(compileUpstreamKeepAlive(&m.Upstream))
 	certs := p.certs.update(m.Certificates, p.log)
 	g := compile(m, backends, certs, p.timeouts)
 	p.applyTLS(g, m)
-	if p.handoffAll {
+	g.alog = compileAccessLog(&m.AccessLog, p.alog)
+	if p.handoffAll || g.gzip != nil {
+		// Compression is written once, in the net/http handler.
 		g.routes(func(r *route) { r.full = true })
 	}
 	p.limits.bind(g)
 	p.gen.Store(g)
+}
+
+// FlushAccessLog writes the access-log lines not written yet; call it
+// before exiting.
+func (p *Proxy) FlushAccessLog() error {
+	if p.alog == nil {
+		return nil
+	}
+	return p.alog.Flush()
 }
 
 // SetEndpoints updates one backend's endpoints in place without a new

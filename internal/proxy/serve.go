@@ -48,6 +48,15 @@ type handler struct {
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := h.p.gen.Load()
+	keepAliveHeader(g, w, r)
+	if code := g.limits.checkRequest(r); code != 0 {
+		if lw := startLog(g, w, r, nil, clientIP(r.RemoteAddr), r.TLS != nil); lw != nil {
+			defer lw.finish()
+			w = lw
+		}
+		plainError(w, code)
+		return
+	}
 	if r.TLS != nil && g.hsts != nil {
 		// As ingress-nginx's header filter does, on every HTTPS response;
 		// an upstream's own header replaces it.
@@ -97,6 +106,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if v.proto != "" {
 			https = v.proto == "https"
 		}
+	}
+	if lw := startLog(g, w, r, rt, remote, https); lw != nil {
+		w = lw
+		defer lw.finish()
 	}
 	if rt.errors != nil {
 		// default-backend and custom-http-errors (customerrors.go).
@@ -184,6 +197,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.backend = rt.canary.backend
 		rt = &c
 	}
+	if rt.mirror != nil {
+		h.p.mirror(rt.mirror, r, https, rt.timeouts.Read)
+	}
+	w, closeGzip := g.gzip.wrap(w, r)
+	defer closeGzip()
 	h.p.forward(w, r, rt, &h.li, fo)
 }
 
@@ -209,7 +227,10 @@ func (p *Proxy) plainServer(li listenerInfo) *http.Server {
 	return &http.Server{
 		Handler:           &handler{p: p, li: li},
 		ReadHeaderTimeout: ClientHeaderTimeout,
-		IdleTimeout:       KeepAliveTimeout,
+		IdleTimeout:       maxIdleTimeout,
+		MaxHeaderBytes:    maxServerHeaderBytes,
+		ConnState:         p.connState,
+		ConnContext:       countRequests,
 		// Client errors (bad TLS handshakes, resets) are noise at
 		// proxy scale; data-plane errors are logged by the proxy itself.
 		ErrorLog: log.New(io.Discard, "", 0),

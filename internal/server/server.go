@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -47,6 +48,9 @@ type Config struct {
 	Profiling bool
 	// Log is the process logger.
 	Log *slog.Logger
+	// AccessLog receives the access log (one line per request, in the
+	// ConfigMap's log-format-upstream); nil means none.
+	AccessLog io.Writer
 }
 
 // pipeline is a source of generations: the manifests directory or the
@@ -82,7 +86,7 @@ func New(cfg Config) (*Server, error) {
 	// --configmap names the ConfigMap whose keys set the defaults, in
 	// both modes.
 	cfg.Translate.ConfigMap = cfg.Kube.ConfigMap
-	p, err := proxy.New(proxy.Options{Log: cfg.Log})
+	p, err := proxy.New(proxy.Options{Log: cfg.Log, AccessLog: cfg.AccessLog})
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +108,9 @@ func New(cfg Config) (*Server, error) {
 		s.closeListeners()
 		return nil, err
 	}
+	// use-proxy-protocol applies to the HTTP and HTTPS listeners.
+	s.httpLn = p.ProxyProtocolListener(s.httpLn)
+	s.httpsLn = p.ProxyProtocolListener(s.httpsLn)
 	if s.healthLn, err = listen(cfg.HealthzPort); err != nil {
 		s.closeListeners()
 		return nil, err
@@ -199,6 +206,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	s.proxy.CloseTunnels()
 	wg.Wait()
+	_ = s.proxy.FlushAccessLog()
 	stopPipe()
 	if err := <-pipeDone; err != nil && runErr == nil && ctx.Err() == nil {
 		runErr = err

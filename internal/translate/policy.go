@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
 
@@ -55,6 +56,20 @@ type settings struct {
 	tls tlsSettings
 	// http2 offers HTTP/2 to TLS clients (use-http2).
 	http2 bool
+	// accessLog is the access log's configuration.
+	accessLog model.AccessLog
+	// client holds the limits on client connections.
+	client model.Client
+	// upstream holds the upstream keep-alive settings.
+	upstream model.Upstream
+	// gzip is response compression; nil when off.
+	gzip *model.Gzip
+	// proxyProtocol is use-proxy-protocol, proxyProtocolTimeout
+	// proxy-protocol-header-timeout in seconds (0: the default).
+	proxyProtocol        bool
+	proxyProtocolTimeout int
+	// proxyBufferSize is the ConfigMap's proxy-buffer-size.
+	proxyBufferSize int64
 }
 
 // Defaults not carried by an annotation's Key.
@@ -112,6 +127,23 @@ func (t *translator) readSettings(name string) settings {
 	st.balance = t.readBalanceDefaults(ref, data)
 	st.tls = t.readTLSSettings(ref, data)
 	st.http2 = t.configBool(ref, data, "use-http2", true)
+	st.accessLog = t.readAccessLog(ref, data)
+	st.client = t.readClient(ref, data)
+	st.upstream = t.readKeepAlive(ref, data, &st.client)
+	st.gzip = t.readGzip(ref, data)
+	st.proxyProtocol = t.configBool(ref, data, "use-proxy-protocol", false)
+	if v, ok := data["proxy-protocol-header-timeout"]; ok {
+		n, err := annotations.ParseNginxDuration(v)
+		if err == nil && n < 1 {
+			err = errors.New("must be at least 1s")
+		}
+		if err != nil {
+			t.problem(ref, "data.proxy-protocol-header-timeout", "InvalidConfiguration", "proxy-protocol-header-timeout %q: %v; using 5s", v, err)
+		} else if n != 5 {
+			st.proxyProtocolTimeout = n
+		}
+	}
+	st.proxyBufferSize = configDefault(t, ref, data, &annotations.ProxyBufferSize)
 	if v, ok := data["no-tls-redirect-locations"]; ok {
 		st.noTLSRedirectLocations, _ = annotations.ParseList(v)
 	}
@@ -189,6 +221,11 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	read(a, &annotations.UpstreamVhost, &pol.UpstreamHost, bad, "the client's Host is sent")
 	read(a, &annotations.AppRoot, &ip.appRoot, bad, "no app-root redirect")
 	read(a, &annotations.UseRegex, &ip.useRegex, bad, "using the default (false)")
+	logged := true
+	read(a, &annotations.EnableAccessLog, &logged, bad, "requests are logged")
+	pol.AccessLogOff = !logged
+	t.bufferPolicy(a, pol, bad)
+	pol.Mirror = mirrorPolicy(a, bad)
 	ip.protocol = model.ProtocolHTTP
 	proto := string(ip.protocol)
 	// Speaking HTTP to a gRPC or TLS upstream would fail in confusing

@@ -75,6 +75,12 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 	m.Headers = t.settings.headers
 	m.ServerTLS = t.settings.tls.server
 	m.NoHTTP2 = !t.settings.http2
+	m.AccessLog = t.settings.accessLog
+	m.Client = t.settings.client
+	m.Upstream = t.settings.upstream
+	m.Gzip = t.settings.gzip
+	m.ProxyProtocol = t.settings.proxyProtocol
+	m.ProxyProtocolHeaderSeconds = t.settings.proxyProtocolTimeout
 	if opts.DefaultCertificate != "" {
 		t.defaultCertificate(m, opts.DefaultCertificate)
 	}
@@ -371,7 +377,7 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 	pol := ip.pol
 	pol.ExternalAuth = auth
 	if failClosed {
-		pol = model.Policy{}
+		pol = model.Policy{AccessLogOff: ip.pol.AccessLogOff}
 	} else {
 		pol.Errors = routeErrors(ip.errors, &p.Backend)
 		if action.Backend != "" {

@@ -46,20 +46,21 @@ type Conn struct {
 	pool            *addrPool
 	requests        int
 	idleAt          time.Time
+	born            time.Time
 }
 
 // addrPool holds the idle connections to one address.
 type addrPool struct {
-	addr    string
-	key     string      // addr, plus "/" and the TLS identity for HTTPS pools
-	tls     *tls.Config // HTTPS to the endpoint; nil for clear text
-	tlsErr  error       // the backend's TLS settings could not be used
-	dialer  *net.Dialer
-	mu      sync.Mutex
-	idle    []*Conn
-	maxIdle int
-	closed  bool
-	refs    int // backends referring to this address; guarded by Registry.mu
+	addr   string
+	key    string      // addr, plus "/" and the TLS identity for HTTPS pools
+	tls    *tls.Config // HTTPS to the endpoint; nil for clear text
+	tlsErr error       // the backend's TLS settings could not be used
+	dialer *net.Dialer
+	mu     sync.Mutex
+	idle   []*Conn
+	ka     *keepAliveRef // nil for adopted one-off connections
+	closed bool
+	refs   int // backends referring to this address; guarded by Registry.mu
 }
 
 var bufReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, bufSize) }}
@@ -110,6 +111,7 @@ func (p *addrPool) dial(connect time.Duration) (net.Conn, error) {
 // get returns an idle connection or dials a new one.
 func (p *addrPool) get(connect time.Duration) (*Conn, error) {
 	now := time.Now()
+	ka := p.ka.load()
 	for {
 		p.mu.Lock()
 		n := len(p.idle)
@@ -122,7 +124,7 @@ func (p *addrPool) get(connect time.Duration) (*Conn, error) {
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
 		idle := now.Sub(c.idleAt)
-		if idle > DefaultIdleTimeout || (idle > probeAfter && !c.alive()) {
+		if ka.MaxIdle == 0 || idle > ka.IdleTimeout || now.Sub(c.born) > ka.MaxLifetime || (idle > probeAfter && !c.alive()) {
 			c.destroy()
 			continue
 		}
@@ -137,7 +139,7 @@ func (p *addrPool) get(connect time.Duration) (*Conn, error) {
 	r.Reset(nc)
 	w := bufWriters.Get().(*bufio.Writer)
 	w.Reset(nc)
-	return &Conn{Conn: nc, R: r, W: w, pool: p}, nil
+	return &Conn{Conn: nc, R: r, W: w, pool: p, born: now}, nil
 }
 
 // alive checks, without blocking, that the peer has not closed the
@@ -160,13 +162,18 @@ func (c *Conn) alive() bool {
 func (c *Conn) Release() {
 	c.requests++
 	p := c.pool
-	if c.requests >= DefaultMaxRequests || c.R.Buffered() > 0 {
+	ka := p.ka.load()
+	if c.requests >= ka.MaxRequests || c.R.Buffered() > 0 {
 		c.destroy()
 		return
 	}
 	c.idleAt = time.Now()
+	if c.idleAt.Sub(c.born) > ka.MaxLifetime {
+		c.destroy()
+		return
+	}
 	p.mu.Lock()
-	if p.closed || len(p.idle) >= p.maxIdle {
+	if p.closed || len(p.idle) >= ka.MaxIdle {
 		p.mu.Unlock()
 		c.destroy()
 		return

@@ -79,6 +79,8 @@ type Registry struct {
 	mu       sync.Mutex
 	backends map[string]*Backend
 	pools    map[string]*addrPool
+	// ka is the keep-alive configuration the pools follow.
+	ka keepAliveRef
 }
 
 // NewRegistry returns an empty Registry whose connections time out after
@@ -216,7 +218,7 @@ func (r *Registry) setEndpointsLocked(b *Backend, eps []model.Endpoint) {
 		}
 		p := r.pools[key]
 		if p == nil {
-			p = &addrPool{addr: addr, key: key, dialer: r.dialer, maxIdle: DefaultMaxIdle, tls: b.tls, tlsErr: b.tlsErr}
+			p = &addrPool{addr: addr, key: key, dialer: r.dialer, ka: &r.ka, tls: b.tls, tlsErr: b.tlsErr}
 			r.pools[key] = p
 		}
 		p.refs++

@@ -1,0 +1,373 @@
+package proxy
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/straitgw/strait/internal/accesslog"
+	"github.com/straitgw/strait/internal/model"
+)
+
+// The access log writes one line per request, in log-format-upstream, to
+// the proxy's AccessLog writer (standard output in `strait serve`, as
+// ingress-nginx writes to /dev/stdout). Both engines fill an
+// accesslog.Entry once the response is complete; the HTTP/1 engine reuses
+// one Entry and one line buffer per connection, so that logging costs no
+// allocation per request, and lines are written in batches.
+
+// accessLog is a generation's compiled access-log configuration; nil when
+// the log is off.
+type accessLog struct {
+	tmpl *accesslog.Template
+	out  *accesslog.Writer
+	// skip holds request URIs not logged (skip-access-log-urls).
+	skip map[string]bool
+	// defaultBackend logs requests answered by a host's default action.
+	defaultBackend bool
+}
+
+// compileAccessLog returns nil when nothing is to be logged. translate
+// validated the format; one that still fails to parse falls back to the
+// default rather than silencing the log.
+func compileAccessLog(m *model.AccessLog, out *accesslog.Writer) *accessLog {
+	if out == nil || m.Disabled {
+		return nil
+	}
+	esc := accesslog.EscapeDefault
+	switch m.Escape {
+	case model.EscapeJSON:
+		esc = accesslog.EscapeJSON
+	case model.EscapeNone:
+		esc = accesslog.EscapeNone
+	}
+	format := m.Format
+	if format == "" {
+		format = accesslog.DefaultFormat
+	}
+	t, err := accesslog.Parse(format, esc)
+	if err != nil {
+		t, _ = accesslog.Parse(accesslog.DefaultFormat, esc)
+	}
+	al := &accessLog{tmpl: t, out: out, defaultBackend: m.DefaultBackend}
+	if len(m.SkipURIs) > 0 {
+		al.skip = make(map[string]bool, len(m.SkipURIs))
+		for _, u := range m.SkipURIs {
+			al.skip[u] = true
+		}
+	}
+	return al
+}
+
+// logs reports whether requests to rt with request URI uri are logged.
+func (al *accessLog) logs(rt *route, uri string) bool {
+	if rt != nil && (rt.logOff || (rt.logHost != nil && !al.defaultBackend)) {
+		return false
+	}
+	return al.skip == nil || !al.skip[uri]
+}
+
+// routeLogInfo fills what the log says about a route: its Ingress and
+// path, and the service fields from which ingress-nginx's
+// $proxy_upstream_name ("<namespace>-<service>-<port>") is rendered. It is
+// derived per logged request from the model the route was compiled from
+// (substrings, no allocation), so that compiled routes stay small.
+func routeLogInfo(dst *accesslog.Route, rt *route) {
+	*dst = accesslog.Route{}
+	switch {
+	case rt == nil:
+		// Refused before routing.
+	case rt.logSrc != nil:
+		r := rt.logSrc
+		dst.Namespace, dst.IngressName, dst.LocationPath = r.Source.Namespace, r.Source.Name, r.Path
+		backendLog(dst, r.Action.Backend)
+	case rt.logHost != nil:
+		// A host's default action, which ingress-nginx logs as
+		// upstream-default-backend.
+		dst.UpstreamName, dst.LocationPath = "upstream-default-backend", "/"
+		if b := rt.logHost.Default.Backend; b != "" {
+			backendLog(dst, b)
+			dst.UpstreamName = ""
+		}
+	}
+}
+
+// backendLog fills the service fields from a backend name,
+// "<namespace>/<service>:<port>".
+func backendLog(lr *accesslog.Route, backend string) {
+	ns, rest, ok := strings.Cut(backend, "/")
+	if !ok {
+		return
+	}
+	lr.ServiceNamespace = ns
+	lr.ServiceName, lr.ServicePort, _ = strings.Cut(rest, ":")
+}
+
+// HTTP/1 engine.
+
+// logStart begins the access-log entry of the current request when the
+// route is logged; it is called once the route is known.
+func (hc *h1conn) logStart(g *generation, rt *route, host []byte, https bool) {
+	req := &hc.req
+	if g.alog == nil || !g.alog.logs(rt, bytesString(req.uri)) {
+		return
+	}
+	hc.alog = g.alog
+	hc.reqID = nil
+	routeLogInfo(&hc.routeInfo, rt)
+	e := &hc.le
+	*e = accesslog.Entry{
+		Start:          hc.reqStart,
+		RemoteAddr:     bytesString(hc.ip),
+		Method:         bytesString(req.method),
+		URI:            bytesString(req.uri),
+		Proto:          "HTTP/1.1",
+		Host:           bytesString(host),
+		Scheme:         "http",
+		Route:          &hc.routeInfo,
+		UpstreamLength: -1,
+		RequestLength:  int64(len(req.buf)),
+		Headers:        hc,
+	}
+	if req.minor == 0 {
+		e.Proto = "HTTP/1.0"
+	}
+	if https {
+		e.Scheme = "https"
+	}
+	if hc.fwd != nil {
+		e.RemoteAddr = hc.fo.client
+	}
+	if req.contentLength > 0 {
+		e.RequestLength += req.contentLength
+	}
+	if id := req.lookup("x-request-id"); len(id) > 0 {
+		e.ReqID = bytesString(id)
+	}
+	e.Authorization = bytesString(req.lookup("authorization"))
+}
+
+// logRefused starts the entry of a request refused before routing (a head
+// too large or malformed), which nginx logs too.
+func (hc *h1conn) logRefused(g *generation) {
+	if g.alog == nil {
+		return
+	}
+	hc.alog, hc.reqID, hc.routeInfo = g.alog, nil, accesslog.Route{}
+	hc.le = accesslog.Entry{Start: time.Now(), RemoteAddr: bytesString(hc.ip), Route: &hc.routeInfo, UpstreamLength: -1,
+		RequestLength: int64(len(hc.req.buf)), Headers: hc}
+}
+
+// logUpstream records the upstream exchange of the current request.
+func (hc *h1conn) logUpstream(addr string, status int, length int64) {
+	if hc.alog == nil {
+		return
+	}
+	e := &hc.le
+	e.UpstreamAddr, e.UpstreamStatus, e.UpstreamLength = addr, status, length
+}
+
+// logStatus records the status and body size of the answer.
+func (hc *h1conn) logStatus(status int, body int64) {
+	if hc.alog != nil {
+		hc.le.Status, hc.le.BodyBytes = status, body
+	}
+}
+
+// logFinish writes the current request's line.
+func (hc *h1conn) logFinish() {
+	al := hc.alog
+	hc.alog = nil
+	e := &hc.le
+	if e.Status == 0 {
+		// Nothing was answered: nginx's 499, the client went away.
+		e.Status = 499
+	}
+	if e.ReqID == "" {
+		if hc.reqID == nil {
+			hc.reqID = appendRequestID(hc.reqIDBuf[:0])
+		}
+		e.ReqID = bytesString(hc.reqID)
+	}
+	e.End = time.Now()
+	finishUpstream(e, hc.upStart)
+	hc.logBuf = al.tmpl.Append(hc.logBuf[:0], e)
+	al.out.WriteLine(hc.logBuf)
+	e.Headers = nil
+}
+
+// RequestHeader implements accesslog.Headers for the HTTP/1 engine.
+func (hc *h1conn) RequestHeader(name string) string {
+	return bytesString(hc.req.lookupFold(name))
+}
+
+// ResponseHeader implements accesslog.Headers for the HTTP/1 engine.
+func (hc *h1conn) ResponseHeader(name string) string {
+	return bytesString(hc.resp.lookupFold(name))
+}
+
+// lookup returns the first value of the header with the lower-case name,
+// without copying.
+func (h *head) lookup(name string) []byte {
+	for i := range h.fields {
+		if equalFold(h.fields[i].name, name) {
+			return h.fields[i].value
+		}
+	}
+	return nil
+}
+
+// lookupFold is lookup for a name in any case.
+func (h *head) lookupFold(name string) []byte {
+	for i := range h.fields {
+		if f := h.fields[i].name; len(f) == len(name) && equalFoldBytes(f, []byte(name)) {
+			return h.fields[i].value
+		}
+	}
+	return nil
+}
+
+// net/http handler.
+
+// logWriter records what the net/http handler answers for the access log.
+type logWriter struct {
+	http.ResponseWriter
+	al *accessLog
+	e  accesslog.Entry
+	r  *http.Request
+	// upstream is the upstream response's header, for
+	// $upstream_http_<name>.
+	upstream http.Header
+	upStart  time.Time
+	wrote    bool
+	route    accesslog.Route
+}
+
+// finishUpstream completes the upstream fields once the response is over:
+// nginx's upstream time runs from connecting to the last byte.
+func finishUpstream(e *accesslog.Entry, start time.Time) {
+	if e.UpstreamAddr == "" {
+		return
+	}
+	e.UpstreamTime = e.End.Sub(start)
+	if e.UpstreamLength < 0 {
+		e.UpstreamLength = e.BodyBytes
+	}
+}
+
+// startLog returns a logWriter when the request is logged, else nil; rt
+// is nil for requests refused before routing.
+func startLog(g *generation, w http.ResponseWriter, r *http.Request, rt *route, remote string, https bool) *logWriter {
+	uri := r.RequestURI
+	if uri == "" {
+		uri = r.URL.RequestURI()
+	}
+	if g.alog == nil || !g.alog.logs(rt, uri) {
+		return nil
+	}
+	lw := &logWriter{ResponseWriter: w, al: g.alog, r: r}
+	routeLogInfo(&lw.route, rt)
+	lw.e = accesslog.Entry{
+		Start: time.Now(), RemoteAddr: remote, Method: r.Method, URI: uri, Proto: r.Proto, Host: r.Host,
+		Scheme: "http", Route: &lw.route, UpstreamLength: -1, Authorization: r.Header.Get("Authorization"), Headers: lw,
+	}
+	if https {
+		lw.e.Scheme = "https"
+	}
+	// The id sent upstream is the one logged, as nginx's $req_id.
+	id := r.Header.Get("X-Request-Id")
+	if id == "" {
+		id = newRequestID()
+		r.Header.Set("X-Request-Id", id)
+	}
+	lw.e.ReqID = id
+	lw.e.RequestLength = requestHeadLength(r)
+	if r.ContentLength > 0 {
+		lw.e.RequestLength += r.ContentLength
+	}
+	return lw
+}
+
+// requestHeadLength estimates the request head's size on the wire.
+func requestHeadLength(r *http.Request) int64 {
+	n := len(r.Method) + len(r.RequestURI) + len(r.Proto) + 4 + len("Host: \r\n") + len(r.Host) + 2
+	for k, vv := range r.Header {
+		for _, v := range vv {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return int64(n)
+}
+
+func (lw *logWriter) WriteHeader(code int) {
+	if !lw.wrote && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		lw.wrote = true
+		lw.e.Status = code
+	}
+	lw.ResponseWriter.WriteHeader(code)
+}
+
+func (lw *logWriter) Write(b []byte) (int, error) {
+	if !lw.wrote {
+		lw.wrote = true
+		lw.e.Status = http.StatusOK
+	}
+	n, err := lw.ResponseWriter.Write(b)
+	lw.e.BodyBytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection (flushes,
+// hijacking for upgrades).
+func (lw *logWriter) Unwrap() http.ResponseWriter { return lw.ResponseWriter }
+
+// Flush keeps streaming responses streaming through the wrapper.
+func (lw *logWriter) Flush() {
+	if f, ok := lw.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Hijack serves upgrades through the wrapper.
+func (lw *logWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	lw.wrote, lw.e.Status = true, http.StatusSwitchingProtocols
+	return http.NewResponseController(lw.ResponseWriter).Hijack()
+}
+
+// RequestHeader implements accesslog.Headers.
+func (lw *logWriter) RequestHeader(name string) string { return lw.r.Header.Get(name) }
+
+// ResponseHeader implements accesslog.Headers.
+func (lw *logWriter) ResponseHeader(name string) string { return lw.upstream.Get(name) }
+
+// finish writes the line.
+func (lw *logWriter) finish() {
+	e := &lw.e
+	if e.Status == 0 {
+		e.Status = 499
+	}
+	e.End = time.Now()
+	finishUpstream(e, lw.upStart)
+	line := lw.al.tmpl.Append(make([]byte, 0, 256), e)
+	lw.al.out.WriteLine(line)
+}
+
+// logUpstreamResponse records the upstream exchange when w logs; start
+// is when connecting began.
+func logUpstreamResponse(w http.ResponseWriter, addr string, resp *http.Response, start time.Time) {
+	lw, ok := w.(*logWriter)
+	for !ok {
+		// Other wrappers (gzip) sit between the handler and the log.
+		u, wraps := w.(interface{ Unwrap() http.ResponseWriter })
+		if !wraps {
+			return
+		}
+		w = u.Unwrap()
+		lw, ok = w.(*logWriter)
+	}
+	lw.e.UpstreamAddr, lw.e.UpstreamStatus, lw.upStart = addr, resp.StatusCode, start
+	lw.e.UpstreamLength = resp.ContentLength
+	lw.upstream = resp.Header
+}
