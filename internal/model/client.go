@@ -21,6 +21,12 @@ type Client struct {
 	// KeepAliveRequests is keep-alive-requests: the most requests one
 	// HTTP/1 client connection carries (default 1000).
 	KeepAliveRequests int `json:"keepAliveRequests,omitempty"`
+	// HeaderTimeoutSeconds is client-header-timeout: how long a request
+	// head may take to arrive (default 60).
+	HeaderTimeoutSeconds int `json:"headerTimeoutSeconds,omitempty"`
+	// BodyTimeoutSeconds is client-body-timeout: the longest wait between
+	// two reads of a request body (default 60).
+	BodyTimeoutSeconds int `json:"bodyTimeoutSeconds,omitempty"`
 }
 
 // Upstream holds the ConfigMap's upstream keep-alive settings. Zero fields

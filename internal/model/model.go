@@ -331,6 +331,10 @@ type Headers struct {
 	// Underscores passes client headers whose names contain "_", which
 	// are dropped by default (enable-underscores-in-headers).
 	Underscores bool `json:"underscores,omitempty"`
+	// InvalidNames passes client headers whose names have characters
+	// other than letters, digits, "-" and "_", which are dropped by
+	// default (ignore-invalid-headers false).
+	InvalidNames bool `json:"invalidNames,omitempty"`
 }
 
 // Header is a header name, canonical, and its value.

@@ -32,8 +32,9 @@ type globalHeaders struct {
 	// hidden are the lower-case names of upstream response headers not
 	// passed on: hide-headers, and those response replaces or removes.
 	hidden map[string]bool
-	// underscores passes client headers with "_" in their names.
-	underscores bool
+	// underscores passes client headers with "_" in their names;
+	// invalidNames those with other characters nginx does not expect.
+	underscores, invalidNames bool
 	// noRequestID sends X-Request-ID only when the client sent one.
 	noRequestID bool
 }
@@ -42,10 +43,10 @@ type globalHeaders struct {
 const serverToken = "strait"
 
 func compileHeaders(h *model.Headers) *globalHeaders {
-	if len(h.Upstream) == 0 && len(h.Response) == 0 && len(h.Hide) == 0 && !h.ServerTokens && !h.NoRequestIDGeneration && !h.Underscores {
+	if len(h.Upstream) == 0 && len(h.Response) == 0 && len(h.Hide) == 0 && !h.ServerTokens && !h.NoRequestIDGeneration && !h.Underscores && !h.InvalidNames {
 		return nil
 	}
-	gh := &globalHeaders{underscores: h.Underscores, noRequestID: h.NoRequestIDGeneration, replaced: map[string]bool{}, hidden: map[string]bool{}}
+	gh := &globalHeaders{underscores: h.Underscores, invalidNames: h.InvalidNames, noRequestID: h.NoRequestIDGeneration, replaced: map[string]bool{}, hidden: map[string]bool{}}
 	var b strings.Builder
 	for _, kv := range h.Upstream {
 		gh.replaced[strings.ToLower(kv.Name)] = true
@@ -85,6 +86,10 @@ func compileHeaders(h *model.Headers) *globalHeaders {
 
 // passUnderscores reports whether client headers with "_" are passed.
 func (gh *globalHeaders) passUnderscores() bool { return gh != nil && gh.underscores }
+
+// passInvalidNames reports whether client headers with names nginx calls
+// invalid are passed (ignore-invalid-headers false).
+func (gh *globalHeaders) passInvalidNames() bool { return gh != nil && gh.invalidNames }
 
 // generateRequestID reports whether a missing X-Request-ID is made up.
 func (gh *globalHeaders) generateRequestID() bool { return gh == nil || !gh.noRequestID }

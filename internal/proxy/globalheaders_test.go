@@ -55,6 +55,7 @@ func TestGlobalHeaders(t *testing.T) {
 			Hide:         []string{"x-powered-by"},
 			ServerTokens: true,
 			Underscores:  true,
+			InvalidNames: true,
 		}
 		h := startProxy(t, e, proxy.Timeouts{}, m, false)
 		c := newClient(t)
@@ -63,6 +64,7 @@ func TestGlobalHeaders(t *testing.T) {
 		req.Header.Set("X-Custom", "client")
 		req.Header.Set("X-Drop", "client")
 		req.Header["My_Header"] = []string{"u"}
+		req.Header["X.Dotted"] = []string{"d"}
 		res := do(t, c, req)
 		if res.status != 200 {
 			t.Fatalf("status %d", res.status)
@@ -81,6 +83,9 @@ func TestGlobalHeaders(t *testing.T) {
 		}
 		if v := headerValues(seen(), "My_Header"); len(v) != 1 || v[0] != "u" {
 			t.Errorf("upstream My_Header %q, want passed with underscores enabled", v)
+		}
+		if v := headerValues(seen(), "X.Dotted"); len(v) != 1 || v[0] != "d" {
+			t.Errorf("upstream X.Dotted %q, want passed with ignore-invalid-headers false", v)
 		}
 		if v := headerValues(seen(), "X-Request-Id"); len(v) != 1 || len(v[0]) != 32 {
 			t.Errorf("X-Request-ID %q, want a generated one", v)

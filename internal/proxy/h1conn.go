@@ -64,6 +64,9 @@ type h1conn struct {
 	sent     int64
 	reqID    []byte
 	reqIDBuf [32]byte
+	// bodyTimeout is client-body-timeout, from the generation the
+	// current request started in.
+	bodyTimeout time.Duration
 	// served counts the connection's requests (keep-alive-requests).
 	served int
 	// routeInfo describes the current request's route in its log line.
@@ -114,11 +117,18 @@ func (hc *h1conn) serve() {
 			return
 		}
 		g := hc.s.p.gen.Load()
-		idle := KeepAliveTimeout
-		if hc.served > 0 {
-			idle = g.keepAlive.idle
+		if hc.served > 0 && hc.br.Buffered() == 0 {
+			// Between requests the keep-alive timeout applies, until the
+			// next request's first byte.
+			hc.rdl.Extend(time.Now(), g.keepAlive.idle, hc.c.SetReadDeadline)
+			if _, err := hc.br.Peek(1); err != nil {
+				return
+			}
 		}
-		hc.rdl.Extend(time.Now(), idle, hc.c.SetReadDeadline)
+		// From its first byte (on a new connection, from the start), a
+		// head has client-header-timeout to arrive, as in nginx.
+		hc.rdl.Extend(time.Now(), g.keepAlive.header, hc.c.SetReadDeadline)
+		hc.bodyTimeout = g.keepAlive.body
 		hc.req.reset()
 		limits := g.limits
 		hc.req.limit = limits.head

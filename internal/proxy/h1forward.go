@@ -125,10 +125,10 @@ func (hc *h1conn) writeUpstreamHead(w *bufio.Writer, host, uri []byte, upgrade b
 	var reqID, fwdHost []byte
 	xffCount := 0
 	gh := hc.gh
-	under := gh.passUnderscores()
+	under, invalid := gh.passUnderscores(), gh.passInvalidNames()
 	for i := range req.fields {
 		f := &req.fields[i]
-		switch classifyHeader(f.name, under) {
+		switch classifyHeader(f.name, under, invalid) {
 		case hdrPass:
 			if isConnToken(req.connTokens, f.name) || gh.replaces(f.name) {
 				continue
@@ -499,7 +499,7 @@ func (hc *h1conn) copyRequestBody(uc *upstream.Conn) error {
 	req := &hc.req
 	extend := func() {
 		now := time.Now()
-		hc.rdl.Extend(now, ClientBodyTimeout, hc.c.SetReadDeadline)
+		hc.rdl.Extend(now, hc.bodyTimeout, hc.c.SetReadDeadline)
 		uc.WriteDL.Extend(now, hc.to.Send, uc.SetWriteDeadline)
 	}
 	copyN := func(n int64) error {

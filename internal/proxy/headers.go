@@ -58,15 +58,25 @@ var responseHeadersHidden = map[string]bool{
 // an underscore are dropped, as nginx does by default
 // (underscores_in_headers off).
 func classifyRequestHeader[T string | []byte](name T) int {
-	return classifyHeader(name, false)
+	return classifyHeader(name, false, false)
 }
 
 // classifyHeader is classifyRequestHeader, passing names with an
-// underscore when underscores is set (enable-underscores-in-headers).
-func classifyHeader[T string | []byte](name T, underscores bool) int {
-	for i := 0; i < len(name) && !underscores; i++ {
-		if name[i] == '_' {
-			return hdrDrop
+// underscore when underscores is set (enable-underscores-in-headers), and
+// names with characters other than letters, digits, "-" and "_" (valid
+// HTTP tokens nginx still drops, ignore_invalid_headers) when invalid is.
+func classifyHeader[T string | []byte](name T, underscores, invalid bool) int {
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-':
+		case c == '_':
+			if !underscores {
+				return hdrDrop
+			}
+		default:
+			if !invalid {
+				return hdrDrop
+			}
 		}
 	}
 	var lc [32]byte
@@ -190,9 +200,9 @@ func writeRequestHead(bw *bufio.Writer, r *http.Request, li *listenerInfo, upgra
 	bw.WriteString("\r\n")
 
 	hop := connectionTokens(r.Header)
-	under := tg.gh.passUnderscores()
+	under, invalid := tg.gh.passUnderscores(), tg.gh.passInvalidNames()
 	for k, vv := range r.Header {
-		if classifyHeader(k, under) != hdrPass || contains(hop, k) || tg.gh.replacesString(k) {
+		if classifyHeader(k, under, invalid) != hdrPass || contains(hop, k) || tg.gh.replacesString(k) {
 			continue
 		}
 		for _, v := range vv {

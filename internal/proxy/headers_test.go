@@ -51,6 +51,7 @@ func TestUpstreamRequestHeaders(t *testing.T) {
 			"Proxy-Connection: keep-alive\r\n"+
 			"Proxy: http://evil.example:3128\r\n"+
 			"X_Under: u\r\n"+
+			"X.Dotted: d\r\n"+
 			"My_Header: v\r\n"+
 			"X-Forwarded-For: 203.0.113.7, 198.51.100.1\r\n"+
 			"X-Real-IP: 203.0.113.7\r\n"+
@@ -102,8 +103,8 @@ func TestUpstreamRequestHeaders(t *testing.T) {
 			}
 		}
 		for k, v := range e.Headers {
-			if strings.Contains(k, "_") {
-				t.Errorf("header with an underscore passed upstream: %s: %q", k, v)
+			if strings.ContainsAny(k, "_.") {
+				t.Errorf("header with an underscore or dot passed upstream: %s: %q", k, v)
 			}
 		}
 	})

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -17,6 +18,8 @@ type clientKeepAlive struct {
 	off      bool
 	idle     time.Duration
 	requests int
+	// header and body are client-header-timeout and client-body-timeout.
+	header, body time.Duration
 }
 
 // defaultKeepAliveRequests is keep-alive-requests' default.
@@ -27,7 +30,14 @@ const defaultKeepAliveRequests = 1000
 const maxIdleTimeout = time.Hour
 
 func compileClientKeepAlive(c *model.Client) clientKeepAlive {
-	k := clientKeepAlive{off: c.KeepAliveOff, idle: KeepAliveTimeout, requests: defaultKeepAliveRequests}
+	k := clientKeepAlive{off: c.KeepAliveOff, idle: KeepAliveTimeout, requests: defaultKeepAliveRequests,
+		header: ClientHeaderTimeout, body: ClientBodyTimeout}
+	if c.HeaderTimeoutSeconds > 0 {
+		k.header = time.Duration(c.HeaderTimeoutSeconds) * time.Second
+	}
+	if c.BodyTimeoutSeconds > 0 {
+		k.body = time.Duration(c.BodyTimeoutSeconds) * time.Second
+	}
 	if c.KeepAliveSeconds > 0 {
 		k.idle = time.Duration(c.KeepAliveSeconds) * time.Second
 	}
@@ -109,3 +119,27 @@ func (p *Proxy) connState(c net.Conn, s http.ConnState) {
 	}
 	t.timers[c] = time.AfterFunc(p.gen.Load().keepAlive.idle, func() { _ = c.Close() })
 }
+
+// bodyTimeout is client-body-timeout on the net/http listeners: each read
+// of the request body must make progress within d. Once the body ends the
+// deadline is lifted, so that a long response is not cut by it.
+type bodyTimeout struct {
+	r  io.ReadCloser
+	rc *http.ResponseController
+	d  time.Duration
+	dl upstream.Deadline
+}
+
+func (b *bodyTimeout) Read(p []byte) (int, error) {
+	b.dl.Extend(time.Now(), b.d, b.rc.SetReadDeadline)
+	n, err := b.r.Read(p)
+	if err == io.EOF {
+		// A deadline that passed stays: the server's own reads of what
+		// is left of the body must fail at once too.
+		_ = b.rc.SetReadDeadline(time.Time{})
+		b.dl.Reset()
+	}
+	return n, err
+}
+
+func (b *bodyTimeout) Close() error { return b.r.Close() }

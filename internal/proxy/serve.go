@@ -49,6 +49,10 @@ type handler struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := h.p.gen.Load()
 	keepAliveHeader(g, w, r)
+	if r.Body != nil && r.Body != http.NoBody {
+		// Before any wrapper: the controller needs the server's writer.
+		r.Body = &bodyTimeout{r: r.Body, rc: http.NewResponseController(w), d: g.keepAlive.body}
+	}
 	if code := g.limits.checkRequest(r); code != 0 {
 		if lw := startLog(g, w, r, nil, clientIP(r.RemoteAddr), r.TLS != nil); lw != nil {
 			defer lw.finish()

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"errors"
 	"github.com/straitgw/strait/internal/annotations"
 	"github.com/straitgw/strait/internal/model"
 )
@@ -24,7 +25,31 @@ func (t *translator) readClient(ref model.ObjectRef, data map[string]string) mod
 	}
 	configDefault(t, ref, data, &annotations.ProxyRequestBuffering)
 	configDefault(t, ref, data, &annotations.ProxyBuffering)
+	c.HeaderTimeoutSeconds = t.clientTimeout(ref, data, "client-header-timeout")
+	c.BodyTimeoutSeconds = t.clientTimeout(ref, data, "client-body-timeout")
 	return c
+}
+
+// clientTimeout reads client-header-timeout or client-body-timeout: whole
+// seconds, as ingress-nginx's ConfigMap takes them; 0 means the default
+// (60), which is also what a malformed value keeps.
+func (t *translator) clientTimeout(ref model.ObjectRef, data map[string]string, key string) int {
+	v, ok := data[key]
+	if !ok {
+		return 0
+	}
+	n, err := annotations.ParseInt(v)
+	if err == nil && n < 1 {
+		err = errors.New("must be at least 1")
+	}
+	if err != nil {
+		t.problem(ref, "data."+key, "InvalidConfiguration", "%s %q: %v; using 60", key, v, err)
+		return 0
+	}
+	if n == 60 {
+		return 0
+	}
+	return n
 }
 
 // bufferPolicy reads proxy-buffer-size, and checks proxy-request-buffering

@@ -19,6 +19,7 @@ func (t *translator) readHeaders(ref model.ObjectRef, data map[string]string) mo
 		ServerTokens:          t.configBool(ref, data, "server-tokens", false),
 		NoRequestIDGeneration: !t.configBool(ref, data, "generate-request-id", true),
 		Underscores:           t.configBool(ref, data, "enable-underscores-in-headers", false),
+		InvalidNames:          !t.configBool(ref, data, "ignore-invalid-headers", true),
 	}
 	h.Upstream = t.headerMap(ref, data, "proxy-set-headers", annotations.ParseRequestHeader)
 	h.Response = t.headerMap(ref, data, "add-headers", annotations.ParseResponseHeader)

@@ -62,7 +62,7 @@ var requestIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
 // trusted, kept in X-Original-Forwarded-For/-Host), X-Forwarded-Host,
 // X-Forwarded-Port 80 or 443, X-Forwarded-Proto, X-Forwarded-Scheme and
 // X-Scheme from the connection; the Proxy header (httpoxy) and headers
-// with underscores dropped. Then, with use-forwarded-headers and
+// with underscores or other characters nginx does not expect dropped. Then, with use-forwarded-headers and
 // compute-full-forwarded-for in the ConfigMap, the incoming values are
 // trusted and the chain extended.
 func TestDefaultUpstreamHeaders(t *testing.T) {
@@ -89,6 +89,7 @@ func TestDefaultUpstreamHeaders(t *testing.T) {
 		"X-Forwarded-Port":  "8443",
 		"Proxy":             "http://evil.example:3128",
 		"X_Underscore":      "dropped",
+		"X.Dotted":          "dropped",
 	}
 	if p := negotiatedProtocol(t, s.https, "hdrs.test"); p != "h2" {
 		t.Errorf("default: ALPN gave %q, want h2", p)
@@ -121,7 +122,7 @@ func TestDefaultUpstreamHeaders(t *testing.T) {
 		if e.Host != "hdrs.test" {
 			t.Errorf("https %v: backend got Host %q, want hdrs.test", https, e.Host)
 		}
-		for _, k := range []string{"Proxy", "X_underscore", "X_Underscore"} {
+		for _, k := range []string{"Proxy", "X_underscore", "X_Underscore", "X.Dotted", "X.dotted"} {
 			if v, ok := e.Headers[k]; ok {
 				t.Errorf("https %v: backend got %s %q, want none", https, k, v)
 			}
