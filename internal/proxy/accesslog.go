@@ -185,8 +185,9 @@ func (hc *h1conn) logFinish() {
 		// Nothing was answered: nginx's 499, the client went away.
 		e.Status = 499
 	}
-	if e.ReqID == "" {
+	if e.ReqID == "" && (hc.reqID != nil || hc.gh.generateRequestID()) {
 		if hc.reqID == nil {
+			// Answered before proxying: the id nginx would have made.
 			hc.reqID = appendRequestID(hc.reqIDBuf[:0])
 		}
 		e.ReqID = bytesString(hc.reqID)
@@ -277,8 +278,10 @@ func startLog(g *generation, w http.ResponseWriter, r *http.Request, rt *route, 
 		lw.e.Scheme = "https"
 	}
 	// The id sent upstream is the one logged, as nginx's $req_id.
+	// With generate-request-id false there is none to log unless the
+	// client sent one, as ingress-nginx's $req_id.
 	id := r.Header.Get("X-Request-Id")
-	if id == "" {
+	if id == "" && g.headers.generateRequestID() {
 		id = newRequestID()
 		r.Header.Set("X-Request-Id", id)
 	}
