@@ -201,6 +201,7 @@ func implementedConfigMapKeys() map[string]Support {
 		"upstream-keepalive-time":               Supported,
 		"upstream-keepalive-timeout":            Supported,
 		"use-forwarded-headers":                 Supported,
+		"gzip-disable":                          Differs,
 		"use-gzip":                              Supported,
 		"use-http2":                             Supported,
 		"use-proxy-protocol":                    Supported,

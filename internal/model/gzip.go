@@ -11,4 +11,8 @@ type Gzip struct {
 	// Types are the compressed media types, lower case, sorted; "*"
 	// compresses every type.
 	Types []string `json:"types"`
+	// DisableUserAgents are RE2 regular expressions, case-insensitive,
+	// matched against User-Agent: a match is never compressed
+	// (gzip-disable).
+	DisableUserAgents []string `json:"disableUserAgents,omitempty"`
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +27,8 @@ type gzipConf struct {
 	minLength int64
 	all       bool
 	types     map[string]bool
+	// disable are gzip-disable's User-Agent patterns.
+	disable []*regexp.Regexp
 }
 
 func compileGzip(m *model.Gzip) *gzipConf {
@@ -35,6 +38,12 @@ func compileGzip(m *model.Gzip) *gzipConf {
 	g := &gzipConf{level: m.Level, minLength: m.MinLength, types: map[string]bool{}}
 	if g.level < gzip.BestSpeed || g.level > gzip.BestCompression {
 		g.level = gzip.BestSpeed
+	}
+	for _, e := range m.DisableUserAgents {
+		// translate compiled every entry already.
+		if re, err := regexp.Compile("(?i)" + e); err == nil {
+			g.disable = append(g.disable, re)
+		}
 	}
 	for _, t := range m.Types {
 		if t == "*" {
@@ -52,6 +61,13 @@ var gzipWriters [gzip.BestCompression + 1]sync.Pool
 func (gc *gzipConf) wrap(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, func()) {
 	if gc == nil || r.Method == http.MethodHead || !acceptsGzip(r.Header.Values("Accept-Encoding")) {
 		return w, func() {}
+	}
+	if ua := r.UserAgent(); ua != "" {
+		for _, re := range gc.disable {
+			if re.MatchString(ua) {
+				return w, func() {}
+			}
+		}
 	}
 	gw := &gzipWriter{ResponseWriter: w, conf: gc}
 	return gw, gw.close

@@ -37,15 +37,19 @@ func TestGzip(t *testing.T) {
 			}
 		}))
 		m := singleHost("gz.test", "web", ep)
-		m.Gzip = &model.Gzip{Level: 5, MinLength: 256, Types: []string{"application/json", "text/html", "text/plain"}}
+		m.Gzip = &model.Gzip{Level: 5, MinLength: 256, Types: []string{"application/json", "text/html", "text/plain"}, DisableUserAgents: []string{`MSIE [4-6]\.`, "oldbot/1"}}
 		h := startProxy(t, e, testTimeouts, m, false)
 		// A transport that leaves Accept-Encoding and the body alone.
 		c := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 		t.Cleanup(c.CloseIdleConnections)
+		ua := ""
 		fetch := func(path, accept string) (*http.Response, string) {
 			t.Helper()
 			req, _ := http.NewRequest(http.MethodGet, h.url(path), nil)
 			req.Host = "gz.test"
+			if ua != "" {
+				req.Header.Set("User-Agent", ua)
+			}
 			if accept != "" {
 				req.Header.Set("Accept-Encoding", accept)
 			}
@@ -81,6 +85,18 @@ func TestGzip(t *testing.T) {
 			if got := resp.Header.Get("Content-Encoding"); got != tc.enc || resp.StatusCode != 200 {
 				t.Errorf("%s with Accept-Encoding %q: %d, Content-Encoding %q, want %q", tc.path, tc.accept, resp.StatusCode, got, tc.enc)
 			}
+		}
+		// gzip-disable: these user agents never get compressed answers,
+		// matched case-insensitively.
+		for _, agent := range []string{"Mozilla/4.0 (compatible; MSIE 6.0; Windows NT 5.0)", "OLDBOT/1.2"} {
+			ua = agent
+			if resp, body := fetch("/json", "gzip"); resp.Header.Get("Content-Encoding") != "" || body != big {
+				t.Errorf("User-Agent %q: Content-Encoding %q, want none", agent, resp.Header.Get("Content-Encoding"))
+			}
+		}
+		ua = "Mozilla/5.0 (compatible; MSIE 10.0)"
+		if resp, _ := fetch("/json", "gzip"); resp.Header.Get("Content-Encoding") != "gzip" {
+			t.Errorf("MSIE 10: Content-Encoding %q, want gzip", resp.Header.Get("Content-Encoding"))
 		}
 	})
 }

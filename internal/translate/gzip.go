@@ -2,6 +2,7 @@ package translate
 
 import (
 	"errors"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -53,5 +54,34 @@ func (t *translator) readGzip(ref model.ObjectRef, data map[string]string) *mode
 		}
 	}
 	sort.Strings(g.Types)
+	g.DisableUserAgents = t.readGzipDisable(ref, data["gzip-disable"])
 	return g
+}
+
+// msie6 is nginx's gzip_disable keyword for Internet Explorer 4 to 6.
+// nginx spares those with SV1 (Windows XP SP2), which RE2, without
+// lookahead, cannot express: they are not compressed either.
+const msie6 = `MSIE [4-6]\.`
+
+// readGzipDisable parses gzip-disable: comma-separated regular
+// expressions (nginx's gzip_disable, case-insensitive), "msie6" standing
+// for old Internet Explorers. An expression RE2 cannot compile is a
+// problem and left out, so that it never silently matches something else.
+func (t *translator) readGzipDisable(ref model.ObjectRef, v string) []string {
+	var out []string
+	for _, e := range strings.Split(v, ",") {
+		e = strings.TrimSpace(e)
+		if e == "" {
+			continue
+		}
+		if e == "msie6" {
+			e = msie6
+		}
+		if _, err := regexp.Compile("(?i)" + e); err != nil {
+			t.problem(ref, "data.gzip-disable", "InvalidConfiguration", "gzip-disable entry %q is not a regular expression Strait can use (%v); left out", e, err)
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }

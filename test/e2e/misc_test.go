@@ -240,7 +240,7 @@ func TestGzip(t *testing.T) {
 	ctx := context.Background()
 	sys := newObjects(t, c, "strait-system")
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "strait-config"},
-		Data: map[string]string{"use-gzip": "true", "gzip-min-length": "10"}}
+		Data: map[string]string{"use-gzip": "true", "gzip-min-length": "10", "gzip-disable": "msie6, oldbot"}}
 	if _, err := c.Client.CoreV1().ConfigMaps(sys.ns).Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -253,10 +253,14 @@ func TestGzip(t *testing.T) {
 
 	client := &http.Client{Transport: &http.Transport{DisableCompression: true}, Timeout: 10 * time.Second}
 	defer client.CloseIdleConnections()
+	ua := ""
 	fetch := func(accept string) (*http.Response, echo.Echo) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, "http://"+s.http+"/data", nil)
 		req.Host = "gz.test"
+		if ua != "" {
+			req.Header.Set("User-Agent", ua)
+		}
 		if accept != "" {
 			req.Header.Set("Accept-Encoding", accept)
 		}
@@ -287,6 +291,13 @@ func TestGzip(t *testing.T) {
 	resp, e = fetch("")
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "" || e.Backend != "a" {
 		t.Errorf("no Accept-Encoding: %d, Content-Encoding %q, backend %q", resp.StatusCode, resp.Header.Get("Content-Encoding"), e.Backend)
+	}
+	// gzip-disable: the listed user agents get plain answers.
+	for _, agent := range []string{"Mozilla/4.0 (compatible; MSIE 6.0; Windows 98)", "OldBot/2"} {
+		ua = agent
+		if resp, e := fetch("gzip"); resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "" || e.Backend != "a" {
+			t.Errorf("User-Agent %q: %d, Content-Encoding %q, want plain", agent, resp.StatusCode, resp.Header.Get("Content-Encoding"))
+		}
 	}
 }
 
