@@ -122,6 +122,8 @@ func parseServerName(raw string) (string, error) {
 	return s, nil
 }
 
+// dnsLabel reports whether s is a DNS label as Kubernetes names need it:
+// lower-case letters, digits and "-", at most 63.
 func dnsLabel(s string) bool {
 	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
 		return false
@@ -135,6 +137,7 @@ func dnsLabel(s string) bool {
 	return true
 }
 
+// dnsSubdomain reports whether s is dot-separated DNS labels, at most 253.
 func dnsSubdomain(s string) bool {
 	if s == "" || len(s) > 253 {
 		return false

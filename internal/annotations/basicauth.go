@@ -80,36 +80,12 @@ func parseSecretRef(raw string) (string, error) {
 	if !hasNS {
 		ns, name = "", v
 	}
-	if hasNS && !isDNSLabel(ns) {
+	if hasNS && !dnsLabel(ns) {
 		return "", errors.New("the namespace must be a DNS label (lower-case letters, digits and -)")
 	}
-	if !isDNSSubdomain(name) {
+	if !dnsSubdomain(name) {
 		return "", errors.New("must be name or namespace/name, the name a DNS subdomain (lower-case letters, digits, - and .)")
 	}
 	return v, nil
 }
 
-func isDNSLabel(s string) bool {
-	if s == "" || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-func isDNSSubdomain(s string) bool {
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	for _, l := range strings.Split(s, ".") {
-		if !isDNSLabel(l) {
-			return false
-		}
-	}
-	return true
-}

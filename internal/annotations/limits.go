@@ -65,17 +65,9 @@ var LimitAllowlist = Value[[]netip.Prefix]{
 	Parse: ParseCIDRs,
 }
 
-// ParseCount accepts a non-negative integer; 0 means unset.
-func ParseCount(raw string) (int, error) {
-	n, err := ParseInt(raw)
-	if err != nil {
-		return 0, err
-	}
-	if n < 0 {
-		return 0, errors.New("negative")
-	}
-	return n, nil
-}
+// ParseCount accepts a non-negative integer; 0 means unset. It reads as
+// ParseSeconds does.
+func ParseCount(raw string) (int, error) { return ParseSeconds(raw) }
 
 // ParseLimitStatus accepts the status a limit answers with: 400 to 599,
 // the range nginx's limit_req_status and limit_conn_status accept.
