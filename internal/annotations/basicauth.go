@@ -88,4 +88,3 @@ func parseSecretRef(raw string) (string, error) {
 	}
 	return v, nil
 }
-
