@@ -48,6 +48,7 @@ func TestStraitManifests(t *testing.T) {
 		"service.yaml":       {"kind: Service", "namespace: bench", "name: backend", "- name: http", "port: 80", "targetPort: 7070"},
 		"endpointslice.yaml": {"apiVersion: discovery.k8s.io/v1", "kubernetes.io/service-name: backend", "addressType: IPv4", "- 127.0.0.1", "ready: true", "port: 7070"},
 		"ingress.yaml":       {"apiVersion: networking.k8s.io/v1", "host: bench.local", "path: /", "pathType: Prefix", "name: backend", "number: 80"},
+		"configmap.yaml":     {"kind: ConfigMap", "namespace: bench", "name: strait-config", `disable-access-log: "true"`},
 	}
 	if len(m) != len(checks) {
 		t.Errorf("got %d manifests, want %d", len(m), len(checks))
@@ -67,7 +68,7 @@ func TestStraitManifests(t *testing.T) {
 func TestStraitArgv(t *testing.T) {
 	tools := toolPaths{taskset: "taskset"}
 	got := strings.Join(straitArgv(tools, "/t/strait", "/t/m", straitPorts{http: 1, https: 2, healthz: 3}, 0), " ")
-	want := "taskset -c 0 env GOMAXPROCS=1 /t/strait serve --manifests /t/m --http-port 1 --https-port 2 --healthz-port 3 --watch-ingress-without-class"
+	want := "taskset -c 0 env GOMAXPROCS=1 /t/strait serve --manifests /t/m --configmap bench/strait-config --http-port 1 --https-port 2 --healthz-port 3 --watch-ingress-without-class"
 	if got != want {
 		t.Errorf("argv = %q, want %q", got, want)
 	}

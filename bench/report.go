@@ -188,6 +188,7 @@ func methodText(o options) string {
 		"is pinned to CPU %[1]d and limited to one core: nginx with `worker_processes 1`, configured like "+
 		"ingress-nginx (keepalive upstream pool of 64, HTTP/1.1 upstream, the ingress-nginx request headers, "+
 		"no access log), and Strait with `GOMAXPROCS=1`, fed an equivalent Service, EndpointSlice and Ingress "+
+		"(and a ConfigMap with `disable-access-log`) "+
 		"from a manifests directory. wrk (one thread) and the backend are pinned to CPU %[2]d, so the proxy's "+
 		"core does nothing but proxy. Each measured run is preceded by an unmeasured %[3]v warm-up; rounds "+
 		"alternate which proxy goes first, and every figure below is the median over %[4]d rounds. CPU per "+

@@ -52,6 +52,15 @@ endpoints:
   conditions:
     ready: true
 `, backendPort),
+		// As nginx's access_log off: logging is not what is compared.
+		"configmap.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: strait-config
+  namespace: bench
+data:
+  disable-access-log: "true"
+`,
 		"ingress.yaml": fmt.Sprintf(`apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
@@ -97,6 +106,7 @@ func straitArgv(tools toolPaths, bin, manifests string, ports straitPorts, cpu i
 		"env", "GOMAXPROCS=1",
 		bin, "serve",
 		"--manifests", manifests,
+		"--configmap", "bench/strait-config",
 		"--http-port", strconv.Itoa(ports.http),
 		"--https-port", strconv.Itoa(ports.https),
 		"--healthz-port", strconv.Itoa(ports.healthz),
