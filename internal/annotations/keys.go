@@ -199,7 +199,7 @@ func implementedConfigMapKeys() map[string]Support {
 		"upstream-keepalive-connections":        Supported,
 		"upstream-keepalive-requests":           Supported,
 		"upstream-keepalive-time":               Supported,
-		"upstream-keepalive-timeout":            Supported,
+		"upstream-keepalive-timeout":            Differs,
 		"use-forwarded-headers":                 Supported,
 		"gzip-disable":                          Differs,
 		"use-gzip":                              Supported,
