@@ -67,6 +67,10 @@ func demoCommand() *cobra.Command {
 		},
 	}
 	f.register(cmd.Flags(), 8080, 8443)
+	// Nothing routes to a demo through a load balancer: Ctrl-C stops it
+	// at once unless asked otherwise.
+	_ = cmd.Flags().Set("shutdown-delay", "0s")
+	cmd.Flags().Lookup("shutdown-delay").DefValue = "0s"
 	return cmd
 }
 

@@ -41,6 +41,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet, httpPort, httpsPort int) {
 	fs.BoolVar(&f.cfg.Classes.WatchWithoutClass, "watch-ingress-without-class", false, "also serve Ingresses that name no class")
 	fs.BoolVar(&f.cfg.Translate.EnableSSLPassthrough, "enable-ssl-passthrough", false, "honour the ssl-passthrough annotation: TLS connections for its hosts are passed, unterminated, to their Service")
 	fs.StringVar(&f.cfg.Translate.DefaultBackendService, "default-backend-service", "", "namespace/name of the Service answering unmatched requests (default: built-in 404)")
+	fs.DurationVar(&f.cfg.ShutdownDelay, "shutdown-delay", 5*time.Second, "on SIGTERM/SIGQUIT, how long to keep serving with readiness failing before closing the listeners (replaces a preStop sleep; 0 closes at once)")
 	fs.DurationVar(&f.cfg.ShutdownGracePeriod, "shutdown-grace-period", 10*time.Second, "how long in-flight requests may take to finish on shutdown")
 	fs.BoolVar(&f.cfg.Profiling, "profiling", true, "serve Go profiles under /debug/pprof on the health port")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")

@@ -40,6 +40,11 @@ type Config struct {
 	Classes snapshot.ClassOptions
 	// Translate holds the controller-wide translation settings.
 	Translate translate.Options
+	// ShutdownDelay is how long Strait keeps accepting and serving after
+	// a shutdown signal while its readiness already fails, so that
+	// endpoint controllers and load balancers stop sending it traffic
+	// first (what a preStop sleep does for nginx).
+	ShutdownDelay time.Duration
 	// ShutdownGracePeriod bounds how long in-flight requests may take to
 	// finish once shutdown starts.
 	ShutdownGracePeriod time.Duration
@@ -182,6 +187,11 @@ func (s *Server) Run(ctx context.Context) error {
 	case runErr = <-pipeDone:
 	}
 	s.stopping.Store(true)
+	if runErr == nil && s.cfg.ShutdownDelay > 0 {
+		// Phase one: not ready, still serving.
+		s.log.Info("readiness failing; serving on until the shutdown delay ends", "delay", s.cfg.ShutdownDelay)
+		time.Sleep(s.cfg.ShutdownDelay)
+	}
 
 	grace := s.cfg.ShutdownGracePeriod
 	if grace <= 0 {

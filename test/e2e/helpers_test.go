@@ -43,7 +43,9 @@ type strait struct {
 // waits until it reports ready.
 func startStrait(t *testing.T, c *kubetest.Cluster, flags ...string) *strait {
 	t.Helper()
-	return startStraitAs(t, []string{"POD_NAMESPACE=default"}, append([]string{"serve", "--kubeconfig", c.Kubeconfig}, flags...)...)
+	// No load balancer routes to a test's Strait: it stops at once unless
+	// a test asks for a shutdown delay (a later flag wins).
+	return startStraitAs(t, []string{"POD_NAMESPACE=default"}, append([]string{"serve", "--kubeconfig", c.Kubeconfig, "--shutdown-delay=0s"}, flags...)...)
 }
 
 // startStraitAs runs Strait with the given environment and arguments (the
