@@ -4,6 +4,7 @@ import (
 	"crypto/md5" //nolint:gosec // MD5-crypt is defined with MD5.
 	"crypto/subtle"
 	"errors"
+	"hash"
 	"strings"
 )
 
@@ -56,30 +57,38 @@ func md5CryptSum(pw, magic, salt []byte) []byte {
 	final := ctx.Sum(nil)
 
 	// A thousand rounds, to slow brute force down.
-	for i := range 1000 {
-		c := md5.New()
-		if i&1 != 0 {
-			c.Write(pw)
-		} else {
-			c.Write(final)
-		}
-		if i%3 != 0 {
-			c.Write(salt)
-		}
-		if i%7 != 0 {
-			c.Write(pw)
-		}
-		if i&1 != 0 {
-			c.Write(final)
-		} else {
-			c.Write(pw)
-		}
-		final = c.Sum(final[:0])
-	}
+	final = cryptRounds(md5.New(), 1000, pw, salt, final)
 
 	out := make([]byte, 0, 22)
 	for _, g := range [][3]int{{0, 6, 12}, {1, 7, 13}, {2, 8, 14}, {3, 9, 15}, {4, 10, 5}} {
 		out = appendB64(out, uint32(final[g[0]])<<16|uint32(final[g[1]])<<8|uint32(final[g[2]]), 4)
 	}
 	return appendB64(out, uint32(final[11]), 2)
+}
+
+// cryptRounds is the strengthening loop MD5-crypt and SHA-crypt share:
+// each round hashes the key, the salt and the last sum in an order that
+// depends on the round number.
+func cryptRounds(h hash.Hash, rounds int, key, salt, sum []byte) []byte {
+	for i := range rounds {
+		h.Reset()
+		if i&1 != 0 {
+			h.Write(key)
+		} else {
+			h.Write(sum)
+		}
+		if i%3 != 0 {
+			h.Write(salt)
+		}
+		if i%7 != 0 {
+			h.Write(key)
+		}
+		if i&1 != 0 {
+			h.Write(sum)
+		} else {
+			h.Write(key)
+		}
+		sum = h.Sum(sum[:0])
+	}
+	return sum
 }

@@ -119,28 +119,7 @@ func shaCryptSum(pw, salt []byte, rounds int, is512 bool) []byte {
 	}
 	s := ds.Sum(nil)[:len(salt)]
 
-	c := aSum
-	h := newHash()
-	for i := range rounds {
-		h.Reset()
-		if i&1 != 0 {
-			h.Write(p)
-		} else {
-			h.Write(c)
-		}
-		if i%3 != 0 {
-			h.Write(s)
-		}
-		if i%7 != 0 {
-			h.Write(p)
-		}
-		if i&1 != 0 {
-			h.Write(c)
-		} else {
-			h.Write(p)
-		}
-		c = h.Sum(c[:0])
-	}
+	c := cryptRounds(newHash(), rounds, p, s, aSum)
 
 	if !is512 {
 		out := make([]byte, 0, 43)
