@@ -97,7 +97,7 @@ func (t *translator) authExempt(ingressPath string) bool {
 	if ingressPath == "" {
 		ingressPath = "/"
 	}
-	for _, p := range t.settings.noAuthLocations {
+	for _, p := range t.settings.auth.noAuthLocations {
 		if strings.HasPrefix(ingressPath, p) {
 			return true
 		}

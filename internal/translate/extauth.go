@@ -2,7 +2,6 @@ package translate
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/straitgw/strait/internal/annotations"
 	"github.com/straitgw/strait/internal/model"
@@ -61,10 +60,8 @@ func (t *translator) ingressAuth(a map[string]string, bad func(error, string)) (
 // does); broken reports a malformed global auth that covers the path.
 func (t *translator) authFor(ia ingressAuth, ingressPath string) (ea *model.ExternalAuth, broken bool) {
 	g := &t.settings.auth
-	for _, p := range g.noAuthLocations {
-		if strings.HasPrefix(ingressPath, p) {
-			return nil, false
-		}
+	if t.authExempt(ingressPath) {
+		return nil, false
 	}
 	if ia.own != nil {
 		return ia.own, false

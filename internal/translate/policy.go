@@ -36,9 +36,6 @@ type settings struct {
 	// crossNamespace lets annotations name Secrets of other namespaces
 	// (allow-cross-namespace-resources).
 	crossNamespace bool
-	// noAuthLocations are the Ingress path prefixes exempt from
-	// authentication (no-auth-locations).
-	noAuthLocations []string
 	// customErrors and interceptPassthrough are custom-http-errors and
 	// disable-proxy-intercept-errors.
 	customErrors         []int
@@ -109,10 +106,6 @@ func (t *translator) readSettings(name string) settings {
 	st.forwarding = t.readForwarding(ref, data)
 	st.auth = t.readGlobalAuth(ref, data)
 	st.crossNamespace = t.configBool(ref, data, "allow-cross-namespace-resources", false)
-	st.noAuthLocations = []string{defaultNoTLSRedirectLocation}
-	if v, ok := data["no-auth-locations"]; ok {
-		st.noAuthLocations, _ = annotations.ParseList(v)
-	}
 	st.customErrors, st.interceptPassthrough = t.readErrorSettings(ref, data)
 	st.limitReqStatus = t.readLimitStatus(ref, data, "limit-req-status-code")
 	st.limitConnStatus = t.readLimitStatus(ref, data, "limit-conn-status-code")
