@@ -34,6 +34,7 @@ type Proxy struct {
 	registry *upstream.Registry
 	certs    *certStore
 	tunnels  tunnels
+	stats    stats
 	limits   limitRegistry // rate-limit zones, by Ingress identity
 	timeouts Timeouts
 	// auth is the client towards external auth services.

@@ -96,6 +96,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: cfg.Log, proxy: p, metrics: metrics.New()}
+	s.metrics.AddSampler(p.Samples)
 	if cfg.Manifests != "" {
 		s.pipe = newStandalone(cfg, p, s.metrics)
 	} else {
