@@ -22,7 +22,11 @@ type h1conn struct {
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	idle atomic.Bool
-	ip   []byte
+	// fresh is set until the connection's first head has been read: at
+	// shutdown, a connection just accepted gets a moment to send its
+	// request rather than being closed as idle.
+	fresh atomic.Bool
+	ip    []byte
 	req  head
 	resp head
 	rdl  upstream.Deadline // client read deadline
@@ -85,6 +89,7 @@ func newH1Conn(s *H1Server, c net.Conn) *h1conn {
 	// comes from the connection's first bytes, not read in the accept
 	// loop.
 	hc := &h1conn{s: s, c: c, br: br, bw: bw}
+	hc.fresh.Store(true)
 	hc.req.contentLength, hc.resp.contentLength = -1, -1
 	return hc
 }
@@ -113,7 +118,7 @@ func (hc *h1conn) serve() {
 	hc.ip = []byte(clientIP(hc.c.RemoteAddr().String()))
 	for {
 		hc.idle.Store(true)
-		if hc.s.draining.Load() {
+		if hc.s.draining.Load() && !hc.fresh.Load() {
 			return
 		}
 		g := hc.s.p.gen.Load()
@@ -134,6 +139,7 @@ func (hc *h1conn) serve() {
 		hc.req.limit = limits.head
 		err := readHead(hc.br, &hc.req)
 		hc.idle.Store(false)
+		hc.fresh.Store(false)
 		if err != nil {
 			if errors.Is(err, errHeadTooLarge) {
 				// nginx's answers: 414 when the request line alone is too
@@ -155,9 +161,9 @@ func (hc *h1conn) serve() {
 			hc.refuse(g, code)
 			return
 		}
-		if hc.served++; g.keepAlive.lastRequest(hc.served) {
-			// keep-alive 0 or keep-alive-requests reached: this answer
-			// closes the connection.
+		if hc.served++; g.keepAlive.lastRequest(hc.served) || hc.s.p.stopping.Load() || hc.s.draining.Load() {
+			// keep-alive 0 or keep-alive-requests reached, or Strait is
+			// shutting down: this answer closes the connection.
 			hc.req.close = true
 		}
 		if hc.s.p.alog != nil {

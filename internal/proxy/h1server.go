@@ -79,15 +79,17 @@ func (s *H1Server) Serve() error {
 }
 
 // Shutdown stops accepting, closes idle connections at once and lets busy
-// ones finish their current request (answered with Connection: close). When
-// ctx ends first, the remaining connections are closed.
+// ones finish their current request (answered with Connection: close).
+// Connections that have not sent their first request yet get freshGrace to
+// send it. When ctx ends first, the remaining connections are closed.
 func (s *H1Server) Shutdown(ctx context.Context) error {
 	s.draining.Store(true)
 	_ = s.ln.Close()
 	fullDone := make(chan struct{})
 	go func() { _ = s.shutdownFull(ctx); close(fullDone) }()
 	defer func() { <-fullDone }()
-	s.closeIdle()
+	start := time.Now()
+	s.closeIdle(false)
 	finished := make(chan struct{})
 	go func() { s.done.Wait(); close(finished) }()
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -97,7 +99,7 @@ func (s *H1Server) Shutdown(ctx context.Context) error {
 		case <-finished:
 			return nil
 		case <-tick.C:
-			s.closeIdle()
+			s.closeIdle(time.Since(start) > freshGrace)
 		case <-ctx.Done():
 			_ = s.Close()
 			<-finished
@@ -119,10 +121,17 @@ func (s *H1Server) Close() error {
 	return err
 }
 
-func (s *H1Server) closeIdle() {
+// freshGrace is how long, at shutdown, a connection accepted but still
+// waiting for its first request may take to send it. A client that has
+// just connected is about to; closing it would fail that request.
+const freshGrace = 2 * time.Second
+
+// closeIdle closes the connections waiting for a request: those between
+// two requests, and with fresh also those that never sent one.
+func (s *H1Server) closeIdle(fresh bool) {
 	s.mu.Lock()
 	for c := range s.conns {
-		if c.idle.Load() {
+		if c.idle.Load() && (fresh || !c.fresh.Load()) {
 			_ = c.c.Close()
 		}
 	}

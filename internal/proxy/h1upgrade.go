@@ -89,10 +89,10 @@ func (hc *h1conn) upgrade(rt *route, host, uri []byte) {
 	}
 	_ = bc.SetDeadline(time.Time{})
 	_ = hc.c.SetDeadline(time.Time{})
-	tn := &tunnel{client: hc.c, backend: bc}
+	tn := newTunnel(hc.c, bc, equalFold(hc.req.upgrade, "websocket"))
 	p.tunnels.add(tn)
 	defer p.tunnels.remove(tn)
-	splice(hc.c, hc.br, bc, br, hc.to)
+	splice(tn, hc.br, br, hc.to)
 }
 
 // relayOneOff relays a response read from a connection that is not pooled.

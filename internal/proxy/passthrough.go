@@ -157,8 +157,8 @@ func (p *Proxy) pass(c net.Conn, hello []byte, be *upstream.Backend) {
 		_ = bc.Close()
 		return
 	}
-	tn := &tunnel{client: c, backend: bc}
+	tn := newTunnel(c, bc, false)
 	p.tunnels.add(tn)
 	defer p.tunnels.remove(tn)
-	splice(c, bufio.NewReaderSize(c, 16), bc, bufio.NewReaderSize(bc, 16), Timeouts{Read: passthroughIdle, Send: passthroughIdle})
+	splice(tn, bufio.NewReaderSize(c, 16), bufio.NewReaderSize(bc, 16), Timeouts{Read: passthroughIdle, Send: passthroughIdle})
 }

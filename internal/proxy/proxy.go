@@ -49,6 +49,10 @@ type Proxy struct {
 	// mirrors sends mirror-target copies.
 	mirrors *http.Client
 
+	// stopping is set by BeginDrain: every HTTP/1 answer closes its
+	// connection.
+	stopping atomic.Bool
+
 	applyMu sync.Mutex // serialises Apply; requests never take it
 	// handoffAll makes the HTTP/1 engine hand every route to the net/http
 	// handler; tests use it to run the whole suite through the hand-over.
@@ -145,6 +149,12 @@ func (p *Proxy) Apply(m *model.Model) {
 	p.limits.bind(g)
 	p.gen.Store(g)
 }
+
+// BeginDrain starts the first phase of a shutdown: Strait still serves,
+// but every HTTP/1 answer from now on closes its connection, so clients
+// that keep connections open move to the replicas or the process that
+// take over instead of finding their connection closed under them later.
+func (p *Proxy) BeginDrain() { p.stopping.Store(true) }
 
 // FlushAccessLog writes the access-log lines not written yet; call it
 // before exiting.

@@ -49,6 +49,9 @@ type handler struct {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := h.p.gen.Load()
 	keepAliveHeader(g, w, r)
+	if h.p.stopping.Load() && r.ProtoMajor == 1 {
+		w.Header().Set("Connection", "close")
+	}
 	if r.Body != nil && r.Body != http.NoBody {
 		// Before any wrapper: the controller needs the server's writer.
 		r.Body = &bodyTimeout{r: r.Body, rc: http.NewResponseController(w), d: g.keepAlive.body}

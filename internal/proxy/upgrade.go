@@ -2,13 +2,15 @@ package proxy
 
 import (
 	"bufio"
-	"github.com/straitgw/strait/internal/proxy/upstream"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/straitgw/strait/internal/proxy/upstream"
 )
 
 // upgradeType returns the protocol an HTTP/1.1 request asks to upgrade to,
@@ -40,6 +42,17 @@ type tunnels struct {
 
 type tunnel struct {
 	client, backend net.Conn
+	// ws marks a WebSocket: at shutdown it ends with a close frame.
+	ws bool
+	// goingAway asks the backend-to-client copy to end at the next frame
+	// boundary with a close frame (tunnelclose.go).
+	goingAway atomic.Bool
+	// ended is closed when the backend-to-client copy has stopped.
+	ended chan struct{}
+}
+
+func newTunnel(client, backend net.Conn, ws bool) *tunnel {
+	return &tunnel{client: client, backend: backend, ws: ws, ended: make(chan struct{})}
 }
 
 func (t *tunnels) add(tn *tunnel) {
@@ -140,27 +153,45 @@ func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, rt *route, li *l
 		_ = bc.Close()
 		return
 	}
-	tn := &tunnel{client: cc, backend: bc}
+	tn := newTunnel(cc, bc, strings.EqualFold(proto, "websocket"))
 	p.tunnels.add(tn)
 	defer p.tunnels.remove(tn)
-	splice(cc, cbuf.Reader, bc, br, rt.timeouts)
+	splice(tn, cbuf.Reader, br, rt.timeouts)
 }
 
-// splice copies both ways until one side ends, then closes both.
-func splice(client net.Conn, clientBuf *bufio.Reader, backend net.Conn, backendBuf *bufio.Reader, to Timeouts) {
-	done := make(chan struct{}, 2)
+// splice copies both ways until one side ends, then closes both. A
+// WebSocket told to go away (tunnelclose.go) first sends the client a close
+// frame and gives it a moment to answer before both are closed.
+func splice(tn *tunnel, clientBuf, backendBuf *bufio.Reader, to Timeouts) {
+	up := make(chan struct{})
 	go func() {
-		copyIdle(backend, client, clientBuf, to)
-		done <- struct{}{}
+		copyIdle(tn.backend, tn.client, clientBuf, to)
+		close(up)
 	}()
 	go func() {
-		copyIdle(client, backend, backendBuf, to)
-		done <- struct{}{}
+		defer close(tn.ended)
+		if tn.ws {
+			copyFrames(tn, backendBuf, to)
+		} else {
+			copyIdle(tn.client, tn.backend, backendBuf, to)
+		}
 	}()
-	<-done
-	_ = client.Close()
-	_ = backend.Close()
-	<-done
+	select {
+	case <-up:
+	case <-tn.ended:
+		if tn.goingAway.Load() {
+			// The close frame is out; the client's close frame (relayed to
+			// the backend) and its FIN end the other direction.
+			select {
+			case <-up:
+			case <-time.After(closeReplyWait):
+			}
+		}
+	}
+	_ = tn.client.Close()
+	_ = tn.backend.Close()
+	<-up
+	<-tn.ended
 }
 
 // copyIdle copies from src (reading through its buffered reader first) to

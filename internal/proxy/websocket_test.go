@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -183,5 +184,73 @@ func TestWebSocketReadTimeout(t *testing.T) {
 				t.Errorf("idle tunnel closed after %v, want about the 300ms read timeout (at most the 1s deadline slack more)", d)
 			}
 		})
+	})
+}
+
+// TestWebSocketGoingAway: at shutdown a WebSocket keeps running until
+// shortly before the deadline, then the client receives a close frame with
+// status 1001 at a frame boundary: every message before it arrives whole,
+// whatever the frame sizes.
+func TestWebSocketGoingAway(t *testing.T) {
+	up := websocket.Upgrader{}
+	_, ep := backendServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		// Frames of every length encoding: 7-bit, 16-bit and 64-bit.
+		sizes := []int{1, 125, 126, 4000, 65535, 65536, 200_000}
+		for i := 0; ; i++ {
+			msg := strings.Repeat(string(rune('a'+i%26)), sizes[i%len(sizes)])
+			if err := c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+				return
+			}
+		}
+	}))
+	forEngines(t, func(t *testing.T, eng engine) {
+		h := startProxy(t, eng, testTimeouts, singleHost("ws.test", "ws", ep), true)
+		for _, url := range []string{"ws://" + h.addr + "/", "wss://" + h.tlsAddr + "/"} {
+			ws, _ := dialWS(t, url, "ws.test")
+			var got int
+			start := time.Now()
+			deadline := start.Add(1500 * time.Millisecond)
+			drained := make(chan time.Time, 1)
+			go func() { h.p.DrainTunnels(deadline); drained <- time.Now() }()
+			var closeErr *websocket.CloseError
+			for {
+				_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+				_, msg, err := ws.ReadMessage()
+				if err != nil {
+					if !errors.As(err, &closeErr) {
+						t.Fatalf("%s: after %d messages: %v, want a close frame", url, got, err)
+					}
+					break
+				}
+				if len(msg) == 0 || strings.Trim(string(msg), string(msg[:1])) != "" {
+					t.Fatalf("%s: message %d corrupted", url, got)
+				}
+				got++
+			}
+			closedAt := time.Since(start)
+			if closeErr.Code != websocket.CloseGoingAway {
+				t.Errorf("%s: close code %d, want 1001 (going away)", url, closeErr.Code)
+			}
+			if got < 10 {
+				t.Errorf("%s: %d messages before the close, want the tunnel to run until shortly before the deadline", url, got)
+			}
+			if closedAt > 1500*time.Millisecond {
+				t.Errorf("%s: close frame after %v, want it before the 1.5 s deadline", url, closedAt)
+			}
+			select {
+			case at := <-drained:
+				t.Logf("%s: %d whole messages, close frame after %v, DrainTunnels returned after %v", url, got, closedAt.Round(time.Millisecond), at.Sub(start).Round(time.Millisecond))
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s: DrainTunnels did not return", url)
+			}
+			if n := h.p.Tunnels(); n != 0 {
+				t.Errorf("%s: Tunnels() = %d after DrainTunnels", url, n)
+			}
+		}
 	})
 }

@@ -188,6 +188,7 @@ func (s *Server) Run(ctx context.Context) error {
 	case runErr = <-pipeDone:
 	}
 	s.stopping.Store(true)
+	s.proxy.BeginDrain()
 	if runErr == nil && s.cfg.ShutdownDelay > 0 {
 		// Phase one: not ready, still serving.
 		s.log.Info("readiness failing; serving on until the shutdown delay ends", "delay", s.cfg.ShutdownDelay)
@@ -200,6 +201,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
+	deadline, _ := sctx.Deadline()
 	var wg sync.WaitGroup
 	for _, srv := range srvs {
 		wg.Add(1)
@@ -215,7 +217,9 @@ func (s *Server) Run(ctx context.Context) error {
 		defer wg.Done()
 		_ = h1.Shutdown(sctx)
 	}()
-	s.proxy.CloseTunnels()
+	// Upgraded connections get the grace period too; WebSockets are then
+	// sent a close frame (HTTP/2 connections got a GOAWAY from Shutdown).
+	s.proxy.DrainTunnels(deadline)
 	wg.Wait()
 	_ = s.proxy.FlushAccessLog()
 	stopPipe()
