@@ -53,7 +53,14 @@ func startStrait(t *testing.T, c *kubetest.Cluster, flags ...string) *strait {
 // reports ready.
 func startStraitAs(t *testing.T, env []string, args ...string) *strait {
 	t.Helper()
-	s := &strait{t: t, http: freeAddr(t), https: freeAddr(t), healthz: freeAddr(t), exited: make(chan error, 1)}
+	return startStraitAt(t, env, freeAddr(t), freeAddr(t), args...)
+}
+
+// startStraitAt is startStraitAs on given HTTP and HTTPS addresses, which
+// another Strait may hold as well (the listeners use SO_REUSEPORT).
+func startStraitAt(t *testing.T, env []string, httpAddr, httpsAddr string, args ...string) *strait {
+	t.Helper()
+	s := &strait{t: t, http: httpAddr, https: httpsAddr, healthz: freeAddr(t), exited: make(chan error, 1)}
 	flags := args
 	args = append(append([]string{}, args...), "--bind-address", "127.0.0.1",
 		"--http-port", port(s.http), "--https-port", port(s.https), "--healthz-port", port(s.healthz))
