@@ -27,10 +27,10 @@ type h1conn struct {
 	// request rather than being closed as idle.
 	fresh atomic.Bool
 	ip    []byte
-	req  head
-	resp head
-	rdl  upstream.Deadline // client read deadline
-	to   Timeouts          // upstream timeouts of the current request's route
+	req   head
+	resp  head
+	rdl   upstream.Deadline // client read deadline
+	to    Timeouts          // upstream timeouts of the current request's route
 	// fwdPrefix is the current request's X-Forwarded-Prefix, set when a
 	// rewrite happened.
 	fwdPrefix string
