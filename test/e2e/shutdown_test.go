@@ -275,3 +275,43 @@ func watchH2(t *testing.T, addr, host, path string) chan h2End {
 	}()
 	return out
 }
+
+// TestSecondSignalExitsAtOnce: SIGQUIT starts the same graceful shutdown as
+// SIGTERM (readiness fails, serving goes on through the delay); a second
+// signal ends the process at once, whatever delay is left.
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	c := kubetest.Start(t)
+	annBackend(t, "10.244.125.2", "a")
+	o := newObjects(t, c, "quit")
+	o.service("web")
+	o.slice("web", "10.244.125.2")
+	ingressClass(t, c, "strait", "strait.dev/ingress-controller", false)
+	annIngress(o, "app", "quit.test", "/", "web", nil, "")
+	s := startStrait(t, c, "--shutdown-delay=60s")
+	waitFor(t, 10*time.Second, "the route to serve", func() bool { return s.annHTTP("GET", "quit.test", "/", 0).code == 200 })
+
+	if err := s.cmd.Process.Signal(syscall.SIGQUIT); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 2*time.Second, "readiness to fail after SIGQUIT", func() bool {
+		code, _ := httpGet("http://"+s.healthz+"/healthz", "")
+		return code == http.StatusServiceUnavailable
+	})
+	if r := s.annHTTP("GET", "quit.test", "/", 0); r.err != nil || r.code != 200 {
+		t.Errorf("during the shutdown delay: %v, want 200", r)
+	}
+	start := time.Now()
+	if err := s.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.exited:
+		t.Logf("exited %v after the second signal: %v", time.Since(start).Round(time.Millisecond), err)
+		if err == nil {
+			t.Errorf("exit status 0 after a forced exit, want non-zero")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("still running 5 s after the second signal (60 s shutdown delay)")
+	}
+	s.exited <- nil
+}
