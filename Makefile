@@ -1,4 +1,4 @@
-.PHONY: build test bench demo
+.PHONY: build test bench bench-scale demo
 
 # build writes the binary to bin/strait.
 build:
@@ -16,3 +16,9 @@ demo:
 # (installs nginx and wrk with apt-get if missing; see bench/main.go).
 bench:
 	go run ./bench -out docs/benchmarks.md
+
+# bench-scale measures the control plane at 1,000 to 10,000 Ingresses against
+# a real API server (propagation, start-up, memory, build times) and rewrites
+# docs/scale.md.
+bench-scale:
+	go test ./bench/scale -run '^$$' -bench . -benchtime 1x -timeout 60m -args -out $(CURDIR)/docs/scale.md

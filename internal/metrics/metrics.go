@@ -4,6 +4,8 @@ package metrics
 
 import (
 	"net/http"
+	"os"
+	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -64,7 +66,7 @@ func New() *Set {
 		}),
 	}
 	r.MustRegister(s.Generations, s.BuildSeconds, s.Problems, s.Events, s.StatusWrites,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{PidFn: procSelf}))
 	for _, k := range []string{KindFull, KindEndpoints, KindNoop} {
 		s.Generations.WithLabelValues(k)
 	}
@@ -74,4 +76,15 @@ func New() *Set {
 // Handler serves the registry in the Prometheus text format.
 func (s *Set) Handler() http.Handler {
 	return promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{Registry: s.Registry})
+}
+
+// procSelf returns this process's PID as the mounted /proc numbers it,
+// which differs from os.Getpid when /proc belongs to another PID namespace
+// (a sandbox that unshared only the PID namespace).
+func procSelf() (int, error) {
+	target, err := os.Readlink("/proc/self")
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(target)
 }

@@ -1,0 +1,58 @@
+// Package scale measures Strait's control plane at scale against a real
+// kube-apiserver and etcd: propagation of Ingresses created one after
+// another (with and without thousands of others churning), time from start
+// to ready, memory, and generation build times at 1,000 to 10,000
+// Ingresses. It is a benchmark, run on demand:
+//
+//	go test ./bench/scale -run '^$' -bench . -benchtime 1x -timeout 60m [-args -out docs/scale.md]
+//
+// It prints what it measures and asserts nothing about speed.
+package scale
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/straitgw/strait/internal/kubetest"
+)
+
+// Flags, after -args.
+var (
+	outPath   = flag.String("out", "", "also write the report as Markdown to this path")
+	sizesFlag = flag.String("sizes", "1000,5000,10000", "Ingress counts for the memory and start-up measurements")
+	propN     = flag.Int("propagate", 3000, "Ingresses created one after another in the propagation measurements")
+	churnN    = flag.Int("churn", 5000, "Ingresses churning in the background during the second propagation measurement")
+	pathsFlag = flag.Int("paths", 10, "paths per Ingress")
+)
+
+// straitBin is built once by TestMain.
+var straitBin string
+
+func TestMain(m *testing.M) {
+	if os.Getenv(kubetest.NetnsEnv) != "1" {
+		os.Exit(kubetest.RunInNetns(m))
+	}
+	dir, err := os.MkdirTemp("", "strait-scale-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	straitBin = filepath.Join(dir, "strait")
+	root, err := kubetest.RepoRoot()
+	if err == nil {
+		cmd := exec.Command("go", "build", "-o", straitBin, "./cmd/strait")
+		cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
+		err = cmd.Run()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "building strait:", err)
+		os.Exit(1)
+	}
+	code := kubetest.RunInNetns(m)
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
