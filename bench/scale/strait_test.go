@@ -162,4 +162,3 @@ func (s *strait) metrics() map[string]float64 {
 	}
 	return out
 }
-
