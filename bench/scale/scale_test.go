@@ -4,7 +4,10 @@
 // to ready, memory, and generation build times at 1,000 to 10,000
 // Ingresses. It is a benchmark, run on demand:
 //
-//	go test ./bench/scale -run '^$' -bench . -benchtime 1x -timeout 60m [-args -out docs/scale.md]
+//	make bench-scale
+//
+// which runs go test ./bench/scale -run '^$' -bench . -benchtime 1x with
+// -args -out naming docs/scale.md by its absolute path.
 //
 // It prints what it measures and asserts nothing about speed.
 package scale
