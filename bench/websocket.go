@@ -16,12 +16,19 @@ import (
 // wsPath is where the proxies route WebSocket upgrades to the echo backend.
 const wsPath = "/ws"
 
-// serveWebSocketEcho is the WebSocket backend: every message received is
-// sent back as it came, on addr until the process is killed.
+// serveWebSocketEcho is the WebSocket backend: it serves wsEchoHandler on
+// addr until the process is killed.
 func serveWebSocketEcho(addr string) error {
 	if addr == "" {
 		return errors.New("usage: " + cmdWSEcho + " 127.0.0.1:PORT")
 	}
+	srv := &http.Server{Addr: addr, Handler: wsEchoHandler(), ReadHeaderTimeout: ioTimeout}
+	return srv.ListenAndServe()
+}
+
+// wsEchoHandler upgrades requests for wsPath and sends every message
+// received back as it came.
+func wsEchoHandler() http.Handler {
 	up := websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 4096}
 	mux := http.NewServeMux()
 	// Plain GETs answer 200 so that the readiness probe of the harness
@@ -46,8 +53,7 @@ func serveWebSocketEcho(addr string) error {
 			}
 		}
 	})
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: ioTimeout}
-	return srv.ListenAndServe()
+	return mux
 }
 
 // runWebSocketLoad opens c.connections WebSockets through the proxy and, on
