@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"strconv"
@@ -85,7 +86,7 @@ func parseH2load(out string) (loadResult, error) {
 	if m[2] == "ms" {
 		secs /= 1000
 	}
-	r.Elapsed = time.Duration(secs * float64(time.Second))
+	r.Elapsed = time.Duration(math.Round(secs*1e6)) * time.Microsecond
 	if r.RPS, err = strconv.ParseFloat(m[3], 64); err != nil {
 		return r, fmt.Errorf("h2load req/s %q: %w", m[3], err)
 	}
