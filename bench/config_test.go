@@ -191,7 +191,7 @@ func TestParseFlags(t *testing.T) {
 	}
 	for _, bad := range [][]string{
 		{"-duration", "1500ms"}, {"-duration", "0s"}, {"-rounds", "0"}, {"-rate", "-1"},
-		{"-proxies", "nginx,envoy"}, {"-scenarios", "h3-*"}, {"-scenarios", "["}, {"-scenarios", ","}, {"extra"},
+		{"-proxies", "nginx,envoy"}, {"-scenarios", "h3-*"}, {"-scenarios", "h1-open-*", "-proxies", "strait"}, {"-scenarios", "["}, {"-scenarios", ","}, {"extra"},
 	} {
 		if _, err := parseFlags(bad); err == nil {
 			t.Errorf("parseFlags(%q) succeeded", bad)

@@ -232,3 +232,36 @@ func TestRunSubcommandPrintsJSON(t *testing.T) {
 		t.Error("a harness flag was taken for a subcommand")
 	}
 }
+
+func TestCheckTLS(t *testing.T) {
+	want, err := newBenchCert(benchHost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := newBenchCert(benchHost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func(c benchCert, protos []string) *httptest.Server {
+		pair, err := tls.X509KeyPair(c.certPEM, c.keyPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewUnstartedServer(http.NotFoundHandler())
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{pair}, NextProtos: protos}
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	addr := func(s *httptest.Server) string { return strings.TrimPrefix(s.URL, "https://") }
+	ctx := context.Background()
+	if err := checkTLS(ctx, addr(serve(want, []string{"h2", "http/1.1"})), want, time.Second); err != nil {
+		t.Errorf("right certificate and h2: %v", err)
+	}
+	if err := checkTLS(ctx, addr(serve(other, []string{"h2", "http/1.1"})), want, 200*time.Millisecond); err == nil {
+		t.Error("another certificate passed")
+	}
+	if err := checkTLS(ctx, addr(serve(want, []string{"http/1.1"})), want, 200*time.Millisecond); err == nil {
+		t.Error("a server without h2 passed")
+	}
+}

@@ -135,6 +135,9 @@ func parseFlags(args []string) (options, error) {
 			o.proxies = append(o.proxies, p)
 		}
 	}
+	if o.rate == 0 && hasKind(o.scenarios, openH1) && !slices.Contains(o.proxies, "nginx") {
+		return o, errors.New("the open-loop scenario takes its rate from nginx: add nginx to -proxies or give -rate")
+	}
 	return o, nil
 }
 
@@ -369,6 +372,13 @@ func startAll(ctx context.Context, opts options, tools toolPaths, root, tmp stri
 		set = append(set, t)
 		if err := waitReady(ctx, t.proc, t.url, benchHost, 10*time.Second); err != nil {
 			return set, err
+		}
+		// The WebSocket route answers plain GETs too (see wsEchoHandler).
+		if err := waitReady(ctx, t.proc, t.url+strings.TrimPrefix(wsPath, "/"), benchHost, 10*time.Second); err != nil {
+			return set, err
+		}
+		if err := checkTLS(ctx, t.tlsAddr, cert, 10*time.Second); err != nil {
+			return set, fmt.Errorf("%s: %w", t.name, err)
 		}
 		fmt.Fprintf(os.Stderr, "bench: %s ready on %s and %s (pid %d)\n", t.name, t.url, t.tlsAddr, t.proc.PID())
 	}

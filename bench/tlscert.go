@@ -1,14 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"time"
 )
 
@@ -59,4 +64,47 @@ func newBenchCert(host string) (benchCert, error) {
 // HAProxy's crt expects.
 func (c benchCert) combinedPEM() []byte {
 	return append(append([]byte(nil), c.certPEM...), c.keyPEM...)
+}
+
+// checkTLS connects to a proxy's TLS listener as the load generators do
+// (SNI benchHost, ALPN h2 then http/1.1) until it serves cert and
+// negotiates HTTP/2, or timeout passes. It guards the comparison itself: a
+// proxy that fell back to a default certificate (another key type, another
+// signature cost) or to HTTP/1.1 would be measured doing different work.
+func checkTLS(ctx context.Context, addr string, cert benchCert, timeout time.Duration) error {
+	block, _ := pem.Decode(cert.certPEM)
+	if block == nil {
+		return errors.New("bench certificate is not PEM")
+	}
+	cfg := &tls.Config{ServerName: benchHost, InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}}
+	deadline := time.Now().Add(timeout)
+	for {
+		err := func() error {
+			d := tls.Dialer{NetDialer: &net.Dialer{Timeout: time.Second}, Config: cfg}
+			c, err := d.DialContext(ctx, "tcp", addr)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			st := c.(*tls.Conn).ConnectionState()
+			switch {
+			case len(st.PeerCertificates) == 0 || !bytes.Equal(st.PeerCertificates[0].Raw, block.Bytes):
+				return errors.New("serves another certificate than the bench one")
+			case st.NegotiatedProtocol != "h2":
+				return fmt.Errorf("negotiated ALPN %q, not h2", st.NegotiatedProtocol)
+			}
+			return nil
+		}()
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("TLS on %s: %w", addr, err)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
