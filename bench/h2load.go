@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"regexp"
@@ -37,6 +38,11 @@ func (h h2load) args(tlsAddr string, sc scenario, d time.Duration) []string {
 // run runs h2load once and combines its summary with the latencies of its
 // per-request log.
 func (h h2load) run(ctx context.Context, tlsAddr string, sc scenario, d time.Duration) (loadResult, error) {
+	// Never read a previous run's latencies, should h2load append or fail
+	// before writing.
+	if err := os.Remove(h.logFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return loadResult{}, err
+	}
 	out, err := runOutput(ctx, "", h.args(tlsAddr, sc, d)...)
 	if err != nil {
 		return loadResult{}, err

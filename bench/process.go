@@ -15,8 +15,9 @@ import (
 	"time"
 )
 
-// process is a long-running child (an nginx master, Strait) that must be
-// stopped on every exit path of the harness.
+// process is a long-running child (an nginx master, HAProxy, Strait, the
+// WebSocket echo backend) that must be stopped on every exit path of the
+// harness.
 type process struct {
 	name string
 	cmd  *exec.Cmd

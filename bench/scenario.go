@@ -189,7 +189,7 @@ func openLoopRate(sc scenario, ms []measurement) (float64, error) {
 	return 0, fmt.Errorf("nginx had no throughput in %s to derive %s's rate from", sc.rateOf, sc.name)
 }
 
-// has reports whether scs holds a scenario of kind k.
+// hasKind reports whether scs holds a scenario of kind k.
 func hasKind(scs []scenario, k scenarioKind) bool {
 	return slices.ContainsFunc(scs, func(sc scenario) bool { return sc.kind == k })
 }
