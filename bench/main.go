@@ -13,8 +13,13 @@
 //
 // Usage:
 //
-//	go run ./bench [-scenarios all] [-duration 5s] [-rounds 3] [-out docs/benchmarks.md]
+//	go run ./bench [-scenarios all] [-duration 5s] [-rounds 3] [-proxies nginx,haproxy,strait]
+//	               [-rate N] [-strait-bin PATH] [-out docs/benchmarks.md]
 //	go run ./bench -list
+//
+// -scenarios takes names and shell patterns, e.g. 'h1-c16-*,ws-*'; the
+// open-loop scenario brings in the closed-loop run its rate derives from
+// unless -rate fixes the rate.
 package main
 
 import (
