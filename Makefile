@@ -12,10 +12,13 @@ test:
 demo:
 	go run ./cmd/strait demo
 
-# bench compares Strait with nginx on this machine and rewrites docs/benchmarks.md
-# (installs nginx and wrk with apt-get if missing; see bench/main.go).
+# bench compares Strait with nginx and HAProxy on this machine and rewrites
+# docs/benchmarks.md (installs nginx, haproxy, wrk and h2load with apt-get if
+# missing; see bench/main.go). BENCH_FLAGS picks a subset or other durations,
+# e.g. make bench BENCH_FLAGS='-scenarios h1-c16-*,ws-* -duration 10s'.
+BENCH_FLAGS ?=
 bench:
-	go run ./bench -out docs/benchmarks.md
+	go run ./bench $(BENCH_FLAGS) -out docs/benchmarks.md
 
 # bench-scale measures the control plane at 1,000 to 10,000 Ingresses against
 # a real API server (propagation, start-up, memory, build times) and rewrites

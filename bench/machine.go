@@ -15,7 +15,9 @@ type machineInfo struct {
 	cpus      int
 	kernel    string
 	nginx     string
+	haproxy   string
 	wrk       string
+	h2load    string
 	goVersion string
 	strait    string // git revision of the checkout measured
 	date      time.Time
@@ -33,6 +35,9 @@ func collectMachineInfo(ctx context.Context, tools toolPaths, root string, o opt
 	// and exits 1. Only the first line of each matters.
 	info.nginx = strings.TrimPrefix(firstLine(ctx, "", tools.nginx, "-v"), "nginx version: ")
 	info.wrk, _, _ = strings.Cut(firstLine(ctx, "", tools.wrk, "-v"), " Copyright")
+	// "HAProxy version 2.6.12-1+deb12u4 2026/10/17 - https://haproxy.org/"
+	info.haproxy, _, _ = strings.Cut(strings.TrimPrefix(firstLine(ctx, "", tools.haproxy, "-v"), "HAProxy version "), " - ")
+	info.h2load = firstLine(ctx, "", tools.h2load, "--version")
 	info.goVersion = firstLine(ctx, "", tools.goBin, "version")
 	switch {
 	case !slices.Contains(o.proxies, "strait"):

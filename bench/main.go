@@ -1,15 +1,25 @@
-// Command bench measures what Strait costs per proxied request next to nginx,
-// on the same machine, in the same run, against the same backend.
+// Command bench measures what Strait costs per proxied request next to nginx
+// and HAProxy, on the same machine, in the same run, against the same
+// backends.
 //
-// It installs its prerequisites (nginx, wrk) when they are missing, builds
-// Strait from this checkout, starts an nginx backend, an nginx reverse proxy
-// configured like ingress-nginx and Strait fed equivalent Kubernetes
-// manifests, then drives each proxy with wrk in alternating rounds and reports
-// the median throughput, latency and CPU time per request of each.
+// It installs its prerequisites (nginx, HAProxy, wrk, h2load) when they are
+// missing, builds Strait from this checkout, starts an nginx backend, a
+// WebSocket echo backend, an nginx reverse proxy configured like
+// ingress-nginx, HAProxy configured to match, and Strait fed equivalent
+// Kubernetes manifests, then drives each proxy through a list of scenarios
+// (HTTP/1.1 closed and open loop, HTTP/2 over TLS, new TLS connections,
+// WebSocket) in alternating rounds and reports the median throughput,
+// latency, CPU time and (for Strait) allocations per request of each.
 //
 // Usage:
 //
-//	go run ./bench [-duration 10s] [-connections 32] [-rounds 3] [-out docs/benchmarks.md]
+//	go run ./bench [-scenarios all] [-duration 5s] [-rounds 3] [-proxies nginx,haproxy,strait]
+//	               [-rate N] [-strait-bin PATH] [-out docs/benchmarks.md]
+//	go run ./bench -list
+//
+// -scenarios takes names and shell patterns, e.g. 'h1-c16-*,ws-*'; the
+// open-loop scenario brings in the closed-loop run its rate derives from
+// unless -rate fixes the rate.
 package main
 
 import (
@@ -23,6 +33,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -44,19 +55,29 @@ const (
 )
 
 // allProxies lists the proxies the harness knows, in their default order.
-var allProxies = []string{"nginx", "strait"}
+var allProxies = []string{"nginx", "haproxy", "strait"}
 
 // options are the command-line settings of one run.
 type options struct {
-	duration    time.Duration
-	connections int
-	rounds      int
-	out         string
-	proxies     []string
-	straitBin   string // prebuilt Strait to measure; empty builds ./cmd/strait
+	duration     time.Duration
+	rounds       int
+	out          string
+	proxies      []string
+	scenarioSpec string     // the -scenarios flag as given
+	scenarios    []scenario // what it selects, in run order
+	rate         float64    // fixed open-loop rate; 0 derives it from nginx
+	list         bool       // only list the scenarios
+	straitBin    string     // prebuilt Strait to measure; empty builds ./cmd/strait
 }
 
 func main() {
+	if ok, err := runSubcommand(os.Args[1:], os.Stdout); ok {
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench %s: %v\n", os.Args[1], err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
@@ -68,12 +89,14 @@ func parseFlags(args []string) (options, error) {
 	var o options
 	var proxies string
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured duration of each wrk run (whole seconds)")
-	fs.IntVar(&o.connections, "connections", 32, "concurrent wrk connections")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measured duration of each run (whole seconds)")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds; each round measures every proxy once, order alternating")
+	fs.StringVar(&o.scenarioSpec, "scenarios", "all", "comma-separated scenario names or shell patterns (e.g. 'h1-c16-*,ws-*'), or all; see -list")
+	fs.Float64Var(&o.rate, "rate", 0, "fixed rate in requests/s for the open-loop scenario (default: half of nginx's median in its closed-loop reference)")
+	fs.BoolVar(&o.list, "list", false, "list the scenarios and exit")
 	fs.StringVar(&o.out, "out", "", "also write a Markdown report to this path (e.g. docs/benchmarks.md)")
 	fs.StringVar(&o.straitBin, "strait-bin", "", "measure this prebuilt Strait binary instead of building ./cmd/strait (e.g. to compare two builds)")
-	fs.StringVar(&proxies, "proxies", strings.Join(allProxies, ","), "comma-separated proxies to measure (nginx, strait)")
+	fs.StringVar(&proxies, "proxies", strings.Join(allProxies, ","), "comma-separated proxies to measure ("+strings.Join(allProxies, ", ")+")")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -91,8 +114,19 @@ func parseFlags(args []string) (options, error) {
 		}
 		o.straitBin = abs
 	}
-	if o.connections < 1 {
-		return o, fmt.Errorf("-connections must be ≥ 1, got %d", o.connections)
+	if o.rate < 0 {
+		return o, fmt.Errorf("-rate must be ≥ 0, got %v", o.rate)
+	}
+	var err error
+	if o.scenarios, err = selectScenarios(allScenarios(o.duration), o.scenarioSpec, o.rate > 0); err != nil {
+		return o, err
+	}
+	if o.rate > 0 {
+		for i := range o.scenarios {
+			if o.scenarios[i].kind == openH1 {
+				o.scenarios[i].rate = o.rate
+			}
+		}
 	}
 	if o.rounds < 1 {
 		return o, fmt.Errorf("-rounds must be ≥ 1, got %d", o.rounds)
@@ -106,13 +140,22 @@ func parseFlags(args []string) (options, error) {
 			o.proxies = append(o.proxies, p)
 		}
 	}
+	if o.rate == 0 && hasKind(o.scenarios, openH1) && !slices.Contains(o.proxies, "nginx") {
+		return o, errors.New("the open-loop scenario takes its rate from nginx: add nginx to -proxies or give -rate")
+	}
 	return o, nil
 }
 
 // reproduceCommand is the command line that repeats this run, written into
 // the report so readers can rerun exactly what produced the numbers.
 func (o options) reproduceCommand() string {
-	cmd := fmt.Sprintf("go run ./bench -duration %v -connections %d -rounds %d", o.duration, o.connections, o.rounds)
+	cmd := fmt.Sprintf("go run ./bench -duration %v -rounds %d", o.duration, o.rounds)
+	if o.scenarioSpec != "all" {
+		cmd += " -scenarios " + o.scenarioSpec
+	}
+	if o.rate > 0 {
+		cmd += " -rate " + strconv.FormatFloat(o.rate, 'f', -1, 64)
+	}
 	if !slices.Equal(o.proxies, allProxies) {
 		cmd += " -proxies " + strings.Join(o.proxies, ",")
 	}
@@ -131,6 +174,12 @@ func run(args []string) (err error) {
 	opts, err := parseFlags(args)
 	if err != nil {
 		return err
+	}
+	if opts.list {
+		for _, sc := range opts.scenarios {
+			fmt.Printf("%-20s %s\n", sc.name, sc.description)
+		}
+		return nil
 	}
 	// Ctrl-C, SIGTERM (e.g. from make or CI) and SIGHUP cancel ctx; every
 	// blocking step watches it, so run returns and its defers stop the
@@ -191,9 +240,11 @@ func run(args []string) (err error) {
 		return err
 	}
 
-	gen := wrk{bin: tools.wrk, taskset: tools.taskset, cpu: loadCPU}
-	scens := scenarios(opts)
-	ms, err := runRounds(ctx, opts.rounds, scens, targets.proxies(), gen, clk, os.Stderr)
+	gen, err := newGenerators(tools, tmp)
+	if err != nil {
+		return err
+	}
+	scens, ms, err := runRounds(ctx, opts.rounds, opts.scenarios, targets.proxies(), gen, clk, os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -226,7 +277,7 @@ func (s runningSet) proxies() []*target {
 	return out
 }
 
-// startAll builds Strait (when asked for) and starts the backend and every
+// startAll builds Strait (when asked for) and starts the backends and every
 // requested proxy, each checked to answer 200 before it is returned. Strait
 // is built first so a compile error fails the run before anything starts.
 // The returned set holds everything started so far, also on error.
@@ -237,16 +288,44 @@ func startAll(ctx context.Context, opts options, tools toolPaths, root, tmp stri
 		var err error
 		straitBin, err = buildStrait(ctx, tools.goBin, root, tmp)
 		if err != nil {
-			return set, fmt.Errorf("%w\nto benchmark nginx alone meanwhile, run with -proxies nginx", err)
+			return set, fmt.Errorf("%w\nto benchmark the others meanwhile, run with -proxies nginx,haproxy", err)
 		}
 	}
-	ports, err := freePorts(5)
+	exe, err := selfExecutable()
 	if err != nil {
 		return set, err
 	}
-	backendPort, nginxPort, straitHTTP, straitHTTPS, straitHealthz := ports[0], ports[1], ports[2], ports[3], ports[4]
+	cert, err := newBenchCert(benchHost)
+	if err != nil {
+		return set, err
+	}
+	certDir := filepath.Join(tmp, "tls")
+	if err := os.MkdirAll(certDir, 0o755); err != nil {
+		return set, err
+	}
+	certFile, keyFile := filepath.Join(certDir, "cert.pem"), filepath.Join(certDir, "key.pem")
+	if err := os.WriteFile(certFile, cert.certPEM, 0o644); err != nil {
+		return set, err
+	}
+	if err := os.WriteFile(keyFile, cert.keyPEM, 0o600); err != nil {
+		return set, err
+	}
+	ports, err := freePorts(9)
+	if err != nil {
+		return set, err
+	}
+	backendPort, wsPort := ports[0], ports[1]
 
-	backend, err := startNginx(ctx, tools, "backend", filepath.Join(tmp, "backend"), backendConf(backendPort), loadCPU)
+	// nginx's workers run as an unprivileged user and must reach the
+	// bodies: let others traverse (not list) the private temp directory.
+	if err := os.Chmod(tmp, 0o711); err != nil {
+		return set, err
+	}
+	www := filepath.Join(tmp, "www")
+	if err := writeBodies(www); err != nil {
+		return set, err
+	}
+	backend, err := startNginx(ctx, tools, "backend", filepath.Join(tmp, "backend"), backendConf(backendPort, www), loadCPU)
 	if err != nil {
 		return set, err
 	}
@@ -254,32 +333,84 @@ func startAll(ctx context.Context, opts options, tools toolPaths, root, tmp stri
 	if err := waitReady(ctx, backend, localURL(backendPort), benchHost, 10*time.Second); err != nil {
 		return set, err
 	}
+	// The echo server is this binary, pinned to the load core like the
+	// nginx backend and, like it, limited to one core's worth of threads.
+	wsAddr := fmt.Sprintf("127.0.0.1:%d", wsPort)
+	echo, err := startProcess("websocket echo", filepath.Join(tmp, "websocket-echo.log"),
+		[]string{tools.taskset, "-c", strconv.Itoa(loadCPU), "env", "GOMAXPROCS=1", exe, cmdWSEcho, wsAddr})
+	if err != nil {
+		return set, err
+	}
+	set = append(set, &target{name: "websocket echo", url: localURL(wsPort), proc: echo, backend: true})
+	if err := waitReady(ctx, echo, localURL(wsPort)+strings.TrimPrefix(wsPath, "/"), benchHost, 10*time.Second); err != nil {
+		return set, err
+	}
 
 	for _, name := range opts.proxies {
 		var t *target
 		switch name {
 		case "nginx":
-			p, err := startNginx(ctx, tools, "nginx", filepath.Join(tmp, "nginx"), proxyConf(nginxPort, backendPort), proxyCPU)
+			p, err := startNginx(ctx, tools, "nginx", filepath.Join(tmp, "nginx"), proxyConf(nginxProxyPorts{
+				http: ports[2], https: ports[3], backend: backendPort, wsEcho: wsPort, certFile: certFile, keyFile: keyFile,
+			}), proxyCPU)
 			if err != nil {
 				return set, err
 			}
-			t = &target{name: name, url: localURL(nginxPort), proc: p}
+			t = &target{name: name, url: localURL(ports[2]), tlsAddr: localAddr(ports[3]), proc: p}
+		case "haproxy":
+			p, err := startHAProxy(ctx, tools, filepath.Join(tmp, "haproxy"), haproxyPorts{
+				http: ports[4], https: ports[5], backend: backendPort, wsEcho: wsPort,
+			}, cert, proxyCPU)
+			if err != nil {
+				return set, err
+			}
+			t = &target{name: name, url: localURL(ports[4]), tlsAddr: localAddr(ports[5]), proc: p}
 		case "strait":
-			p, err := startStrait(tools, straitBin, filepath.Join(tmp, "strait"), straitPorts{
-				http: straitHTTP, https: straitHTTPS, healthz: straitHealthz, backend: backendPort,
-			}, proxyCPU)
+			sp := straitPorts{http: ports[6], https: ports[7], healthz: ports[8], backend: backendPort, wsEcho: wsPort}
+			p, err := startStrait(tools, straitBin, filepath.Join(tmp, "strait"), sp, cert, proxyCPU)
 			if err != nil {
 				return set, err
 			}
-			t = &target{name: name, url: localURL(straitHTTP), proc: p}
+			t = &target{name: name, url: localURL(sp.http), tlsAddr: localAddr(sp.https),
+				metricsURL: localURL(sp.healthz) + "metrics", proc: p}
 		}
 		set = append(set, t)
 		if err := waitReady(ctx, t.proc, t.url, benchHost, 10*time.Second); err != nil {
 			return set, err
 		}
-		fmt.Fprintf(os.Stderr, "bench: %s ready on %s (pid %d)\n", t.name, t.url, t.proc.PID())
+		// The WebSocket route answers plain GETs too (see wsEchoHandler).
+		if err := waitReady(ctx, t.proc, t.url+strings.TrimPrefix(wsPath, "/"), benchHost, 10*time.Second); err != nil {
+			return set, err
+		}
+		if err := checkTLS(ctx, t.tlsAddr, cert, 10*time.Second); err != nil {
+			return set, fmt.Errorf("%s: %w", t.name, err)
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s ready on %s and %s (pid %d)\n", t.name, t.url, t.tlsAddr, t.proc.PID())
 	}
 	return set, nil
+}
+
+// newGenerators sets up the load generators: wrk with its percentile script
+// written into tmp, h2load with its log file there, and this binary's own.
+func newGenerators(tools toolPaths, tmp string) (generators, error) {
+	exe, err := selfExecutable()
+	if err != nil {
+		return generators{}, err
+	}
+	script := filepath.Join(tmp, "percentiles.lua")
+	if err := os.WriteFile(script, []byte(wrkScript), 0o644); err != nil {
+		return generators{}, err
+	}
+	return generators{
+		wrk:  wrk{bin: tools.wrk, taskset: tools.taskset, cpu: loadCPU, script: script},
+		h2:   h2load{bin: tools.h2load, taskset: tools.taskset, cpu: loadCPU, logFile: filepath.Join(tmp, "h2load.log")},
+		self: selfGenerator{exe: exe, taskset: tools.taskset, cpu: loadCPU},
+	}, nil
+}
+
+// localAddr is the loopback host:port of a port.
+func localAddr(port int) string {
+	return fmt.Sprintf("127.0.0.1:%d", port)
 }
 
 // localURL is the loopback URL of a port; every server here binds 127.0.0.1

@@ -38,11 +38,13 @@ http {
 %[2]s}
 `
 
-// backendConf is the backend's http block: a fixed tiny answer, so nearly
-// all the work measured is the proxy's. Its keepalive_requests is raised so
-// the backend never closes upstream connections mid-run; neither proxy is
-// then charged for reconnects that the backend, not the proxy, causes.
-func backendConf(port int) string {
+// backendConf is the backend's http block: fixed answers, so nearly all
+// the work measured is the proxy's. / answers "ok" for readiness probes;
+// /body/<name> serves the files under root (see writeBodies), one per
+// response size of the matrix. Its keepalive_requests is raised so the
+// backend never closes upstream connections mid-run; no proxy is then
+// charged for reconnects that the backend, not the proxy, causes.
+func backendConf(port int, root string) string {
 	return fmt.Sprintf(`    keepalive_requests 1000000;
 
     server {
@@ -50,8 +52,25 @@ func backendConf(port int) string {
         location / {
             return 200 "ok\n";
         }
+        location /body/ {
+            root %s;
+        }
     }
-`, port)
+`, port, root)
+}
+
+// writeBodies writes the backend's fixed answers under root/body.
+func writeBodies(root string) error {
+	dir := filepath.Join(root, "body")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, b := range responseBodies {
+		if err := os.WriteFile(filepath.Join(dir, b.name), []byte(strings.Repeat("b", b.size)), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ingressNginxHeaders are the request headers ingress-nginx's template sets
@@ -70,33 +89,68 @@ var ingressNginxHeaders = [][2]string{
 	{"X-Original-Forwarded-For", "$http_x_forwarded_for"},
 }
 
+// nginxProxyPorts are what the nginx proxy listens on and forwards to.
+type nginxProxyPorts struct {
+	http, https       int // listeners
+	backend, wsEcho   int // upstreams
+	certFile, keyFile string
+}
+
 // proxyConf is the nginx proxy's http block, shaped like what ingress-nginx
-// generates for one Ingress: a keepalive upstream pool, HTTP/1.1 upstream
-// with the Connection header cleared (so keepalive works) and the
-// ingress-nginx headers. Client keepalive_requests stays at nginx's default
-// of 1000, which is also ingress-nginx's; the upstream pool's
-// keepalive_requests is ingress-nginx's default of 10000.
-func proxyConf(port, backendPort int) string {
+// generates for one Ingress with a TLS section: plain and TLS (HTTP/2 by
+// ALPN) listeners in one server, keepalive upstream pools of 320 connections
+// (ingress-nginx's upstream-keepalive-connections default, which Strait
+// shares), HTTP/1.1 upstream, the ingress-nginx request headers, and the
+// Upgrade/Connection pair of its template, which passes WebSocket upgrades
+// and, for every other request, clears Connection so keepalive works. The
+// TLS settings are ingress-nginx's defaults: TLS 1.2 and 1.3, a shared
+// session cache, no session tickets. Client keepalive_requests stays at
+// nginx's default of 1000, which is also ingress-nginx's; the upstream
+// pool's keepalive_requests is ingress-nginx's default of 10000.
+func proxyConf(p nginxProxyPorts) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `    upstream backend {
+	fmt.Fprintf(&b, `    map $http_upgrade $connection_upgrade {
+        default upgrade;
+        '' '';
+    }
+
+    upstream backend {
         server 127.0.0.1:%d;
-        keepalive 64;
+        keepalive 320;
+        keepalive_requests 10000;
+    }
+
+    upstream websocket {
+        server 127.0.0.1:%d;
+        keepalive 320;
         keepalive_requests 10000;
     }
 
     server {
         listen 127.0.0.1:%d;
+        listen 127.0.0.1:%d ssl http2;
         server_name %s;
 
-        location / {
-            proxy_pass http://backend;
+        ssl_certificate %s;
+        ssl_certificate_key %s;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_cache shared:SSL:10m;
+        ssl_session_tickets off;
+`, p.backend, p.wsEcho, p.http, p.https, benchHost, p.certFile, p.keyFile)
+	for _, loc := range [][2]string{{"/", "backend"}, {wsPath, "websocket"}} {
+		fmt.Fprintf(&b, `
+        location %s {
+            proxy_pass http://%s;
             proxy_http_version 1.1;
-            proxy_set_header Connection "";
-`, backendPort, port, benchHost)
-	for _, h := range ingressNginxHeaders {
-		fmt.Fprintf(&b, "            proxy_set_header %s %s;\n", h[0], h[1])
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+`, loc[0], loc[1])
+		for _, h := range ingressNginxHeaders {
+			fmt.Fprintf(&b, "            proxy_set_header %s %s;\n", h[0], h[1])
+		}
+		b.WriteString("        }\n")
 	}
-	b.WriteString("        }\n    }\n")
+	b.WriteString("    }\n")
 	return b.String()
 }
 

@@ -13,7 +13,7 @@ import (
 
 // toolPaths are the absolute paths of the external commands the harness runs.
 type toolPaths struct {
-	nginx, wrk, taskset, getconf, goBin string
+	nginx, haproxy, wrk, h2load, taskset, getconf, goBin string
 }
 
 // requiredTool is an external command and the Debian package that ships it.
@@ -29,7 +29,11 @@ var requiredTools = []requiredTool{
 	// nginx-light is the smallest Debian flavour that has the proxy and
 	// upstream keepalive modules; nothing else is needed.
 	{"nginx", "nginx-light", func(t *toolPaths) *string { return &t.nginx }},
+	// Only the binary is used: the harness runs its own haproxy process
+	// with its own configuration, whatever the packaged service does.
+	{"haproxy", "haproxy", func(t *toolPaths) *string { return &t.haproxy }},
 	{"wrk", "wrk", func(t *toolPaths) *string { return &t.wrk }},
+	{"h2load", "nghttp2-client", func(t *toolPaths) *string { return &t.h2load }},
 	{"taskset", "util-linux", func(t *toolPaths) *string { return &t.taskset }},
 	{"getconf", "libc-bin", func(t *toolPaths) *string { return &t.getconf }},
 }

@@ -15,8 +15,9 @@ import (
 	"time"
 )
 
-// process is a long-running child (an nginx master, Strait) that must be
-// stopped on every exit path of the harness.
+// process is a long-running child (an nginx master, HAProxy, Strait, the
+// WebSocket echo backend) that must be stopped on every exit path of the
+// harness.
 type process struct {
 	name string
 	cmd  *exec.Cmd
@@ -223,8 +224,9 @@ func recordGroup(pgid int) {
 // SIGKILL runs no cleanup, and although Pdeathsig then kills each nginx
 // master, nginx workers outlive their master and would keep listening. A
 // group is swept only if its leader is gone or a zombie, so the processes
-// of a harness that is still running are never touched, and only nginx
-// and strait processes are, so a reused PGID cannot hit anything else.
+// of a harness that is still running are never touched, and only the
+// processes the harness starts (nginx, haproxy, strait and this binary as
+// echo backend) are, so a reused PGID cannot hit anything else.
 func sweepStale(w io.Writer) {
 	files, _ := filepath.Glob(filepath.Join(os.TempDir(), "strait-bench-*", groupsFileName))
 	if len(files) == 0 {
@@ -250,11 +252,26 @@ func sweepStale(w io.Writer) {
 			}
 		}
 		for _, s := range all {
-			if groups[s.PGRP] && s.State != 'Z' && (s.Comm == "nginx" || s.Comm == "strait") {
+			if groups[s.PGRP] && s.State != 'Z' && (s.Comm == "nginx" || s.Comm == "haproxy" || s.Comm == "strait" || s.Comm == "bench") {
 				logf(w, "killing pid %d (%s) left over by an earlier run (%s)", s.PID, s.Comm, file)
 				_ = syscall.Kill(s.PID, syscall.SIGKILL)
 			}
 		}
 		os.Remove(file)
 	}
+}
+
+// runStdout runs a command and returns its standard output alone, so that a
+// child's warnings on stderr cannot corrupt the JSON it prints; stderr goes
+// into the error when the command fails.
+func runStdout(ctx context.Context, argv ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("%s: %w\n%s", strings.Join(argv, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return string(out), nil
 }

@@ -4,41 +4,19 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"time"
 )
 
-// scenario is one load shape. Every scenario is run against every proxy in
-// every round. To add more (other connection counts, larger bodies served
-// from other backend locations, HTTP/2 through an h2load loadGenerator),
-// return more of them from scenarios.
-type scenario struct {
-	name        string // short label used in progress lines and report headings
-	description string // what a reader of the report needs to know about it
-	connections int
-	duration    time.Duration
-	host, path  string
-}
-
-// scenarios lists what a run measures: today one HTTP/1.1 scenario with the
-// flags' connection count against the backend's 3-byte answer.
-func scenarios(o options) []scenario {
-	return []scenario{{
-		name:        fmt.Sprintf("http1-c%d", o.connections),
-		description: fmt.Sprintf("HTTP/1.1 keep-alive, %d connections, %v per run, 3-byte response body", o.connections, o.duration),
-		connections: o.connections,
-		duration:    o.duration,
-		host:        benchHost,
-		path:        "/",
-	}}
-}
-
-// target is a running server: a proxy under test or the backend.
+// target is a running server: a proxy under test or a backend.
 type target struct {
-	name    string
-	url     string
-	proc    *process // root of the process tree whose CPU is charged to it
-	backend bool
+	name       string
+	url        string   // plain-HTTP base URL
+	tlsAddr    string   // host:port of the TLS listener; empty for backends
+	metricsURL string   // Prometheus endpoint of a Go proxy, for allocation counts; empty otherwise
+	proc       *process // root of the process tree whose CPU is charged to it
+	backend    bool
 }
 
 // measurement is one measured run of one scenario against one proxy.
@@ -47,6 +25,7 @@ type measurement struct {
 	round           int // 1-based
 	load            loadResult
 	cpu             time.Duration // proxy CPU time (user+system) during the run
+	mallocs         float64       // heap objects the proxy allocated during the run; NaN when unknown
 }
 
 // cpuPerRequest is the proxy's CPU time per completed request, in µs.
@@ -55,6 +34,15 @@ func (m measurement) cpuPerRequest() float64 {
 		return 0
 	}
 	return float64(m.cpu) / float64(time.Microsecond) / float64(m.load.Requests)
+}
+
+// allocsPerRequest is the proxy's heap allocations per completed request,
+// NaN for proxies that are not written in Go.
+func (m measurement) allocsPerRequest() float64 {
+	if m.load.Requests == 0 {
+		return math.NaN()
+	}
+	return m.mallocs / float64(m.load.Requests)
 }
 
 // coreBusy is the fraction of the run's wall time the proxy spent on CPU;
@@ -79,21 +67,37 @@ func roundOrder(proxies []*target, r int) []*target {
 }
 
 // runRounds measures every scenario against every proxy, rounds times, and
-// logs each measurement to w as it completes.
-func runRounds(ctx context.Context, rounds int, scens []scenario, proxies []*target, gen loadGenerator, clk int, w io.Writer) ([]measurement, error) {
+// logs each measurement to w as it completes. Scenarios run one after the
+// other, each with all its rounds, so that an open-loop scenario can take
+// its rate from the finished closed-loop one before it. It returns the
+// scenarios as run, open-loop rates filled in.
+func runRounds(ctx context.Context, rounds int, scens []scenario, proxies []*target, gen loadGenerator, clk int, w io.Writer) ([]scenario, []measurement, error) {
 	var ms []measurement
-	for r := 1; r <= rounds; r++ {
-		for _, sc := range scens {
+	scens = slices.Clone(scens)
+	for i := range scens {
+		sc := &scens[i]
+		if sc.kind == openH1 && sc.rate == 0 {
+			rate, err := openLoopRate(*sc, ms)
+			if err != nil {
+				return scens, ms, err
+			}
+			sc.rate = rate
+		}
+		if sc.kind == openH1 {
+			sc.description += fmt.Sprintf(" Rate this run: %.0f requests/s.", sc.rate)
+			logf(w, "%s: open loop at %.0f requests/s", sc.name, sc.rate)
+		}
+		for r := 1; r <= rounds; r++ {
 			for _, t := range roundOrder(proxies, r) {
-				m, err := measure(ctx, t, sc, gen, clk)
+				m, err := measure(ctx, t, *sc, gen, clk)
 				if err != nil {
-					return ms, fmt.Errorf("round %d, %s, %s: %w", r, sc.name, t.name, err)
+					return scens, ms, fmt.Errorf("round %d, %s, %s: %w", r, sc.name, t.name, err)
 				}
 				m.round = r
 				ms = append(ms, m)
-				logf(w, "round %d/%d %-6s %s: %.0f req/s, p50 %s, p99 %s, errors %d, CPU %.2f µs/req",
-					r, rounds, t.name, sc.name, m.load.RPS, formatLatency(m.load.P50), formatLatency(m.load.P99),
-					m.load.Errors(), m.cpuPerRequest())
+				logf(w, "round %d/%d %-7s %s: %.0f %s/s, p50 %s, p99 %s, p99.9 %s, errors %d, CPU %.2f µs/%s",
+					r, rounds, t.name, sc.name, m.load.RPS, sc.unit, formatLatency(m.load.P50), formatLatency(m.load.P99),
+					formatLatency(m.load.P999), m.load.Errors(), m.cpuPerRequest(), sc.unit)
 				if m.load.Errors() > 0 {
 					logf(w, "warning: %s had %d socket errors and %d non-2xx/3xx responses in round %d",
 						t.name, m.load.SocketErrors, m.load.Non2xx, r)
@@ -101,14 +105,14 @@ func runRounds(ctx context.Context, rounds int, scens []scenario, proxies []*tar
 			}
 		}
 	}
-	return ms, nil
+	return scens, ms, nil
 }
 
 // measure warms t up, then runs sc against it, reading the proxy's CPU
 // counters just before and just after the measured run.
 func measure(ctx context.Context, t *target, sc scenario, gen loadGenerator, clk int) (measurement, error) {
-	m := measurement{proxy: t.name, scenario: sc.name}
-	wu, err := gen.run(ctx, t.url, sc, warmup)
+	m := measurement{proxy: t.name, scenario: sc.name, mallocs: math.NaN()}
+	wu, err := gen.run(ctx, t, sc, warmup)
 	if err != nil {
 		return m, fmt.Errorf("warm-up: %w", err)
 	}
@@ -118,16 +122,29 @@ func measure(ctx context.Context, t *target, sc scenario, gen loadGenerator, clk
 		return m, fmt.Errorf("warm-up got no successful response (%d requests, %d non-2xx/3xx, %d socket errors)",
 			wu.Requests, wu.Non2xx, wu.SocketErrors)
 	}
+	var mallocsBefore float64
+	if t.metricsURL != "" {
+		if mallocsBefore, err = scrapeMallocs(ctx, t.metricsURL); err != nil {
+			return m, err
+		}
+	}
 	before, err := processTreeTicks(t.proc.PID())
 	if err != nil {
 		return m, err
 	}
-	if m.load, err = gen.run(ctx, t.url, sc, sc.duration); err != nil {
+	if m.load, err = gen.run(ctx, t, sc, sc.duration); err != nil {
 		return m, err
 	}
 	after, err := processTreeTicks(t.proc.PID())
 	if err != nil {
 		return m, err
+	}
+	if t.metricsURL != "" {
+		mallocsAfter, err := scrapeMallocs(ctx, t.metricsURL)
+		if err != nil {
+			return m, err
+		}
+		m.mallocs = mallocsAfter - mallocsBefore
 	}
 	if t.proc.exited() {
 		return m, t.proc.exitError()

@@ -5,54 +5,72 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
-// straitPorts are the ports Strait listens on and the backend's port, which
-// its manifests point at.
+// straitPorts are the ports Strait listens on and the backends' ports,
+// which its manifests point at.
 type straitPorts struct {
-	http, https, healthz, backend int
+	http, https, healthz int
+	backend, wsEcho      int
 }
 
-// straitManifests returns, by file name, the Kubernetes objects that make
-// Strait route exactly what the nginx proxy routes: Host bench.local, any
-// path, to the backend. The Service maps port 80 to the backend's real
-// port, as kube-proxy would, and the EndpointSlice is what Strait actually
-// dials, so it must carry the backend's port too. They are separate files
-// so that a manifest loader that reads one object per file works as well as
-// one that splits multi-document YAML.
-func straitManifests(backendPort int) map[string]string {
-	return map[string]string{
-		"service.yaml": fmt.Sprintf(`apiVersion: v1
+// serviceManifests are a Service named name mapping port 80 to the
+// backend's real port, as kube-proxy would, and the EndpointSlice Strait
+// actually dials, which must carry that port too.
+func serviceManifests(name string, port int) (service, slice string) {
+	service = fmt.Sprintf(`apiVersion: v1
 kind: Service
 metadata:
-  name: backend
+  name: %[1]s
   namespace: bench
 spec:
   ports:
   - name: http
     port: 80
     protocol: TCP
-    targetPort: %d
-`, backendPort),
-		"endpointslice.yaml": fmt.Sprintf(`apiVersion: discovery.k8s.io/v1
+    targetPort: %[2]d
+`, name, port)
+	slice = fmt.Sprintf(`apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata:
-  name: backend-bench
+  name: %[1]s-bench
   namespace: bench
   labels:
-    kubernetes.io/service-name: backend
+    kubernetes.io/service-name: %[1]s
 addressType: IPv4
 ports:
 - name: http
-  port: %d
+  port: %[2]d
   protocol: TCP
 endpoints:
 - addresses:
   - 127.0.0.1
   conditions:
     ready: true
-`, backendPort),
-		// As nginx's access_log off: logging is not what is compared.
+`, name, port)
+	return service, slice
+}
+
+// indentPEM indents PEM text for a YAML block scalar at the given depth.
+func indentPEM(pem []byte, spaces int) string {
+	pad := strings.Repeat(" ", spaces)
+	lines := strings.Split(strings.TrimRight(string(pem), "\n"), "\n")
+	return pad + strings.Join(lines, "\n"+pad) + "\n"
+}
+
+// straitManifests returns, by file name, the Kubernetes objects that make
+// Strait route exactly what the nginx and HAProxy proxies route: Host
+// bench.local, wsPath to the WebSocket echo backend, every other path to the
+// nginx backend, and TLS for bench.local with the run's certificate. The
+// ConfigMap turns off the access log (as the others log nothing) and
+// ssl-redirect, which would otherwise answer plain-HTTP requests for a host
+// with a TLS section with a redirect, as ingress-nginx does by default; the
+// nginx and HAProxy configurations have no such redirect either. The
+// objects are separate files so that a manifest loader that reads one
+// object per file works as well as one that splits multi-document YAML.
+func straitManifests(p straitPorts, cert benchCert) map[string]string {
+	m := map[string]string{
 		"configmap.yaml": `apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -60,15 +78,30 @@ metadata:
   namespace: bench
 data:
   disable-access-log: "true"
+  ssl-redirect: "false"
 `,
+		"secret.yaml": `apiVersion: v1
+kind: Secret
+metadata:
+  name: bench-tls
+  namespace: bench
+type: kubernetes.io/tls
+stringData:
+  tls.crt: |
+` + indentPEM(cert.certPEM, 4) + `  tls.key: |
+` + indentPEM(cert.keyPEM, 4),
 		"ingress.yaml": fmt.Sprintf(`apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata:
   name: bench
   namespace: bench
 spec:
+  tls:
+  - hosts:
+    - %[1]s
+    secretName: bench-tls
   rules:
-  - host: %s
+  - host: %[1]s
     http:
       paths:
       - path: /
@@ -78,16 +111,26 @@ spec:
             name: backend
             port:
               number: 80
-`, benchHost),
+      - path: %[2]s
+        pathType: Prefix
+        backend:
+          service:
+            name: websocket
+            port:
+              number: 80
+`, benchHost, wsPath),
 	}
+	m["service.yaml"], m["endpointslice.yaml"] = serviceManifests("backend", p.backend)
+	m["service-websocket.yaml"], m["endpointslice-websocket.yaml"] = serviceManifests("websocket", p.wsEcho)
+	return m
 }
 
 // writeManifests writes straitManifests into dir.
-func writeManifests(dir string, backendPort int) error {
+func writeManifests(dir string, p straitPorts, cert benchCert) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for name, body := range straitManifests(backendPort) {
+	for name, body := range straitManifests(p, cert) {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
 			return err
 		}
@@ -110,6 +153,12 @@ func straitArgv(tools toolPaths, bin, manifests string, ports straitPorts, cpu i
 		"--http-port", strconv.Itoa(ports.http),
 		"--https-port", strconv.Itoa(ports.https),
 		"--healthz-port", strconv.Itoa(ports.healthz),
+		"--bind-address", "127.0.0.1",
+		// The Secret is also the default certificate, so that a client
+		// without SNI gets the same ECDSA certificate as from the others.
+		"--default-ssl-certificate", "bench/bench-tls",
+		// Stopping between scenarios need not wait out a readiness delay.
+		"--shutdown-delay", "0s",
 		// The bench Ingress names no class.
 		"--watch-ingress-without-class",
 	}
@@ -117,9 +166,9 @@ func straitArgv(tools toolPaths, bin, manifests string, ports straitPorts, cpu i
 
 // startStrait writes the manifests under dir and starts Strait on them,
 // pinned to cpu, its output in dir/strait.log.
-func startStrait(tools toolPaths, bin, dir string, ports straitPorts, cpu int) (*process, error) {
+func startStrait(tools toolPaths, bin, dir string, ports straitPorts, cert benchCert, cpu int) (*process, error) {
 	manifests := filepath.Join(dir, "manifests")
-	if err := writeManifests(manifests, ports.backend); err != nil {
+	if err := writeManifests(manifests, ports, cert); err != nil {
 		return nil, err
 	}
 	return startProcess("strait", filepath.Join(dir, "strait.log"), straitArgv(tools, bin, manifests, ports, cpu))

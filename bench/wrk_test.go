@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -25,6 +26,7 @@ const wrkSocketErrors = `Running 10s test @ http://127.0.0.1:8080/
   Non-2xx or 3xx responses: 7
 Requests/sec:  23778.11
 Transfer/sec:      3.56MB
+bench-percentiles-us 1210 12400 39870
 `
 
 func readTestdata(t *testing.T, name string) string {
@@ -43,11 +45,12 @@ func TestParseWrk(t *testing.T) {
 		want loadResult
 	}{
 		{
-			name: "clean run, µs latencies",
+			// Percentiles come from the script's µs line, not the table.
+			name: "clean run",
 			out:  readTestdata(t, "wrk-ok.txt"),
 			want: loadResult{
-				Requests: 71499, Elapsed: 1100 * time.Millisecond, RPS: 65018.18,
-				P50: 99 * time.Microsecond, P99: 309 * time.Microsecond,
+				Requests: 158, Elapsed: 1190 * time.Millisecond, RPS: 133.27,
+				P50: 6339 * time.Microsecond, P99: 330316 * time.Microsecond, P999: 345322 * time.Microsecond,
 			},
 		},
 		{
@@ -55,15 +58,15 @@ func TestParseWrk(t *testing.T) {
 			out:  readTestdata(t, "wrk-non2xx.txt"),
 			want: loadResult{
 				Requests: 69411, Elapsed: 1100 * time.Millisecond, RPS: 63116.00,
-				P50: 100 * time.Microsecond, P99: 239 * time.Microsecond, Non2xx: 69411,
+				P50: 100 * time.Microsecond, P99: 239 * time.Microsecond, P999: 1800 * time.Microsecond, Non2xx: 69411,
 			},
 		},
 		{
-			name: "socket errors, ms latencies",
+			name: "socket errors",
 			out:  wrkSocketErrors,
 			want: loadResult{
 				Requests: 237804, Elapsed: 10 * time.Second, RPS: 23778.11,
-				P50: 1210 * time.Microsecond, P99: 12400 * time.Microsecond,
+				P50: 1210 * time.Microsecond, P99: 12400 * time.Microsecond, P999: 39870 * time.Microsecond,
 				SocketErrors: 16, Non2xx: 7,
 			},
 		},
@@ -86,7 +89,7 @@ func TestParseWrk(t *testing.T) {
 
 func TestParseWrkRejectsIncompleteOutput(t *testing.T) {
 	full := readTestdata(t, "wrk-ok.txt")
-	for _, drop := range []string{"requests in", "Requests/sec", "Latency Distribution", "50%", "99%"} {
+	for _, drop := range []string{"requests in", "Requests/sec", "Latency Distribution", "50%", "99%", "bench-percentiles-us"} {
 		var kept []string
 		for _, line := range strings.Split(full, "\n") {
 			if !strings.Contains(line, drop) {
@@ -123,12 +126,24 @@ func TestParseWrkDuration(t *testing.T) {
 }
 
 func TestWrkArgs(t *testing.T) {
-	w := wrk{bin: "/usr/bin/wrk", taskset: "/usr/bin/taskset", cpu: 1}
-	sc := scenario{connections: 32, host: "bench.local", path: "/"}
+	w := wrk{bin: "/usr/bin/wrk", taskset: "/usr/bin/taskset", cpu: 1, script: "/t/p.lua"}
+	sc := scenario{connections: 32, host: "bench.local", path: "/body/1k"}
 	got := w.args("http://127.0.0.1:8080/", sc, 10*time.Second)
 	want := []string{"/usr/bin/taskset", "-c", "1", "/usr/bin/wrk", "-t1", "-c32", "-d10s", "--latency",
-		"-H", "Host: bench.local", "http://127.0.0.1:8080/"}
+		"-s", "/t/p.lua", "-H", "Host: bench.local", "http://127.0.0.1:8080/body/1k"}
 	if !slices.Equal(got, want) {
 		t.Errorf("args =\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestWrkScriptLine checks that the done script prints the line parseWrk
+// reads: its format string, filled in as Lua's %.0f would, must match.
+func TestWrkScriptLine(t *testing.T) {
+	if !strings.Contains(wrkScript, `"bench-percentiles-us %.0f %.0f %.0f\n"`) ||
+		!strings.Contains(wrkScript, "latency:percentile(99.9)") || !strings.HasPrefix(wrkScript, "done = function") {
+		t.Errorf("unexpected wrk script:\n%s", wrkScript)
+	}
+	if !wrkScriptRe.MatchString(fmt.Sprintf("bench-percentiles-us %.0f %.0f %.0f\n", 12.0, 340.0, 1999.0)) {
+		t.Error("parseWrk's pattern does not match the script's output")
 	}
 }
