@@ -243,7 +243,8 @@ func checkResponses(in, out []byte) error {
 	}
 	methods := requestMethods(in)
 	if len(methods) == 0 {
-		m, _, _ := strings.Cut(string(in), " ")
+		// As servers do, blank lines before the request line are skipped.
+		m, _, _ := strings.Cut(strings.TrimLeft(string(in), "\r\n"), " ")
 		methods = []string{m}
 	}
 	br := bufio.NewReader(bytes.NewReader(out))
