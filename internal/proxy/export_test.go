@@ -1,5 +1,7 @@
 package proxy
 
+import "log"
+
 // HandOffAll makes p's HTTP/1 engine hand every route over to the net/http
 // handler, so that tests can run through the hand-over path. The current
 // model is compiled again with it.
@@ -8,4 +10,13 @@ func HandOffAll(p *Proxy) {
 	p.handoffAll = true
 	p.applyMu.Unlock()
 	p.Apply(p.Model())
+}
+
+// SetHandOffErrorLog starts s's net/http side, which serves the
+// connections the engine hands over, with l as its error log instead of
+// none, so that tests see the panics net/http recovers. It must be called
+// before s serves.
+func SetHandOffErrorLog(s *H1Server, l *log.Logger) {
+	s.startFull()
+	s.full.srv.ErrorLog = l
 }

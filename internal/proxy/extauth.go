@@ -237,7 +237,7 @@ func (p *Proxy) authorize(w http.ResponseWriter, r *http.Request, rt *route, pr 
 	resp, err := p.auth.client(p.timeouts.Connect).Do(req)
 	if err != nil {
 		if r.Context().Err() != nil {
-			return nil, false // the client went away
+			abortClientGone()
 		}
 		p.log.Warn("external auth request failed", "route", rt.name, "host", u.Host, "error", err)
 		plainError(w, http.StatusInternalServerError)

@@ -60,9 +60,12 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 		var err error
 		if kept, err = keepBody(r); err != nil {
 			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
+			switch {
+			case errors.As(err, &tooLarge):
 				plainError(w, http.StatusRequestEntityTooLarge)
-			} else if r.Context().Err() == nil {
+			case r.Context().Err() != nil:
+				abortClientGone()
+			default:
 				plainError(w, http.StatusBadRequest)
 			}
 			return
@@ -122,8 +125,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 				continue
 			}
 			if r.Context().Err() != nil {
-				// The client went away; nobody is left to answer.
-				return
+				abortClientGone()
 			}
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
@@ -188,6 +190,15 @@ func (p *Proxy) exchange(c *upstream.Conn, r *http.Request, li *listenerInfo, to
 		}
 		return resp, nil
 	}
+}
+
+// abortClientGone ends a handler whose client went away (net/http cancels
+// the request when the client closes, half-closing included) without an
+// answer. Returning instead would make net/http send an empty 200 (on
+// HTTP/2 a complete stream) to a client still reading: a success for a
+// request that got no response.
+func abortClientGone() {
+	panic(http.ErrAbortHandler)
 }
 
 // noResponse wraps connection errors that happened before the upstream

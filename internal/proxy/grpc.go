@@ -99,7 +99,7 @@ func (p *Proxy) forwardH2(w http.ResponseWriter, r *http.Request, rt *route, li 
 	}
 	if err != nil {
 		if r.Context().Err() != nil {
-			return
+			abortClientGone()
 		}
 		p.log.Warn("upstream request failed", "route", rt.name, "upstream", ep.Addr, "error", err)
 		code := errorStatus(err)

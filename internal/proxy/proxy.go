@@ -203,6 +203,25 @@ func cleanPath(p string) string {
 	return c
 }
 
+// routableTarget reports whether a request's target is one the HTTP/1
+// engine routes too: origin form ("/path") or absolute form with the http
+// or https scheme. net/http also accepts "*", CONNECT's authority form and
+// other schemes; routed, their path would be empty or not start with "/",
+// and they would be forwarded upstream as written, which no route
+// expects.
+func routableTarget(r *http.Request) bool {
+	u := r.URL
+	switch {
+	case u.Opaque != "":
+		return false
+	case u.Scheme == "":
+		return strings.HasPrefix(u.Path, "/")
+	case u.Scheme == "http" || u.Scheme == "https":
+		return u.Host != "" && (u.Path == "" || strings.HasPrefix(u.Path, "/"))
+	}
+	return false
+}
+
 // plainError answers with a short text body that names the status only, so
 // errors never reveal anything about upstreams or configuration.
 func plainError(w http.ResponseWriter, code int) {

@@ -56,7 +56,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Before any wrapper: the controller needs the server's writer.
 		r.Body = &bodyTimeout{r: r.Body, rc: http.NewResponseController(w), d: g.keepAlive.body}
 	}
-	if code := g.limits.checkRequest(r); code != 0 {
+	code := g.limits.checkRequest(r)
+	if code == 0 && !routableTarget(r) {
+		code = http.StatusBadRequest
+	}
+	if code != 0 {
 		if lw := startLog(g, w, r, nil, clientIP(r.RemoteAddr), r.TLS != nil); lw != nil {
 			defer lw.finish()
 			w = lw
