@@ -239,12 +239,15 @@ func TestWebSocketGoingAway(t *testing.T) {
 			if got < 10 {
 				t.Errorf("%s: %d messages before the close, want the tunnel to run until shortly before the deadline", url, got)
 			}
-			if closedAt > 1500*time.Millisecond {
-				t.Errorf("%s: close frame after %v, want it before the 1.5 s deadline", url, closedAt)
-			}
 			select {
 			case at := <-drained:
-				t.Logf("%s: %d whole messages, close frame after %v, DrainTunnels returned after %v", url, got, closedAt.Round(time.Millisecond), at.Sub(start).Round(time.Millisecond))
+				// The client reads the close frame after the messages
+				// queued before it, so only the proxy's own time is
+				// bounded: the deadline plus scheduling slack.
+				t.Logf("%s: %d whole messages, close frame read after %v, DrainTunnels returned after %v", url, got, closedAt.Round(time.Millisecond), at.Sub(start).Round(time.Millisecond))
+				if at.After(deadline.Add(time.Second)) {
+					t.Errorf("%s: DrainTunnels returned %v after its deadline", url, at.Sub(deadline))
+				}
 			case <-time.After(5 * time.Second):
 				t.Fatalf("%s: DrainTunnels did not return", url)
 			}
