@@ -1,5 +1,7 @@
 package proxy
 
+import "github.com/straitgw/strait/internal/proxy/upstream"
+
 // HandOffAll makes p's HTTP/1 engine hand every route over to the net/http
 // handler, so that tests can run through the hand-over path. The current
 // model is compiled again with it.
@@ -9,3 +11,7 @@ func HandOffAll(p *Proxy) {
 	p.applyMu.Unlock()
 	p.Apply(p.Model())
 }
+
+// SetOutlier replaces p's passive health settings; tests that count
+// answers from failing endpoints turn ejection off with a zero Outlier.
+func SetOutlier(p *Proxy, o upstream.Outlier) { p.registry.SetOutlier(o) }
