@@ -127,11 +127,17 @@ func New(opts Options) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{log: log, registry: upstream.NewRegistry(to.Connect), certs: newCertStore(def), timeouts: to, ticketKeys: keys}
-	if opts.Outlier != nil {
-		p.registry.SetOutlier(*opts.Outlier)
+	if o := opts.Outlier; o != nil {
+		if err := o.Validate(); err != nil {
+			return nil, err
+		}
+		p.registry.SetOutlier(*o)
 	}
-	if opts.Breaker != nil {
-		p.registry.SetBreaker(*opts.Breaker)
+	if b := opts.Breaker; b != nil {
+		if err := b.Validate(); err != nil {
+			return nil, err
+		}
+		p.registry.SetBreaker(*b)
 	}
 	p.mirrors = newMirrorClient()
 	if opts.AccessLog != nil {

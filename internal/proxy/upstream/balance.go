@@ -200,7 +200,7 @@ func (b *Backend) Pick() *Endpoint {
 		}
 		return eps[(b.cursor.Add(1)-1)%uint64(len(eps))]
 	}
-	now := time.Now().UnixNano()
+	now := b.fh.now()
 	if b.EWMA() {
 		for range 4 {
 			if e := pickEWMA(eps); b.inService(e, now) {
@@ -241,7 +241,7 @@ func (b *Backend) PickExcept(tried []*Endpoint) *Endpoint {
 	start := b.cursor.Add(1) - 1
 	var now int64
 	if b.ejected.Load() != 0 {
-		now = time.Now().UnixNano()
+		now = b.fh.now()
 	}
 	var fallback *Endpoint
 	for k := range uint64(len(eps)) {
@@ -265,7 +265,7 @@ func (b *Backend) usable() func(*Endpoint) bool {
 	if b.ejected.Load() == 0 {
 		return nil
 	}
-	now := time.Now().UnixNano()
+	now := b.fh.now()
 	return func(e *Endpoint) bool { return b.inService(e, now) }
 }
 

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -133,4 +134,12 @@ func (b *Backend) Release() {
 		c.mu.Unlock()
 	}
 	c.active.Add(-1)
+}
+
+// Validate reports settings that cannot be used.
+func (b Breaker) Validate() error {
+	if b.MaxRequests < 0 || b.MaxPending < 0 {
+		return fmt.Errorf("backend max requests %d, max pending %d: must not be negative", b.MaxRequests, b.MaxPending)
+	}
+	return nil
 }

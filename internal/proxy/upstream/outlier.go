@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"fmt"
 	"sync/atomic"
 	"time"
 )
@@ -81,6 +82,17 @@ type failureHandling struct {
 	breaker    atomic.Pointer[Breaker]
 	ejections  atomic.Uint64
 	rejections atomic.Uint64
+	// clock returns the time in Unix nanoseconds; nil is the wall clock.
+	// Tests move it forward through ejections.
+	clock func() int64
+}
+
+// now returns the current time in Unix nanoseconds.
+func (fh *failureHandling) now() int64 {
+	if fh.clock != nil {
+		return fh.clock()
+	}
+	return time.Now().UnixNano()
 }
 
 // SetOutlier sets the passive health settings.
@@ -93,7 +105,7 @@ func (r *Registry) Ejections() uint64 { return r.fh.ejections.Load() }
 func (r *Registry) Ejected() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	now := time.Now().UnixNano()
+	now := r.fh.now()
 	n := 0
 	for _, b := range r.backends {
 		for _, x := range []*Backend{b, b.secure} {
@@ -137,7 +149,7 @@ func (b *Backend) eject(e *Endpoint, o *Outlier) time.Duration {
 	b.ejectMu.Lock()
 	defer b.ejectMu.Unlock()
 	h := e.health
-	now := time.Now().UnixNano()
+	now := b.fh.now()
 	if h.until.Load() > now {
 		return 0 // already out
 	}
@@ -222,5 +234,17 @@ func (b *Backend) recountLocked() {
 	b.ejected.Store(n)
 }
 
-// Ejected reports whether e is out of service now.
-func (e *Endpoint) Ejected() bool { return e.health.until.Load() > time.Now().UnixNano() }
+// Validate reports settings that cannot be used.
+func (o Outlier) Validate() error {
+	switch {
+	case o.ConsecutiveFailures < 0:
+		return fmt.Errorf("outlier consecutive failures %d: must not be negative", o.ConsecutiveFailures)
+	case o.ConsecutiveFailures > 0 && o.BaseEjectionTime <= 0:
+		return fmt.Errorf("outlier base ejection time %v: must be positive", o.BaseEjectionTime)
+	case o.MaxEjectionTime < 0:
+		return fmt.Errorf("outlier max ejection time %v: must not be negative", o.MaxEjectionTime)
+	case o.MaxEjectionPercent < 0 || o.MaxEjectionPercent > 100:
+		return fmt.Errorf("outlier max ejection percent %d: must be between 0 and 100", o.MaxEjectionPercent)
+	}
+	return nil
+}
