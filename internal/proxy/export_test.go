@@ -15,3 +15,6 @@ func HandOffAll(p *Proxy) {
 // SetOutlier replaces p's passive health settings; tests that count
 // answers from failing endpoints turn ejection off with a zero Outlier.
 func SetOutlier(p *Proxy, o upstream.Outlier) { p.registry.SetOutlier(o) }
+
+// SetBreaker replaces p's circuit-breaker settings.
+func SetBreaker(p *Proxy, b upstream.Breaker) { p.registry.SetBreaker(b) }
