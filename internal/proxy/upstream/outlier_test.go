@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -229,5 +230,48 @@ func TestOutlierDisabled(t *testing.T) {
 	r, b, _ := outlierRegistry(t, Outlier{}, 3, nil)
 	if d := fail(b, b.Endpoints()[0], 100); d != 0 || r.Ejected() != 0 {
 		t.Errorf("disabled: ejected for %v, %d endpoints out", d, r.Ejected())
+	}
+}
+
+// Picks, reports and endpoint-set updates may run at once (run with
+// -race).
+func TestOutlierConcurrent(t *testing.T) {
+	o := DefaultOutlier()
+	o.ConsecutiveFailures = 2
+	r, b, _ := outlierRegistry(t, o, 6, nil)
+	r.fh.clock = nil // real time: ejections outlast the test
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			r.SetEndpoints("ns/web:80", endpointsBackend(4+i%3, nil)[0].Endpoints)
+		}
+	}()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 2000 {
+				e := b.Pick()
+				if (i+g)%3 == 0 {
+					b.Success(e)
+				} else {
+					b.Failure(e)
+				}
+				if n := len(b.Endpoints()); int(b.ejected.Load()) > n {
+					t.Errorf("%d ejections among %d endpoints", b.ejected.Load(), n)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	<-done
+	// The cap applies when an endpoint is ejected: an update that
+	// shrinks the set may leave more than half of it out, up to half of
+	// the largest set (6).
+	if n := r.Ejected(); n > 3 || n == 0 {
+		t.Errorf("%d of %d endpoints ejected, want 1 to 3", n, len(b.Endpoints()))
 	}
 }
