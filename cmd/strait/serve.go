@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/straitgw/strait/internal/proxy/upstream"
 	"github.com/straitgw/strait/internal/server"
 )
 
@@ -43,6 +44,16 @@ func (f *serveFlags) register(fs *pflag.FlagSet, httpPort, httpsPort int) {
 	fs.StringVar(&f.cfg.Translate.DefaultBackendService, "default-backend-service", "", "namespace/name of the Service answering unmatched requests (default: built-in 404)")
 	fs.DurationVar(&f.cfg.ShutdownDelay, "shutdown-delay", 5*time.Second, "on SIGTERM/SIGQUIT, how long to keep serving with readiness failing before closing the listeners (replaces a preStop sleep; 0 closes at once)")
 	fs.DurationVar(&f.cfg.ShutdownGracePeriod, "shutdown-grace-period", 10*time.Second, "how long in-flight requests may take to finish on shutdown")
+	o := &upstream.Outlier{}
+	f.cfg.Outlier = o
+	fs.IntVar(&o.ConsecutiveFailures, "outlier-consecutive-failures", upstream.DefaultConsecutiveFailures, "eject an endpoint after this many failures in a row (connect errors, resets, timeouts, 502/503/504 responses); 0 disables passive health checking")
+	fs.DurationVar(&o.BaseEjectionTime, "outlier-base-ejection-time", upstream.DefaultBaseEjectionTime, "an ejection lasts this long times the number of recent ejections of the endpoint")
+	fs.DurationVar(&o.MaxEjectionTime, "outlier-max-ejection-time", upstream.DefaultMaxEjectionTime, "cap on the ejection time (0: no cap)")
+	fs.IntVar(&o.MaxEjectionPercent, "outlier-max-ejection-percent", upstream.DefaultMaxEjectionPercent, "most endpoints of a backend ejected at once, in per cent (at least one may be; the last in service never is)")
+	br := &upstream.Breaker{}
+	f.cfg.Breaker = br
+	fs.IntVar(&br.MaxRequests, "backend-max-requests", upstream.DefaultBackendMaxRequests, "most requests in flight to one backend (0: no limit)")
+	fs.IntVar(&br.MaxPending, "backend-max-pending", upstream.DefaultBackendMaxPending, "most requests waiting, up to the connect timeout, for one of those; beyond, Strait answers 503 at once")
 	fs.BoolVar(&f.cfg.Profiling, "profiling", true, "serve Go profiles under /debug/pprof on the health port")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 }

@@ -37,11 +37,16 @@ var longAgo = time.Unix(1, 0)
 
 // forward proxies r to one endpoint of rt.backend and copies the response
 // back, moving on to another endpoint as the route's proxy-next-upstream
-// policy allows, and retrying stale keep-alive connections.
+// policy allows, and retrying stale keep-alive connections. Each try's
+// outcome feeds the endpoint's passive health (see upstream/outlier.go);
+// the backend's circuit breaker bounds the requests in flight.
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *listenerInfo, fo *forwardedOut) {
 	rt = backendFor(r, rt)
 	if h2 := rt.backend.HTTP2(); h2 != nil {
-		p.forwardH2(w, r, rt, li, fo, h2)
+		if p.admit(w, r, rt) {
+			defer rt.backend.Release()
+			p.forwardH2(w, r, rt, li, fo, h2)
+		}
 		return
 	}
 	tg := requestTarget(r, rt)
@@ -51,6 +56,10 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 		p.upgrade(w, r, rt, li, up, tg)
 		return
 	}
+	if !p.admit(w, r, rt) {
+		return
+	}
+	defer rt.backend.Release()
 	pol := &rt.retry
 	// A request whose body has been (partly) sent cannot be sent again,
 	// unless it was kept.
@@ -108,6 +117,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 		c, err := ep.Get(rt.timeouts.Connect)
 		if err != nil {
 			p.log.Warn("connect to upstream failed", "route", rt.name, "upstream", ep.Addr, "error", err)
+			p.reportFailure(rt.backend, ep)
 			if lastStatus = errorStatus(err); again(failCondition(err), false) {
 				continue
 			}
@@ -133,12 +143,14 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 				return
 			}
 			p.log.Warn("upstream request failed", "route", rt.name, "upstream", ep.Addr, "error", err)
+			p.reportFailure(rt.backend, ep)
 			if lastStatus = errorStatus(err); again(failCondition(err), true) {
 				continue
 			}
 			plainError(w, lastStatus)
 			return
 		}
+		p.reportStatus(rt.backend, ep, resp.StatusCode)
 		if cond := statusCondition(resp.StatusCode); cond != 0 && again(cond, true) {
 			// Nothing went to the client yet: drop this answer.
 			p.log.Info("retrying on another upstream", "route", rt.name, "upstream", ep.Addr, "status", resp.StatusCode)

@@ -74,6 +74,9 @@ func (p *Proxy) forwardH2(w http.ResponseWriter, r *http.Request, rt *route, li 
 		ep    *upstream.Endpoint
 		resp  *http.Response
 		tries int
+		// dialFailed is set when the last try's failure to connect was
+		// reported already.
+		dialFailed bool
 	)
 	for {
 		if ep = rt.backend.Pick(); ep == nil {
@@ -88,9 +91,12 @@ func (p *Proxy) forwardH2(w http.ResponseWriter, r *http.Request, rt *route, li 
 		}
 		resp, err = tr.RoundTrip(out)
 		var oe *net.OpError
+		dialFailed = false
 		if err != nil && body.n.Load() == 0 && errors.As(err, &oe) && oe.Op == "dial" && r.Context().Err() == nil {
 			tries++
 			p.log.Warn("connect to upstream failed", "route", rt.name, "upstream", ep.Addr, "error", err)
+			p.reportFailure(rt.backend, ep)
+			dialFailed = true
 			if tries < maxTries && tries < len(rt.backend.Endpoints()) {
 				continue
 			}
@@ -102,6 +108,9 @@ func (p *Proxy) forwardH2(w http.ResponseWriter, r *http.Request, rt *route, li 
 			abortClientGone()
 		}
 		p.log.Warn("upstream request failed", "route", rt.name, "upstream", ep.Addr, "error", err)
+		if !dialFailed {
+			p.reportFailure(rt.backend, ep)
+		}
 		code := errorStatus(err)
 		if st.expired.Load() {
 			code = http.StatusGatewayTimeout
@@ -110,6 +119,7 @@ func (p *Proxy) forwardH2(w http.ResponseWriter, r *http.Request, rt *route, li 
 		return
 	}
 	st.resp = resp
+	p.reportStatus(rt.backend, ep, resp.StatusCode)
 	p.respond(w, r, st, resp, rt, ep.Addr)
 }
 

@@ -16,17 +16,36 @@ import (
 var errClientBody = errors.New("reading the request body failed")
 
 // forward proxies the current request on a pooled upstream connection. It
-// reports whether the client connection may carry another request.
+// reports whether the client connection may carry another request. As in
+// the net/http handler, each try's outcome feeds the endpoint's passive
+// health, a failed try moves on to an endpoint not tried yet, and the
+// backend's circuit breaker bounds the requests in flight.
 func (hc *h1conn) forward(rt *route, host, uri []byte) bool {
 	p := hc.s.p
 	req := &hc.req
 	hasBody := req.contentLength > 0 || req.chunked
-	tries, stale := 0, 0
+	if !rt.backend.Acquire(nil, hc.to.Connect) {
+		p.log.Debug("circuit breaker open: too many requests to the backend", "route", rt.name, "backend", rt.backend.Name)
+		return hc.writeError(http.StatusServiceUnavailable, hasBody, false)
+	}
+	defer rt.backend.Release()
+	var triedBuf [maxTries]*upstream.Endpoint
+	tried := triedBuf[:0]
+	stale := 0
 	if hc.alog != nil {
 		hc.upStart = time.Now()
 	}
+	var ep *upstream.Endpoint
+	reuse := false // a stale connection: the same endpoint, a fresh one
 	for {
-		ep := rt.backend.Pick()
+		switch {
+		case reuse:
+		case len(tried) == 0:
+			ep = rt.backend.Pick()
+		default:
+			ep = rt.backend.PickExcept(tried)
+		}
+		reuse = false
 		if ep == nil {
 			return hc.writeError(http.StatusServiceUnavailable, hasBody, false)
 		}
@@ -36,9 +55,10 @@ func (hc *h1conn) forward(rt *route, host, uri []byte) bool {
 		}
 		uc, err := ep.Get(hc.to.Connect)
 		if err != nil {
-			tries++
+			tried = append(tried, ep)
 			p.log.Warn("connect to upstream failed", "route", rt.name, "upstream", ep.Addr, "error", err)
-			if tries < maxTries && tries < len(rt.backend.Endpoints()) {
+			p.reportFailure(rt.backend, ep)
+			if len(tried) < maxTries && len(tried) < len(rt.backend.Endpoints()) {
 				continue
 			}
 			return hc.writeError(errorStatus(err), hasBody, false)
@@ -57,21 +77,24 @@ func (hc *h1conn) forward(rt *route, host, uri []byte) bool {
 			}
 			if errors.Is(err, errNoResponse) && uc.Reused && !hasBody && stale < maxStaleRetries {
 				stale++
+				reuse = true
 				continue
 			}
 			p.log.Warn("upstream request failed", "route", rt.name, "upstream", ep.Addr, "error", err)
+			p.reportFailure(rt.backend, ep)
 			// proxy-next-upstream's default, "error timeout": a request
 			// without a body moves on to another endpoint, unless its
 			// method is not idempotent. (Routes with another policy are
 			// served by the net/http handler.)
-			tries++
+			tried = append(tried, ep)
 			if !hasBody && failCondition(err)&(retryError|retryTimeout) != 0 && !nonIdempotentMethod(req.method) &&
-				tries < maxTries && tries < len(rt.backend.Endpoints()) {
+				len(tried) < maxTries && len(tried) < len(rt.backend.Endpoints()) {
 				continue
 			}
 			// A body that was (partly) consumed cannot be skipped safely.
 			return hc.writeError(errorStatus(err), hasBody, false)
 		}
+		p.reportStatus(rt.backend, ep, hc.resp.status)
 		if rt.backend.EWMA() {
 			ep.Observe(time.Since(start))
 		}

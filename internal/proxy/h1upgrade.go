@@ -24,6 +24,7 @@ func (hc *h1conn) upgrade(rt *route, host, uri []byte) {
 			break
 		}
 		p.log.Warn("connect to upstream failed", "route", rt.name, "upstream", ep.Addr, "error", err)
+		p.reportFailure(rt.backend, ep)
 		if tries+1 >= maxTries || tries+1 >= len(rt.backend.Endpoints()) {
 			hc.writeError(errorStatus(err), true, false)
 			return

@@ -73,6 +73,15 @@ type Options struct {
 	// log-format-upstream, written in batches (FlushAccessLog writes what
 	// is pending). Nil means no access log.
 	AccessLog io.Writer
+	// Outlier configures passive health checking of endpoints. Nil means
+	// upstream.DefaultOutlier: eject after 5 failures in a row, for 30 s
+	// times the number of recent ejections up to 300 s, at most 50 % of a
+	// backend's endpoints at once.
+	Outlier *upstream.Outlier
+	// Breaker configures the per-backend circuit breaker. Nil means
+	// upstream.DefaultBreaker: 10000 requests in flight per backend, 1000
+	// more waiting.
+	Breaker *upstream.Breaker
 }
 
 // Timeouts bound the upstream side of a request.
@@ -122,6 +131,18 @@ func New(opts Options) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{log: log, registry: upstream.NewRegistry(to.Connect), certs: newCertStore(def), timeouts: to, ticketKeys: keys}
+	if o := opts.Outlier; o != nil {
+		if err := o.Validate(); err != nil {
+			return nil, err
+		}
+		p.registry.SetOutlier(*o)
+	}
+	if b := opts.Breaker; b != nil {
+		if err := b.Validate(); err != nil {
+			return nil, err
+		}
+		p.registry.SetBreaker(*b)
+	}
 	p.mirrors = newMirrorClient()
 	if opts.AccessLog != nil {
 		p.alog = accesslog.NewWriter(opts.AccessLog)

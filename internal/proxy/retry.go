@@ -128,23 +128,42 @@ func (p *retryPolicy) more(tries int, start time.Time, endpoints int) bool {
 	return tries < endpoints && (p.tries == 0 || tries < p.tries) && (p.timeout == 0 || time.Since(start) < p.timeout)
 }
 
-// pickUntried returns the backend's next endpoint that is not in tried,
-// or nil.
-func pickUntried(b *upstream.Backend, tried []*upstream.Endpoint) *upstream.Endpoint {
-	for range len(b.Endpoints()) {
-		ep := b.Pick()
-		if ep == nil {
-			return nil
-		}
-		seen := false
-		for _, t := range tried {
-			seen = seen || t == ep
-		}
-		if !seen {
-			return ep
-		}
+// gatewayStatus reports the response statuses that count as endpoint
+// failures for passive health checking: 502, 503 and 504, which say the
+// endpoint (or what stands behind it) cannot serve. Other 5xx are the
+// application's answers and leave the endpoint in service.
+func gatewayStatus(code int) bool {
+	return code == http.StatusBadGateway || code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout
+}
+
+// reportStatus records a response's outcome for passive health checking.
+func (p *Proxy) reportStatus(b *upstream.Backend, ep *upstream.Endpoint, code int) {
+	if gatewayStatus(code) {
+		p.reportFailure(b, ep)
+		return
 	}
-	return nil
+	b.Success(ep)
+}
+
+// reportFailure records a gateway failure of ep, logging the ejection it
+// may cause.
+func (p *Proxy) reportFailure(b *upstream.Backend, ep *upstream.Endpoint) {
+	if d := b.Failure(ep); d > 0 {
+		p.log.Warn("upstream endpoint ejected", "backend", b.Name, "upstream", ep.Addr, "for", d)
+	}
+}
+
+// admit takes a request slot of the route's backend (see
+// upstream.Breaker), answering 503 when there is none; after true the
+// caller releases it. Refusals are counted, and logged at debug level
+// only: under overload they come by the thousand.
+func (p *Proxy) admit(w http.ResponseWriter, r *http.Request, rt *route) bool {
+	if rt.backend.Acquire(r.Context().Done(), rt.timeouts.Connect) {
+		return true
+	}
+	p.log.Debug("circuit breaker open: too many requests to the backend", "route", rt.name, "backend", rt.backend.Name)
+	plainError(w, http.StatusServiceUnavailable)
+	return false
 }
 
 // keepBody reads r's body into memory, when it is at most maxKeptBody, so

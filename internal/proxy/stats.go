@@ -53,7 +53,7 @@ func (p *Proxy) LimitHits(l Limit) uint64 { return p.stats.limits[l].Load() }
 // Samples reports the data plane's metrics; register it with
 // metrics.Set.AddSampler.
 func (p *Proxy) Samples() []metrics.Sample {
-	out := make([]metrics.Sample, 0, numLimits)
+	out := make([]metrics.Sample, 0, numLimits+3)
 	for l := Limit(0); l < numLimits; l++ {
 		out = append(out, metrics.Sample{
 			Name:  "strait_limit_triggered_total",
@@ -62,5 +62,24 @@ func (p *Proxy) Samples() []metrics.Sample {
 			Value: float64(p.stats.limits[l].Load()),
 		})
 	}
-	return out
+	// Backend failure handling keeps its counters in the upstream
+	// registry, next to the state they count.
+	r := p.registry
+	return append(out,
+		metrics.Sample{
+			Name:  "strait_upstream_ejections_total",
+			Help:  "Endpoints taken out of service by passive health checking.",
+			Value: float64(r.Ejections()),
+		},
+		metrics.Sample{
+			Name:  "strait_upstream_ejected_endpoints",
+			Help:  "Endpoints out of service by passive health checking now.",
+			Gauge: true,
+			Value: float64(r.Ejected()),
+		},
+		metrics.Sample{
+			Name:  "strait_upstream_breaker_rejections_total",
+			Help:  "Requests answered 503 because their backend had too many requests in flight and waiting.",
+			Value: float64(r.Rejections()),
+		})
 }

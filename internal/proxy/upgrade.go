@@ -103,6 +103,7 @@ func (p *Proxy) upgrade(w http.ResponseWriter, r *http.Request, rt *route, li *l
 			break
 		}
 		p.log.Warn("connect to upstream failed", "route", rt.name, "upstream", ep.Addr, "error", err)
+		p.reportFailure(rt.backend, ep)
 		if tries+1 >= maxTries || tries+1 >= len(rt.backend.Endpoints()) {
 			plainError(w, errorStatus(err))
 			return

@@ -20,6 +20,7 @@ import (
 
 	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/proxy"
+	"github.com/straitgw/strait/internal/proxy/upstream"
 	"github.com/straitgw/strait/internal/snapshot"
 	"github.com/straitgw/strait/internal/translate"
 )
@@ -56,6 +57,12 @@ type Config struct {
 	// AccessLog receives the access log (one line per request, in the
 	// ConfigMap's log-format-upstream); nil means none.
 	AccessLog io.Writer
+	// Outlier configures passive health checking of endpoints; nil means
+	// upstream.DefaultOutlier.
+	Outlier *upstream.Outlier
+	// Breaker configures the per-backend circuit breaker; nil means
+	// upstream.DefaultBreaker.
+	Breaker *upstream.Breaker
 }
 
 // pipeline is a source of generations: the manifests directory or the
@@ -91,7 +98,7 @@ func New(cfg Config) (*Server, error) {
 	// --configmap names the ConfigMap whose keys set the defaults, in
 	// both modes.
 	cfg.Translate.ConfigMap = cfg.Kube.ConfigMap
-	p, err := proxy.New(proxy.Options{Log: cfg.Log, AccessLog: cfg.AccessLog})
+	p, err := proxy.New(proxy.Options{Log: cfg.Log, AccessLog: cfg.AccessLog, Outlier: cfg.Outlier, Breaker: cfg.Breaker})
 	if err != nil {
 		return nil, err
 	}

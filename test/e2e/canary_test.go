@@ -150,7 +150,10 @@ func TestNextUpstream(t *testing.T) {
 	annIngress(o, "off", "off.test", "/", "refusing", annMap("proxy-next-upstream", "off"), "")
 	annIngress(o, "default502", "default502.test", "/", "mixed", nil, "")
 	annIngress(o, "retry502", "retry502.test", "/", "mixed", annMap("proxy-next-upstream", "error timeout http_502", "proxy-next-upstream-tries", "2"), "")
-	s := startStrait(t, c)
+	// The test is about proxy-next-upstream alone: passive health
+	// checking would eject the failing endpoints after five failures
+	// (see TestOutlierEjection).
+	s := startStrait(t, c, "--outlier-consecutive-failures=0")
 
 	none := [2]string{}
 	for _, tc := range []struct {

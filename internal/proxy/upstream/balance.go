@@ -17,6 +17,12 @@ import (
 // key from the request (PickHash, PickSubset, PickByKey); the proxy's
 // net/http handler computes it. A backend's balancer state (cursor, ring,
 // response-time averages) survives generations and endpoint updates.
+//
+// Every balancer skips ejected endpoints (see outlier.go): round robin
+// moves on, EWMA draws again, hashing takes the next endpoint on the
+// ring, and persistent affinity re-pins. Only when every candidate is
+// ejected do they pick among the ejected ones. While no endpoint of a
+// backend is ejected, none of this costs more than one atomic load.
 
 // ringPoints is the number of points each endpoint has on the ring, as
 // ketama's 160: enough that the load spread stays within a few per cent.
@@ -188,8 +194,26 @@ func (b *Backend) Pick() *Endpoint {
 	case 1:
 		return eps[0]
 	}
+	if b.ejected.Load() == 0 {
+		if b.EWMA() {
+			return pickEWMA(eps)
+		}
+		return eps[(b.cursor.Add(1)-1)%uint64(len(eps))]
+	}
+	now := b.fh.now()
 	if b.EWMA() {
-		return pickEWMA(eps)
+		for range 4 {
+			if e := pickEWMA(eps); b.inService(e, now) {
+				return e
+			}
+		}
+	}
+	// Each skipped endpoint advances the cursor, so that the ones in
+	// service share the load evenly.
+	for range len(eps) {
+		if e := eps[(b.cursor.Add(1)-1)%uint64(len(eps))]; b.inService(e, now) {
+			return e
+		}
 	}
 	return eps[(b.cursor.Add(1)-1)%uint64(len(eps))]
 }
@@ -210,17 +234,39 @@ func pickEWMA(eps []*Endpoint) *Endpoint {
 }
 
 // PickExcept returns an endpoint other than those in tried, round robin
-// from the cursor; nil when every endpoint was tried.
+// from the cursor, preferring those in service; nil when every endpoint
+// was tried.
 func (b *Backend) PickExcept(tried []*Endpoint) *Endpoint {
 	eps := *b.endpoints.Load()
 	start := b.cursor.Add(1) - 1
+	var now int64
+	if b.ejected.Load() != 0 {
+		now = b.fh.now()
+	}
+	var fallback *Endpoint
 	for k := range uint64(len(eps)) {
 		e := eps[(start+k)%uint64(len(eps))]
-		if !slices.Contains(tried, e) {
+		if slices.Contains(tried, e) {
+			continue
+		}
+		if now == 0 || b.inService(e, now) {
 			return e
 		}
+		if fallback == nil {
+			fallback = e
+		}
 	}
-	return nil
+	return fallback
+}
+
+// usable returns a test of whether an endpoint is in service, nil while
+// no endpoint of the backend is ejected.
+func (b *Backend) usable() func(*Endpoint) bool {
+	if b.ejected.Load() == 0 {
+		return nil
+	}
+	now := b.fh.now()
+	return func(e *Endpoint) bool { return b.inService(e, now) }
 }
 
 // PickHash returns the endpoint the ring maps the key hash h to, skipping
@@ -231,17 +277,29 @@ func (b *Backend) PickHash(h uint64, tried []*Endpoint) *Endpoint {
 	if r == nil {
 		return b.PickExcept(tried)
 	}
+	ok := b.usable()
 	if len(tried) == 0 && len(r.points) > 0 {
-		return r.points[r.search(h)].ep // the common case, without a walk
+		if e := r.points[r.search(h)].ep; ok == nil || ok(e) {
+			return e // the common case, without a walk
+		}
 	}
-	var out *Endpoint
+	var out, fallback *Endpoint
 	r.walk(h, func(e *Endpoint) bool {
 		if slices.Contains(tried, e) {
+			return true
+		}
+		if ok != nil && !ok(e) {
+			if fallback == nil {
+				fallback = e
+			}
 			return true
 		}
 		out = e
 		return false
 	})
+	if out == nil {
+		return fallback
+	}
 	return out
 }
 
@@ -252,24 +310,37 @@ func (b *Backend) PickSubset(h uint64, size int, tried []*Endpoint) *Endpoint {
 	if r == nil {
 		return b.PickExcept(tried)
 	}
+	ok := b.usable()
 	group := make([]*Endpoint, 0, size)
+	var fallback *Endpoint
 	r.walk(h, func(e *Endpoint) bool {
-		if !slices.Contains(tried, e) {
-			group = append(group, e)
+		if slices.Contains(tried, e) {
+			return true
 		}
+		if ok != nil && !ok(e) {
+			if fallback == nil {
+				fallback = e
+			}
+			return true
+		}
+		group = append(group, e)
 		return len(group) < size
 	})
 	if len(group) == 0 {
-		return nil
+		return fallback
 	}
 	return group[rand.IntN(len(group))]
 }
 
 // PickByKey returns the endpoint whose persistent-affinity key is k, or
-// nil when it is no longer among the endpoints.
+// nil when it is no longer among the endpoints or is ejected (the client
+// is then re-pinned).
 func (b *Backend) PickByKey(k string) *Endpoint {
 	for _, e := range *b.endpoints.Load() {
 		if e.key == k {
+			if ok := b.usable(); ok != nil && !ok(e) {
+				return nil
+			}
 			return e
 		}
 	}

@@ -1,8 +1,8 @@
 // Package upstream keeps the long-lived state of the data plane's upstream
-// side: backends with their endpoint sets and balancer cursors, and pools of
-// idle keep-alive connections per endpoint address. It lives outside the
-// routing generations, so a swap never closes a connection or resets a
-// balancer.
+// side: backends with their endpoint sets, balancer cursors, endpoint
+// health and circuit breakers, and pools of idle keep-alive connections per
+// endpoint address. It lives outside the routing generations, so a swap
+// never closes a connection, resets a balancer or forgets an ejection.
 package upstream
 
 import (

@@ -19,7 +19,9 @@ type Endpoint struct {
 	Addr string
 	pool *addrPool
 	key  string // persistent-affinity cookie value
-	ewma *ewma  // kept across endpoint updates, by address
+	// ewma and health are kept across endpoint updates, by address.
+	ewma   *ewma
+	health *health
 }
 
 // Get returns a connection to the endpoint: an idle one when available,
@@ -55,6 +57,16 @@ type Backend struct {
 	// secure is the HTTPS twin of an AUTO_HTTP backend, used for requests
 	// that came over TLS; nil for other protocols.
 	secure *Backend
+	// fh is the registry's failure handling: settings and counters.
+	fh *failureHandling
+	// brk counts the requests in flight; an AUTO_HTTP backend shares it
+	// with its twin.
+	brk *breaker
+	// ejectMu serialises ejections and their ends; ejected is the number
+	// of current endpoints whose ejection has not been lifted (see
+	// outlier.go).
+	ejectMu sync.Mutex
+	ejected atomic.Int32
 }
 
 // HTTP2 returns the HTTP/2 transport of a GRPC or GRPCS backend, nil for
@@ -81,16 +93,24 @@ type Registry struct {
 	pools    map[string]*addrPool
 	// ka is the keep-alive configuration the pools follow.
 	ka keepAliveRef
+	// fh is the passive health and circuit-breaker configuration and
+	// counters of every backend.
+	fh failureHandling
 }
 
 // NewRegistry returns an empty Registry whose connections time out after
 // connect when dialling.
+// Passive health and circuit breakers follow DefaultOutlier and
+// DefaultBreaker until SetOutlier and SetBreaker say otherwise.
 func NewRegistry(connect time.Duration) *Registry {
-	return &Registry{
+	r := &Registry{
 		dialer:   &net.Dialer{Timeout: connect, KeepAlive: -1},
 		backends: map[string]*Backend{},
 		pools:    map[string]*addrPool{},
 	}
+	r.SetOutlier(DefaultOutlier())
+	r.SetBreaker(DefaultBreaker())
+	return r
 }
 
 // Update makes the registry hold exactly the given backends: existing ones
@@ -136,7 +156,7 @@ func backendIdentity(mb *model.Backend) string {
 
 // newBackend creates a backend with its connection settings.
 func (r *Registry) newBackend(mb *model.Backend) *Backend {
-	b := &Backend{Name: mb.Name, ident: backendIdentity(mb)}
+	b := &Backend{Name: mb.Name, ident: backendIdentity(mb), fh: &r.fh, brk: &breaker{}}
 	empty := []*Endpoint{}
 	b.endpoints.Store(&empty)
 	switch mb.Protocol {
@@ -149,7 +169,7 @@ func (r *Registry) newBackend(mb *model.Backend) *Backend {
 		b.setTLS(mb.TLS, "h2", true)
 		b.h2 = newH2Transport(r.dialer, b.tls)
 	case model.ProtocolAutoHTTP:
-		s := &Backend{Name: mb.Name}
+		s := &Backend{Name: mb.Name, fh: &r.fh, brk: b.brk}
 		s.endpoints.Store(&empty)
 		s.setTLS(mb.TLS, "http/1.1", false)
 		b.secure = s
@@ -206,15 +226,12 @@ func (r *Registry) setEndpointsLocked(b *Backend, eps []model.Endpoint) {
 		if b.conns != "" {
 			key += "/" + b.conns
 		}
-		var avg *ewma
+		avg, hl := &ewma{}, &health{}
 		for _, o := range old {
 			if o.Addr == addr {
-				avg = o.ewma
+				avg, hl = o.ewma, o.health
 				break
 			}
-		}
-		if avg == nil {
-			avg = &ewma{}
 		}
 		p := r.pools[key]
 		if p == nil {
@@ -222,9 +239,12 @@ func (r *Registry) setEndpointsLocked(b *Backend, eps []model.Endpoint) {
 			r.pools[key] = p
 		}
 		p.refs++
-		next = append(next, &Endpoint{Addr: addr, pool: p, key: endpointKey(addr), ewma: avg})
+		next = append(next, &Endpoint{Addr: addr, pool: p, key: endpointKey(addr), ewma: avg, health: hl})
 	}
+	b.ejectMu.Lock()
 	b.endpoints.Store(&next)
+	b.recountLocked()
+	b.ejectMu.Unlock()
 	b.syncRingLocked(true)
 	for _, e := range old {
 		e.pool.refs--
