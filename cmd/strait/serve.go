@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/straitgw/strait/internal/proxy"
 	"github.com/straitgw/strait/internal/server"
 )
 
@@ -43,6 +44,11 @@ func (f *serveFlags) register(fs *pflag.FlagSet, httpPort, httpsPort int) {
 	fs.StringVar(&f.cfg.Translate.DefaultBackendService, "default-backend-service", "", "namespace/name of the Service answering unmatched requests (default: built-in 404)")
 	fs.DurationVar(&f.cfg.ShutdownDelay, "shutdown-delay", 5*time.Second, "on SIGTERM/SIGQUIT, how long to keep serving with readiness failing before closing the listeners (replaces a preStop sleep; 0 closes at once)")
 	fs.DurationVar(&f.cfg.ShutdownGracePeriod, "shutdown-grace-period", 10*time.Second, "how long in-flight requests may take to finish on shutdown")
+	l := &f.cfg.ClientLimits
+	fs.DurationVar(&l.PressureHeaderTimeout, "pressure-header-timeout", proxy.DefaultPressureHeaderTimeout, "while more than three quarters of max-worker-connections are open, connections that have not sent a request head (TLS handshake included) within this time are closed")
+	fs.DurationVar(&l.SendTimeout, "client-send-timeout", proxy.DefaultClientSendTimeout, "longest a write to a client may block before the connection is closed (nginx's send_timeout)")
+	fs.IntVar(&l.HTTP2MaxResets, "http2-max-resets", proxy.DefaultHTTP2MaxResets, "most HTTP/2 stream resets a client may send on one connection at once, and per second sustained, before it is closed with GOAWAY (rapid reset)")
+	fs.IntVar(&l.HTTP2MaxContinuations, "http2-max-continuations", proxy.DefaultHTTP2MaxContinuations, "most CONTINUATION frames in one HTTP/2 header block before the connection is closed with GOAWAY")
 	fs.BoolVar(&f.cfg.Profiling, "profiling", true, "serve Go profiles under /debug/pprof on the health port")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 }

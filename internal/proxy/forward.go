@@ -61,6 +61,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 		if kept, err = keepBody(r); err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
+				p.stats.limitHit(LimitBodySize)
 				plainError(w, http.StatusRequestEntityTooLarge)
 			} else if r.Context().Err() == nil {
 				plainError(w, http.StatusBadRequest)
@@ -127,6 +128,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 			}
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
+				p.stats.limitHit(LimitBodySize)
 				plainError(w, http.StatusRequestEntityTooLarge)
 				return
 			}

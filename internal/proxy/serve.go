@@ -51,9 +51,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	keepAliveHeader(g, w, r)
 	if r.Body != nil && r.Body != http.NoBody {
 		// Before any wrapper: the controller needs the server's writer.
-		r.Body = &bodyTimeout{r: r.Body, rc: http.NewResponseController(w), d: g.keepAlive.body}
+		r.Body = &bodyTimeout{r: r.Body, rc: http.NewResponseController(w), d: g.keepAlive.body, stats: &h.p.stats}
 	}
 	if code := g.limits.checkRequest(r); code != 0 {
+		h.p.stats.limitHit(LimitHeaderSize)
 		if lw := startLog(g, w, r, nil, clientIP(r.RemoteAddr), r.TLS != nil); lw != nil {
 			defer lw.finish()
 			w = lw
@@ -174,6 +175,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if v.status != 0 {
+			if v.status == http.StatusRequestEntityTooLarge {
+				h.p.stats.limitHit(LimitBodySize)
+			}
 			if v.location != "" {
 				w.Header().Set("Location", v.location)
 			}
@@ -222,6 +226,7 @@ func (p *Proxy) Server(ln net.Listener, tlsOn bool) *http.Server {
 	}
 	srv := p.plainServer(listenerInfo{scheme: "https", port: "443"})
 	srv.TLSConfig = p.TLSConfig()
+	p.configureHTTP2(srv)
 	return srv
 }
 

@@ -56,6 +56,9 @@ type Config struct {
 	// AccessLog receives the access log (one line per request, in the
 	// ConfigMap's log-format-upstream); nil means none.
 	AccessLog io.Writer
+	// ClientLimits are the client-side protections set by flags; zero
+	// fields take their defaults.
+	ClientLimits proxy.ClientLimits
 }
 
 // pipeline is a source of generations: the manifests directory or the
@@ -91,7 +94,7 @@ func New(cfg Config) (*Server, error) {
 	// --configmap names the ConfigMap whose keys set the defaults, in
 	// both modes.
 	cfg.Translate.ConfigMap = cfg.Kube.ConfigMap
-	p, err := proxy.New(proxy.Options{Log: cfg.Log, AccessLog: cfg.AccessLog})
+	p, err := proxy.New(proxy.Options{Log: cfg.Log, AccessLog: cfg.AccessLog, ClientLimits: cfg.ClientLimits})
 	if err != nil {
 		return nil, err
 	}
@@ -114,9 +117,10 @@ func New(cfg Config) (*Server, error) {
 		s.closeListeners()
 		return nil, err
 	}
-	// use-proxy-protocol applies to the HTTP and HTTPS listeners.
-	s.httpLn = p.ProxyProtocolListener(s.httpLn)
-	s.httpsLn = p.ProxyProtocolListener(s.httpsLn)
+	// max-worker-connections counts the connections of both, PROXY
+	// protocol or not; use-proxy-protocol applies to both.
+	s.httpLn = p.ProxyProtocolListener(p.LimitListener(s.httpLn))
+	s.httpsLn = p.ProxyProtocolListener(p.LimitListener(s.httpsLn))
 	if s.healthLn, err = listen(cfg.HealthzPort); err != nil {
 		s.closeListeners()
 		return nil, err
