@@ -39,8 +39,8 @@ type Proxy struct {
 	conns connLimiter
 	// clientLimits are the flag-set client-side protections.
 	clientLimits ClientLimits
-	limits   limitRegistry // rate-limit zones, by Ingress identity
-	timeouts Timeouts
+	limits       limitRegistry // rate-limit zones, by Ingress identity
+	timeouts     Timeouts
 	// auth is the client towards external auth services.
 	auth authClient
 	// ticketKeys encrypt the TLS listener's session tickets, across
