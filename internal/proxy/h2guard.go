@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -61,12 +62,13 @@ func (p *Proxy) configureHTTP2(srv *http.Server) {
 }
 
 // countH2Error counts the HTTP/2 server's own protections among the
-// limits.
+// limits. errType is "conn_" or "stream_", the error code, then the
+// error's name.
 func (p *Proxy) countH2Error(errType string) {
-	switch errType {
-	case "over_max_streams", "over_max_streams_race":
+	switch {
+	case strings.HasSuffix(errType, "_over_max_streams"), strings.HasSuffix(errType, "_over_max_streams_race"):
 		p.stats.limitHit(LimitH2Streams)
-	case "too_many_early_resets":
+	case strings.HasSuffix(errType, "_too_many_early_resets"):
 		p.stats.limitHit(LimitH2RapidReset)
 	}
 }
