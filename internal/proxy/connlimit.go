@@ -1,9 +1,12 @@
 package proxy
 
 import (
+	"cmp"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -16,7 +19,11 @@ import (
 // quarters of the cap the server is under pressure: a connection that
 // has not completed a request head within the pressure header timeout
 // (TLS handshake included) is closed, so that connections trickling their
-// heads cannot hold the slots well-behaved clients need.
+// heads cannot hold the slots well-behaved clients need. At the cap
+// itself, the connections that have waited longest for a head, a fifth of
+// the pressure header timeout or more, are closed at once to make room,
+// as nginx reuses idle connections when its own run out: a new client
+// then waits for the accept queue only, not for the next sweep.
 
 // DefaultMaxConnections is max-worker-connections' default.
 const DefaultMaxConnections = 16384
@@ -63,6 +70,8 @@ type connLimiter struct {
 	conns map[*limitConn]struct{}
 	// sweeping is set while a sweeper goroutine runs.
 	sweeping bool
+	// evicted is when evict last ran (Unix nanoseconds).
+	evicted atomic.Int64
 }
 
 func (l *connLimiter) init(p *Proxy) {
@@ -135,6 +144,44 @@ func (l *connLimiter) sweep() {
 	}
 }
 
+// evictBatch is the share of the cap one eviction may close, and
+// evictEvery how often evictions may run.
+const (
+	evictBatch = 32
+	evictEvery = 100 * time.Millisecond
+)
+
+// evict closes, at the cap, the connections that have waited longest for
+// a request head, if they waited a fifth of the pressure header timeout:
+// up to a 32nd of the cap at a time, at most every 100 ms.
+func (l *connLimiter) evict() {
+	now := time.Now()
+	last := l.evicted.Load()
+	if now.UnixNano()-last < int64(evictEvery) || !l.evicted.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	cutoff := now.Add(-l.p.clientLimits.PressureHeaderTimeout / 5).UnixNano()
+	type waiter struct {
+		c     *limitConn
+		since int64
+	}
+	var late []waiter
+	l.mu.Lock()
+	for c := range l.conns {
+		if w := c.waiting.Load(); w != 0 && w < cutoff {
+			late = append(late, waiter{c, w})
+		}
+	}
+	l.mu.Unlock()
+	slices.SortFunc(late, func(a, b waiter) int { return cmp.Compare(a.since, b.since) })
+	for _, w := range late[:min(len(late), int(max(l.capacity()/evictBatch, 1)))] {
+		if w.c.swept.CompareAndSwap(false, true) {
+			l.p.stats.limitHit(LimitSlowloris)
+			_ = w.c.Close()
+		}
+	}
+}
+
 // LimitListener returns ln counting its connections against
 // max-worker-connections, closing slow heads under pressure and bounding
 // writes to clients by the send timeout. Wrap the raw listeners with it,
@@ -154,13 +201,22 @@ type limitListener struct {
 func (ll *limitListener) Accept() (net.Conn, error) {
 	l := ll.l
 	if l.open.Load() >= l.capacity() {
-		l.p.stats.limitHit(LimitConnections)
-		t := time.NewTimer(connPoll)
+		counted := false
+		t := time.NewTimer(0)
 		for l.open.Load() >= l.capacity() {
 			select {
 			case <-l.slot:
 			case <-t.C:
-				t.Reset(connPoll)
+				// Only a connection waiting in the accept queue needs
+				// room; the cap alone closes nothing.
+				if ll.pending() {
+					if !counted {
+						counted = true
+						l.p.stats.limitHit(LimitConnections)
+					}
+					l.evict()
+				}
+				t.Reset(evictEvery)
 			case <-ll.closed:
 				t.Stop()
 				return nil, net.ErrClosed
@@ -177,6 +233,26 @@ func (ll *limitListener) Accept() (net.Conn, error) {
 	lc.waiting.Store(time.Now().UnixNano())
 	l.add(lc)
 	return lc, nil
+}
+
+// pending reports whether a connection waits in the kernel's accept
+// queue.
+func (ll *limitListener) pending() bool {
+	sc, ok := ll.Listener.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	ready := false
+	_ = rc.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 0)
+		ready = err == nil && n > 0 && fds[0].Revents&unix.POLLIN != 0
+	})
+	return ready
 }
 
 // Close stops accepting, waking a waiting Accept.

@@ -162,3 +162,30 @@ func TestClientSendTimeout(t *testing.T) {
 		})
 	}
 }
+
+// TestEvictAtCap: at max-worker-connections, a new connection does not
+// wait for the pressure sweep: the connection that has waited longest for
+// its head, a fifth of --pressure-header-timeout or more, makes room.
+func TestEvictAtCap(t *testing.T) {
+	t.Parallel()
+	m := h2Model(t)
+	m.Client.MaxConnections = 4
+	p := limitedProxy(t, proxy.ClientLimits{PressureHeaderTimeout: 5 * time.Second}, m)
+	addr := serveLimited(t, p, true, false)
+	var slow []net.Conn
+	for range 4 {
+		c := dialRaw(t, addr)
+		_, _ = c.Write([]byte("G"))
+		slow = append(slow, c)
+	}
+	time.Sleep(1200 * time.Millisecond) // past a fifth of 5 s
+	start := time.Now()
+	if !answered(dialRaw(t, addr), 3*time.Second) {
+		t.Fatal("a new connection at the cap was not served before the pressure sweep")
+	}
+	t.Logf("new connection at the cap served after %v", time.Since(start))
+	if n := p.LimitHits(proxy.LimitSlowloris); n != 1 {
+		t.Errorf("slowloris counted %d times, want 1 (one slow connection evicted)", n)
+	}
+	_ = slow
+}

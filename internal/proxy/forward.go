@@ -287,7 +287,10 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, c upstreamConn, 
 	}
 	_ = resp.Body.Close()
 	copyTrailers(h, resp)
-	if resp.Close {
+	if resp.Close || r.Context().Err() != nil {
+		// A request cancelled while exchange waited may have left the
+		// connection with a read deadline in the past (an HTTP/2 stream
+		// reset by its client): it must not serve another request.
 		_ = c.Close()
 		return
 	}
