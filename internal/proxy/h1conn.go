@@ -127,13 +127,14 @@ func (hc *h1conn) serve() {
 			if _, err := hc.br.Peek(1); err != nil {
 				return
 			}
-			if hc.lc != nil {
-				hc.lc.headStart(time.Now())
-			}
 		}
 		// From its first byte (on a new connection, from the start), a
 		// head has client-header-timeout to arrive, as in nginx.
-		hc.rdl.Extend(time.Now(), g.keepAlive.header, hc.c.SetReadDeadline)
+		now := time.Now()
+		if hc.lc != nil && hc.served > 0 {
+			hc.lc.headStart(now)
+		}
+		hc.rdl.Extend(now, g.keepAlive.header, hc.c.SetReadDeadline)
 		hc.bodyTimeout = g.keepAlive.body
 		hc.req.reset()
 		limits := g.limits
