@@ -35,9 +35,7 @@ const DefaultPressureHeaderTimeout = 5 * time.Second
 // send_timeout.
 const DefaultClientSendTimeout = 60 * time.Second
 
-// connPoll is how often a waiting Accept looks at the cap again, which a
-// new generation may have raised, and how often a sweep runs under
-// pressure.
+// connPoll is how often a sweep runs under pressure.
 const connPoll = 250 * time.Millisecond
 
 // compileMaxConns returns the generation's connection cap.
@@ -145,7 +143,8 @@ func (l *connLimiter) sweep() {
 }
 
 // evictBatch is the share of the cap one eviction may close, and
-// evictEvery how often evictions may run.
+// evictEvery how often evictions may run; a waiting Accept also looks at
+// the cap that often, which a new generation may have raised.
 const (
 	evictBatch = 32
 	evictEvery = 100 * time.Millisecond
