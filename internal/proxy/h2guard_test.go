@@ -359,3 +359,88 @@ func TestH2MaxConcurrentStreams(t *testing.T) {
 		t.Errorf("by default, SETTINGS_MAX_CONCURRENT_STREAMS %d, want 128", n)
 	}
 }
+
+// TestH2SendTimeout: an HTTP/2 client that never opens a stream's
+// flow-control window has that stream ended after --client-send-timeout,
+// counted as send_timeout, while its connection stays usable.
+func TestH2SendTimeout(t *testing.T) {
+	t.Parallel()
+	big := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/small":
+			_, _ = io.WriteString(w, "ok")
+			return
+		case "/pause":
+			// Silent for longer than the send timeout between writes.
+			_, _ = io.WriteString(w, "a")
+			w.(http.Flusher).Flush()
+			time.Sleep(700 * time.Millisecond)
+			_, _ = io.WriteString(w, "b")
+			return
+		}
+		buf := make([]byte, 64<<10)
+		for range 64 {
+			if _, err := w.Write(buf); err != nil {
+				return
+			}
+		}
+	})
+	_, ep := backendServer(t, big)
+	m := singleHost("h2.test", "big", ep)
+	p := limitedProxy(t, proxy.ClientLimits{SendTimeout: 300 * time.Millisecond}, m)
+	addr := serveLimited(t, p, false, true)
+	h := dialH2(t, addr)
+	// Stream windows of 0: no DATA may be sent until WINDOW_UPDATE.
+	if err := h.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: h.head("/"), EndHeaders: true, EndStream: true}); err != nil {
+		t.Fatal(err)
+	}
+	_ = h.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for reset := false; !reset; {
+		f, err := h.fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("stream never reset: %v", err)
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				_ = h.fr.WriteSettingsAck()
+			}
+		case *http2.HeadersFrame:
+			_, _ = h.dec.DecodeFull(f.HeaderBlockFragment())
+		case *http2.RSTStreamFrame:
+			reset = f.StreamID == 1
+		}
+	}
+	if !waitFor(2*time.Second, func() bool { return p.LimitHits(proxy.LimitSendTimeout) == 1 }) {
+		t.Errorf("send_timeout counted %d times, want 1", p.LimitHits(proxy.LimitSendTimeout))
+	}
+	// The connection still serves a small response.
+	_ = h.fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 20})
+	_ = h.fr.WriteWindowUpdate(0, 1<<30)
+	_ = h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: h.head("/small"), EndHeaders: true, EndStream: true})
+	if st := h.response(3); st != "200" {
+		t.Errorf("after the reset stream, a new one: status %q, want 200", st)
+	}
+
+	// A stream whose upstream pauses longer than the send timeout, with
+	// a client that reads, is not cut.
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true}}
+	t.Cleanup(c.CloseIdleConnections)
+	req, _ := http.NewRequest(http.MethodGet, "https://"+addr+"/pause", nil)
+	req.Host = "h2.test"
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || string(b) != "ab" || resp.ProtoMajor != 2 {
+		t.Errorf("paused stream: %q, %v (%s); want \"ab\" over HTTP/2", b, err, resp.Proto)
+	}
+	if n := p.LimitHits(proxy.LimitSendTimeout); n != 1 {
+		t.Errorf("send_timeout counted %d times in all, want 1", n)
+	}
+}
