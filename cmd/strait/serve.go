@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/straitgw/strait/internal/proxy"
 	"github.com/straitgw/strait/internal/proxy/upstream"
 	"github.com/straitgw/strait/internal/server"
 )
@@ -54,6 +55,11 @@ func (f *serveFlags) register(fs *pflag.FlagSet, httpPort, httpsPort int) {
 	f.cfg.Breaker = br
 	fs.IntVar(&br.MaxRequests, "backend-max-requests", upstream.DefaultBackendMaxRequests, "most requests in flight to one backend (0: no limit)")
 	fs.IntVar(&br.MaxPending, "backend-max-pending", upstream.DefaultBackendMaxPending, "most requests waiting, up to the connect timeout, for one of those; beyond, Strait answers 503 at once")
+	l := &f.cfg.ClientLimits
+	fs.DurationVar(&l.PressureHeaderTimeout, "pressure-header-timeout", proxy.DefaultPressureHeaderTimeout, "while more than three quarters of max-worker-connections are open, connections that have not sent a request head (TLS handshake included) within this time are closed")
+	fs.DurationVar(&l.SendTimeout, "client-send-timeout", proxy.DefaultClientSendTimeout, "longest a write to a client may block before the connection is closed (nginx's send_timeout)")
+	fs.IntVar(&l.HTTP2MaxResets, "http2-max-resets", proxy.DefaultHTTP2MaxResets, "most HTTP/2 stream resets a client may send on one connection at once, and per second sustained, before it is closed with GOAWAY (rapid reset)")
+	fs.IntVar(&l.HTTP2MaxContinuations, "http2-max-continuations", proxy.DefaultHTTP2MaxContinuations, "most CONTINUATION frames in one HTTP/2 header block before the connection is closed with GOAWAY")
 	fs.BoolVar(&f.cfg.Profiling, "profiling", true, "serve Go profiles under /debug/pprof on the health port")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 }

@@ -163,6 +163,8 @@ func implementedConfigMapKeys() map[string]Support {
 		"http-redirect-code":                    Supported,
 		"keep-alive":                            Supported,
 		"keep-alive-requests":                   Supported,
+		"max-worker-connections":                Differs,
+		"http2-max-concurrent-streams":          Differs,
 		"large-client-header-buffers":           Supported,
 		"limit-conn-status-code":                Supported,
 		"limit-req-status-code":                 Supported,

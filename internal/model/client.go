@@ -27,6 +27,16 @@ type Client struct {
 	// BodyTimeoutSeconds is client-body-timeout: the longest wait between
 	// two reads of a request body (default 60).
 	BodyTimeoutSeconds int `json:"bodyTimeoutSeconds,omitempty"`
+	// MaxConnections is max-worker-connections: the most client
+	// connections open at once on the HTTP and HTTPS listeners together
+	// (default 16384). MaxConnectionsFromFileLimit, in the ConfigMap 0,
+	// derives the cap from the process's open-file limit instead.
+	MaxConnections int `json:"maxConnections,omitempty"`
+	// MaxConnectionsFromFileLimit is max-worker-connections: 0.
+	MaxConnectionsFromFileLimit bool `json:"maxConnectionsFromFileLimit,omitempty"`
+	// HTTP2MaxConcurrentStreams is http2-max-concurrent-streams: the most
+	// concurrent streams on one HTTP/2 connection (default 128).
+	HTTP2MaxConcurrentStreams int `json:"http2MaxConcurrentStreams,omitempty"`
 }
 
 // Upstream holds the ConfigMap's upstream keep-alive settings. Zero fields

@@ -71,6 +71,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 			var tooLarge *http.MaxBytesError
 			switch {
 			case errors.As(err, &tooLarge):
+				p.stats.limitHit(LimitBodySize)
 				plainError(w, http.StatusRequestEntityTooLarge)
 			case r.Context().Err() != nil:
 				abortClientGone()
@@ -139,6 +140,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 			}
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
+				p.stats.limitHit(LimitBodySize)
 				plainError(w, http.StatusRequestEntityTooLarge)
 				return
 			}
@@ -274,10 +276,18 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, c upstreamConn, 
 	// ingress-nginx's default proxy-buffering is off, so every chunk goes
 	// to the client as it arrives.
 	stream := resp.ContentLength < 0
+	// A write to an HTTP/2 client blocks, without blocking the
+	// connection, while the client keeps the stream's flow-control window
+	// shut: the send timeout applies to each write on the stream (HTTP/1
+	// connections have it on the connection, see connlimit.go). An HTTP/2
+	// write deadline ends the stream when it passes even between writes,
+	// so it is lifted after each one.
+	h2 := r.ProtoMajor == 2
 	var rc *http.ResponseController
-	if stream {
+	if stream || h2 {
 		rc = http.NewResponseController(w)
 	}
+	send := p.clientLimits.SendTimeout
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
 	buf := *bp
@@ -285,9 +295,21 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, c upstreamConn, 
 		c.extendRead(rt.timeouts.Read)
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
+			var start time.Time
+			if h2 {
+				start = time.Now()
+				_ = rc.SetWriteDeadline(start.Add(send))
+			}
+			_, werr := w.Write(buf[:n])
+			if werr != nil {
+				if h2 && time.Since(start) >= send {
+					p.stats.limitHit(LimitSendTimeout)
+				}
 				_ = c.Close()
 				return
+			}
+			if h2 {
+				_ = rc.SetWriteDeadline(time.Time{})
 			}
 			if stream {
 				_ = rc.Flush()
@@ -307,8 +329,15 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, c upstreamConn, 
 		}
 	}
 	_ = resp.Body.Close()
+	if h2 {
+		// What the handler buffered goes out when it returns.
+		_ = rc.SetWriteDeadline(time.Now().Add(send))
+	}
 	copyTrailers(h, resp)
-	if resp.Close {
+	if resp.Close || r.Context().Err() != nil {
+		// A request cancelled while exchange waited may have left the
+		// connection with a read deadline in the past (an HTTP/2 stream
+		// reset by its client): it must not serve another request.
 		_ = c.Close()
 		return
 	}

@@ -52,6 +52,11 @@ type generation struct {
 	// time allowed for the header.
 	proxyProtocol        bool
 	proxyProtocolTimeout time.Duration
+	// maxConns is max-worker-connections (see connlimit.go).
+	maxConns int64
+	// h2Streams is http2-max-concurrent-streams, for HTTP/2 connections
+	// opened while the generation is current.
+	h2Streams uint32
 }
 
 // vhost is a compiled virtual host.
@@ -145,6 +150,11 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 	}
 	g.limits = compileHeaderLimits(&m.Client)
 	g.keepAlive = compileClientKeepAlive(&m.Client)
+	g.maxConns = compileMaxConns(m.Client.MaxConnections, m.Client.MaxConnectionsFromFileLimit)
+	g.h2Streams = defaultHTTP2Streams
+	if m.Client.HTTP2MaxConcurrentStreams > 0 {
+		g.h2Streams = uint32(m.Client.HTTP2MaxConcurrentStreams)
+	}
 	g.gzip = compileGzip(m.Gzip)
 	g.proxyProtocol = m.ProxyProtocol
 	g.proxyProtocolTimeout = proxyHeaderTimeout

@@ -75,6 +75,9 @@ type h1conn struct {
 	served int
 	// routeInfo describes the current request's route in its log line.
 	routeInfo accesslog.Route
+	// lc is the connection as max-worker-connections counts it; nil
+	// when the listener does not count.
+	lc *limitConn
 }
 
 func newH1Conn(s *H1Server, c net.Conn) *h1conn {
@@ -88,7 +91,7 @@ func newH1Conn(s *H1Server, c net.Conn) *h1conn {
 	// The client address is set in serve: with the PROXY protocol it
 	// comes from the connection's first bytes, not read in the accept
 	// loop.
-	hc := &h1conn{s: s, c: c, br: br, bw: bw}
+	hc := &h1conn{s: s, c: c, br: br, bw: bw, lc: limitOf(c)}
 	hc.fresh.Store(true)
 	hc.req.contentLength, hc.resp.contentLength = -1, -1
 	return hc
@@ -132,7 +135,11 @@ func (hc *h1conn) serve() {
 		}
 		// From its first byte (on a new connection, from the start), a
 		// head has client-header-timeout to arrive, as in nginx.
-		hc.rdl.Extend(time.Now(), g.keepAlive.header, hc.c.SetReadDeadline)
+		now := time.Now()
+		if hc.lc != nil && hc.served > 0 {
+			hc.lc.headStart(now)
+		}
+		hc.rdl.Extend(now, g.keepAlive.header, hc.c.SetReadDeadline)
 		hc.bodyTimeout = g.keepAlive.body
 		hc.req.reset()
 		limits := g.limits
@@ -140,8 +147,15 @@ func (hc *h1conn) serve() {
 		err := readHead(hc.br, &hc.req)
 		hc.idle.Store(false)
 		hc.fresh.Store(false)
+		if err == nil && hc.lc != nil {
+			hc.lc.headDone()
+		}
 		if err != nil {
+			if isTimeout(err) {
+				hc.s.p.stats.limitHit(LimitHeaderTimeout)
+			}
 			if errors.Is(err, errHeadTooLarge) {
+				hc.s.p.stats.limitHit(LimitHeaderSize)
 				// nginx's answers: 414 when the request line alone is too
 				// long, 400 when the headers are.
 				peek, _ := hc.br.Peek(hc.br.Buffered())
@@ -150,6 +164,7 @@ func (hc *h1conn) serve() {
 			return
 		}
 		if code := limits.checkHead(hc.req.buf); code != 0 {
+			hc.s.p.stats.limitHit(LimitHeaderSize)
 			hc.refuse(g, code)
 			return
 		}
@@ -179,7 +194,7 @@ func (hc *h1conn) serve() {
 		if hc.br.Buffered() == 0 || !keep {
 			// Flush unless the client already sent its next request, so
 			// that pipelined responses share a write.
-			hc.wdl.Extend(time.Now(), DefaultSendTimeout, hc.c.SetWriteDeadline)
+			hc.wdl.Extend(time.Now(), hc.s.p.clientLimits.SendTimeout, hc.c.SetWriteDeadline)
 			if err := hc.bw.Flush(); err != nil {
 				return
 			}
@@ -290,6 +305,9 @@ func (hc *h1conn) handle() bool {
 			return hc.writePreflight(req.close || hasBody)
 		}
 		if v.status != 0 {
+			if v.status == http.StatusRequestEntityTooLarge {
+				hc.s.p.stats.limitHit(LimitBodySize)
+			}
 			return hc.writeStatus(v.status, v.location, req.close || hasBody)
 		}
 		if rt.backend != nil && len(rt.backend.Endpoints()) == 0 {
@@ -395,7 +413,10 @@ const (
 // lingeringClose stops sending, then reads and discards what the client
 // still sends, until it closes, goes quiet or sends too much.
 func lingeringClose(c net.Conn) {
-	tc, ok := c.(*net.TCPConn)
+	tc, ok := c.(interface {
+		closeWriter
+		net.Conn
+	})
 	if !ok {
 		return
 	}

@@ -73,6 +73,7 @@ func (hc *h1conn) forward(rt *route, host, uri []byte) bool {
 				return false
 			}
 			if errors.Is(err, errBodyTooLarge) {
+				p.stats.limitHit(LimitBodySize)
 				return hc.writeError(http.StatusRequestEntityTooLarge, true, false)
 			}
 			if errors.Is(err, errNoResponse) && uc.Reused && !hasBody && stale < maxStaleRetries {
@@ -427,7 +428,7 @@ func (hc *h1conn) flushClient() error {
 	if hc.bw.Buffered() == 0 {
 		return nil
 	}
-	hc.wdl.Extend(time.Now(), DefaultSendTimeout, hc.c.SetWriteDeadline)
+	hc.wdl.Extend(time.Now(), hc.s.p.clientLimits.SendTimeout, hc.c.SetWriteDeadline)
 	if err := hc.bw.Flush(); err != nil {
 		return errClientGone
 	}
@@ -530,7 +531,7 @@ func (hc *h1conn) copyRequestBody(uc *upstream.Conn) error {
 			if hc.br.Buffered() == 0 {
 				extend()
 				if _, err := hc.br.Peek(1); err != nil {
-					return errClientBody
+					return hc.clientBodyError(err)
 				}
 			}
 			k := min(int64(hc.br.Buffered()), n)
@@ -551,7 +552,7 @@ func (hc *h1conn) copyRequestBody(uc *upstream.Conn) error {
 	for {
 		n, err := cr.next()
 		if err != nil {
-			return errClientBody
+			return hc.clientBodyError(err)
 		}
 		if total += n; hc.maxBody > 0 && total > hc.maxBody {
 			return errBodyTooLarge
@@ -567,9 +568,18 @@ func (hc *h1conn) copyRequestBody(uc *upstream.Conn) error {
 		}
 		uc.W.WriteString("\r\n")
 		if err := cr.endChunk(); err != nil {
-			return errClientBody
+			return hc.clientBodyError(err)
 		}
 	}
+}
+
+// clientBodyError is errClientBody for a failed read of the request body,
+// counting client-body-timeout when that ended it.
+func (hc *h1conn) clientBodyError(err error) error {
+	if isTimeout(err) {
+		hc.s.p.stats.limitHit(LimitBodyTimeout)
+	}
+	return errClientBody
 }
 
 // ClientBodyTimeout is client-body-timeout: the longest wait between two

@@ -72,6 +72,9 @@ type replayConn struct {
 
 func (c *replayConn) Read(b []byte) (int, error) { return c.r.Read(b) }
 
+// NetConn is the connection under the replayed bytes.
+func (c *replayConn) NetConn() net.Conn { return c.Conn }
+
 // fullServer is the net/http server behind an H1Server, started on the
 // first hand-over.
 type fullServer struct {

@@ -51,6 +51,9 @@ func TestLargeClientHeaderBuffers(t *testing.T) {
 		if got := req("/", "Cookie: "+long(20<<10)+"\r\n"); got != 400 {
 			t.Errorf("4 16k, 20k cookie: %d, want 400", got)
 		}
+		if n := h.p.LimitHits(proxy.LimitHeaderSize); n != 5 {
+			t.Errorf("header_size counted %d times, want 5 (one per refused head)", n)
+		}
 	})
 }
 

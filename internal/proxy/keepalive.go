@@ -104,6 +104,19 @@ type idleTimers struct {
 
 // connState is the net/http servers' ConnState hook.
 func (p *Proxy) connState(c net.Conn, s http.ConnState) {
+	switch s {
+	case http.StateActive:
+		// A request head (HTTP/1) or the preface (HTTP/2) is complete.
+		if lc := limitOf(c); lc != nil {
+			lc.headDone()
+		}
+	case http.StateClosed:
+		if lc := limitOf(c); lc != nil && lc.headTimedOut(ClientHeaderTimeout) {
+			p.stats.limitHit(LimitHeaderTimeout)
+		}
+	}
+	// HTTP/2 reports its states on the frame guard.
+	c = connKey(c)
 	t := &p.idle
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -128,11 +141,18 @@ type bodyTimeout struct {
 	rc *http.ResponseController
 	d  time.Duration
 	dl upstream.Deadline
+	// stats count the timeout, once.
+	stats   *stats
+	counted bool
 }
 
 func (b *bodyTimeout) Read(p []byte) (int, error) {
 	b.dl.Extend(time.Now(), b.d, b.rc.SetReadDeadline)
 	n, err := b.r.Read(p)
+	if err != nil && !b.counted && isTimeout(err) {
+		b.counted = true
+		b.stats.limitHit(LimitBodyTimeout)
+	}
 	if err == io.EOF {
 		// A deadline that passed stays: the server's own reads of what
 		// is left of the body must fail at once too.

@@ -157,6 +157,10 @@ func (p *Proxy) pass(c net.Conn, hello []byte, be *upstream.Backend) {
 		_ = bc.Close()
 		return
 	}
+	if lc := limitOf(c); lc != nil {
+		// A passed-through connection has no request heads to wait for.
+		lc.headDone()
+	}
 	tn := newTunnel(c, bc, false)
 	p.tunnels.add(tn)
 	defer p.tunnels.remove(tn)

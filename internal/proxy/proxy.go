@@ -35,8 +35,12 @@ type Proxy struct {
 	certs    *certStore
 	tunnels  tunnels
 	stats    stats
-	limits   limitRegistry // rate-limit zones, by Ingress identity
-	timeouts Timeouts
+	// conns counts client connections (max-worker-connections).
+	conns connLimiter
+	// clientLimits are the flag-set client-side protections.
+	clientLimits ClientLimits
+	limits       limitRegistry // rate-limit zones, by Ingress identity
+	timeouts     Timeouts
 	// auth is the client towards external auth services.
 	auth authClient
 	// ticketKeys encrypt the TLS listener's session tickets, across
@@ -82,6 +86,53 @@ type Options struct {
 	// upstream.DefaultBreaker: 10000 requests in flight per backend, 1000
 	// more waiting.
 	Breaker *upstream.Breaker
+	// ClientLimits are client-side protections; zero fields take their
+	// defaults.
+	ClientLimits ClientLimits
+}
+
+// ClientLimits are the client-side protections set by flags rather than
+// by the ConfigMap (see docs/architecture.md, "Client-side limits").
+type ClientLimits struct {
+	// PressureHeaderTimeout is --pressure-header-timeout (default 5 s):
+	// while more than three quarters of max-worker-connections are open,
+	// a connection that has waited longer for a request head (TLS
+	// handshake included) is closed.
+	PressureHeaderTimeout time.Duration
+	// SendTimeout is --client-send-timeout (default 60 s): the longest a
+	// write to a client may block, nginx's send_timeout.
+	SendTimeout time.Duration
+	// HTTP2MaxResets is --http2-max-resets (default 200): the most
+	// RST_STREAM frames an HTTP/2 client may send on one connection in a
+	// burst, and per second sustained; beyond, the connection is closed
+	// with GOAWAY.
+	HTTP2MaxResets int
+	// HTTP2MaxContinuations is --http2-max-continuations (default 16):
+	// the most CONTINUATION frames in one HTTP/2 header block; beyond, the
+	// connection is closed with GOAWAY.
+	HTTP2MaxContinuations int
+}
+
+// Defaults of ClientLimits' HTTP/2 fields.
+const (
+	DefaultHTTP2MaxResets        = 200
+	DefaultHTTP2MaxContinuations = 16
+)
+
+func (c ClientLimits) withDefaults() ClientLimits {
+	if c.PressureHeaderTimeout <= 0 {
+		c.PressureHeaderTimeout = DefaultPressureHeaderTimeout
+	}
+	if c.SendTimeout <= 0 {
+		c.SendTimeout = DefaultClientSendTimeout
+	}
+	if c.HTTP2MaxResets <= 0 {
+		c.HTTP2MaxResets = DefaultHTTP2MaxResets
+	}
+	if c.HTTP2MaxContinuations <= 0 {
+		c.HTTP2MaxContinuations = DefaultHTTP2MaxContinuations
+	}
+	return c
 }
 
 // Timeouts bound the upstream side of a request.
@@ -130,7 +181,9 @@ func New(opts Options) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{log: log, registry: upstream.NewRegistry(to.Connect), certs: newCertStore(def), timeouts: to, ticketKeys: keys}
+	p := &Proxy{log: log, registry: upstream.NewRegistry(to.Connect), certs: newCertStore(def), timeouts: to, ticketKeys: keys,
+		clientLimits: opts.ClientLimits.withDefaults()}
+	p.conns.init(p)
 	if o := opts.Outlier; o != nil {
 		if err := o.Validate(); err != nil {
 			return nil, err

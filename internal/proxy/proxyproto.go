@@ -97,6 +97,17 @@ func (c *proxyConn) RemoteAddr() net.Addr {
 	return c.Conn.RemoteAddr()
 }
 
+// NetConn is the accepted connection.
+func (c *proxyConn) NetConn() net.Conn { return c.Conn }
+
+// CloseWrite half-closes the connection, when it can be.
+func (c *proxyConn) CloseWrite() error {
+	if cw, ok := c.Conn.(closeWriter); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 var proxyV2Sig = []byte("\r\n\r\n\x00\r\nQUIT\n")
 
 // readProxyHeader reads a v1 or v2 header from c. remote is nil when the

@@ -54,10 +54,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.Body != nil && r.Body != http.NoBody {
 		// Before any wrapper: the controller needs the server's writer.
-		r.Body = &bodyTimeout{r: r.Body, rc: http.NewResponseController(w), d: g.keepAlive.body}
+		r.Body = &bodyTimeout{r: r.Body, rc: http.NewResponseController(w), d: g.keepAlive.body, stats: &h.p.stats}
 	}
 	code := g.limits.checkRequest(r)
-	if code == 0 && !routableTarget(r) {
+	if code != 0 {
+		h.p.stats.limitHit(LimitHeaderSize)
+	} else if !routableTarget(r) {
 		code = http.StatusBadRequest
 	}
 	if code != 0 {
@@ -181,6 +183,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if v.status != 0 {
+			if v.status == http.StatusRequestEntityTooLarge {
+				h.p.stats.limitHit(LimitBodySize)
+			}
 			if v.location != "" {
 				w.Header().Set("Location", v.location)
 			}
@@ -229,6 +234,7 @@ func (p *Proxy) Server(ln net.Listener, tlsOn bool) *http.Server {
 	}
 	srv := p.plainServer(listenerInfo{scheme: "https", port: "443"})
 	srv.TLSConfig = p.TLSConfig()
+	p.configureHTTP2(srv)
 	return srv
 }
 

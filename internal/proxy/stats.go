@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"errors"
+	"os"
 	"sync/atomic"
 
 	"github.com/straitgw/strait/internal/metrics"
@@ -10,7 +12,7 @@ import (
 // strait_limit_triggered_total{limit="..."}.
 type Limit uint8
 
-// The client-side limits.
+// The client-side limits (docs/architecture.md, "Client-side limits").
 const (
 	// LimitHeaderTimeout: the request head did not arrive within
 	// client-header-timeout.
@@ -21,6 +23,26 @@ const (
 	LimitBodySize
 	// LimitBodyTimeout: the body stalled longer than client-body-timeout.
 	LimitBodyTimeout
+	// LimitConnections: a new connection waited because
+	// max-worker-connections were open.
+	LimitConnections
+	// LimitSlowloris: under connection pressure, a connection that had
+	// not sent its request head within --pressure-header-timeout was
+	// closed.
+	LimitSlowloris
+	// LimitSendTimeout: a client did not take response bytes for the
+	// send timeout.
+	LimitSendTimeout
+	// LimitH2Streams: an HTTP/2 client opened more streams than
+	// http2-max-concurrent-streams; the stream was refused.
+	LimitH2Streams
+	// LimitH2RapidReset: an HTTP/2 client reset streams faster than
+	// --http2-max-resets; the connection was closed.
+	LimitH2RapidReset
+	// LimitH2Continuation: an HTTP/2 header block came in more
+	// CONTINUATION frames than --http2-max-continuations, or larger than
+	// the head limit allows; the connection was closed.
+	LimitH2Continuation
 	numLimits
 )
 
@@ -35,6 +57,18 @@ func (l Limit) String() string {
 		return "body_size"
 	case LimitBodyTimeout:
 		return "body_timeout"
+	case LimitConnections:
+		return "connections"
+	case LimitSlowloris:
+		return "slowloris"
+	case LimitSendTimeout:
+		return "send_timeout"
+	case LimitH2Streams:
+		return "h2_streams"
+	case LimitH2RapidReset:
+		return "h2_rapid_reset"
+	case LimitH2Continuation:
+		return "h2_continuation"
 	}
 	return "unknown"
 }
@@ -53,15 +87,21 @@ func (p *Proxy) LimitHits(l Limit) uint64 { return p.stats.limits[l].Load() }
 // Samples reports the data plane's metrics; register it with
 // metrics.Set.AddSampler.
 func (p *Proxy) Samples() []metrics.Sample {
-	out := make([]metrics.Sample, 0, numLimits+3)
+	out := make([]metrics.Sample, 0, numLimits+4)
 	for l := Limit(0); l < numLimits; l++ {
 		out = append(out, metrics.Sample{
 			Name:  "strait_limit_triggered_total",
-			Help:  "Client-side protections that rejected or closed a client connection or request, by limit.",
+			Help:  "Client-side protections that rejected, delayed or closed a client connection or request, by limit.",
 			Label: "limit", LabelValue: l.String(),
 			Value: float64(p.stats.limits[l].Load()),
 		})
 	}
+	out = append(out, metrics.Sample{
+		Name:  "strait_client_connections",
+		Help:  "Open client connections on the HTTP and HTTPS listeners (max-worker-connections caps them).",
+		Gauge: true,
+		Value: float64(p.conns.open.Load()),
+	})
 	// Backend failure handling keeps its counters in the upstream
 	// registry, next to the state they count.
 	r := p.registry
@@ -83,3 +123,6 @@ func (p *Proxy) Samples() []metrics.Sample {
 			Value: float64(r.Rejections()),
 		})
 }
+
+// isTimeout reports whether err is a passed I/O deadline.
+func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }

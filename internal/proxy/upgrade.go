@@ -216,7 +216,7 @@ func copyIdle(dst net.Conn, src net.Conn, srcBuf *bufio.Reader, to Timeouts) {
 			if err != io.EOF {
 				return
 			}
-			if tc, ok := dst.(*net.TCPConn); ok {
+			if tc, ok := dst.(closeWriter); ok {
 				_ = tc.CloseWrite()
 			}
 			return

@@ -212,6 +212,11 @@ func TestWebSocketGoingAway(t *testing.T) {
 		h := startProxy(t, eng, testTimeouts, singleHost("ws.test", "ws", ep), true)
 		for _, url := range []string{"ws://" + h.addr + "/", "wss://" + h.tlsAddr + "/"} {
 			ws, _ := dialWS(t, url, "ws.test")
+			// The 101 reaches the client just before the tunnel is
+			// registered.
+			if !waitFor(2*time.Second, func() bool { return h.p.Tunnels() == 1 }) {
+				t.Fatalf("%s: Tunnels() = %d, want 1", url, h.p.Tunnels())
+			}
 			var got int
 			start := time.Now()
 			deadline := start.Add(1500 * time.Millisecond)

@@ -63,6 +63,9 @@ type Config struct {
 	// Breaker configures the per-backend circuit breaker; nil means
 	// upstream.DefaultBreaker.
 	Breaker *upstream.Breaker
+	// ClientLimits are the client-side protections set by flags; zero
+	// fields take their defaults.
+	ClientLimits proxy.ClientLimits
 }
 
 // pipeline is a source of generations: the manifests directory or the
@@ -98,7 +101,7 @@ func New(cfg Config) (*Server, error) {
 	// --configmap names the ConfigMap whose keys set the defaults, in
 	// both modes.
 	cfg.Translate.ConfigMap = cfg.Kube.ConfigMap
-	p, err := proxy.New(proxy.Options{Log: cfg.Log, AccessLog: cfg.AccessLog, Outlier: cfg.Outlier, Breaker: cfg.Breaker})
+	p, err := proxy.New(proxy.Options{Log: cfg.Log, AccessLog: cfg.AccessLog, Outlier: cfg.Outlier, Breaker: cfg.Breaker, ClientLimits: cfg.ClientLimits})
 	if err != nil {
 		return nil, err
 	}
@@ -121,9 +124,10 @@ func New(cfg Config) (*Server, error) {
 		s.closeListeners()
 		return nil, err
 	}
-	// use-proxy-protocol applies to the HTTP and HTTPS listeners.
-	s.httpLn = p.ProxyProtocolListener(s.httpLn)
-	s.httpsLn = p.ProxyProtocolListener(s.httpsLn)
+	// max-worker-connections counts the connections of both, PROXY
+	// protocol or not; use-proxy-protocol applies to both.
+	s.httpLn = p.ProxyProtocolListener(p.LimitListener(s.httpLn))
+	s.httpsLn = p.ProxyProtocolListener(p.LimitListener(s.httpsLn))
 	if s.healthLn, err = listen(cfg.HealthzPort); err != nil {
 		s.closeListeners()
 		return nil, err

@@ -123,6 +123,7 @@ func (t *translator) readSettings(name string) settings {
 	st.accessLog = t.readAccessLog(ref, data)
 	st.client = t.readClient(ref, data)
 	st.upstream = t.readKeepAlive(ref, data, &st.client)
+	t.readConnLimits(ref, data, &st.client)
 	st.gzip = t.readGzip(ref, data)
 	st.proxyProtocol = t.configBool(ref, data, "use-proxy-protocol", false)
 	if v, ok := data["proxy-protocol-header-timeout"]; ok {
