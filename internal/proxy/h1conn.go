@@ -149,8 +149,11 @@ func (hc *h1conn) serve() {
 		}
 		if err := parseRequest(&hc.req); err != nil {
 			code := http.StatusBadRequest
-			if errors.Is(err, errNotImplemented) {
+			switch {
+			case errors.Is(err, errNotImplemented):
 				code = http.StatusNotImplemented
+			case errors.Is(err, errVersion):
+				code = http.StatusHTTPVersionNotSupported
 			}
 			hc.refuse(g, code)
 			return
@@ -204,11 +207,16 @@ func (hc *h1conn) handle() bool {
 	if len(uri) == 0 {
 		return hc.writeError(http.StatusBadRequest, true, false)
 	}
+	if equalFold(req.method, "connect") {
+		// Tunnels are not proxied; nginx answers 405 too.
+		return hc.writeError(http.StatusMethodNotAllowed, true, false)
+	}
 	if uri[0] != '/' {
 		// Absolute form ("http://host/path"): route by its authority and
-		// send the origin form upstream.
+		// send the origin form upstream. The asterisk form and anything
+		// else are refused, as nginx does.
 		u, err := url.ParseRequestURI(string(uri))
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || !validHost([]byte(u.Host)) {
 			return hc.writeError(http.StatusBadRequest, true, false)
 		}
 		host = []byte(u.Host)
@@ -222,14 +230,23 @@ func (hc *h1conn) handle() bool {
 		}
 	}
 	pathStr := bytesString(path)
+	decoded := pathStr
 	if hasEscape(path) {
 		p, err := url.PathUnescape(pathStr)
 		if err != nil {
 			return hc.writeError(http.StatusBadRequest, true, false)
 		}
-		pathStr = p
+		decoded = p
 	}
-	clean := cleanPath(pathStr)
+	clean, ok := normalizePath(decoded, false)
+	if !ok {
+		return hc.writeError(http.StatusBadRequest, true, false)
+	}
+	if clean != decoded {
+		// What the backend receives is the path the route was matched
+		// by.
+		uri = []byte(forwardURI(bytesString(uri), decoded, clean))
+	}
 	g := hc.s.p.gen.Load()
 	hc.gh = g.headers
 	vh := g.host(bytesString(host))

@@ -53,7 +53,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Before any wrapper: the controller needs the server's writer.
 		r.Body = &bodyTimeout{r: r.Body, rc: http.NewResponseController(w), d: g.keepAlive.body}
 	}
-	if code := g.limits.checkRequest(r); code != 0 {
+	code := g.limits.checkRequest(r)
+	if code == 0 {
+		code = refuseTarget(r)
+	}
+	if code != 0 {
 		if lw := startLog(g, w, r, nil, clientIP(r.RemoteAddr), r.TLS != nil); lw != nil {
 			defer lw.finish()
 			w = lw
@@ -91,7 +95,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.wwwRedirect(w, r, vh.www, g.fwd)
 		return
 	}
-	clean := cleanPath(r.URL.Path)
+	clean, ok := normalizePath(r.URL.Path, false)
+	if !ok {
+		plainError(w, http.StatusBadRequest)
+		return
+	}
 	if vh.appRoot != "" && clean == "/" {
 		scheme := "http"
 		if r.TLS != nil {
@@ -207,6 +215,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w, closeGzip := g.gzip.wrap(w, r)
 	defer closeGzip()
 	h.p.forward(w, r, rt, &h.li, fo)
+}
+
+// refuseTarget answers, as nginx does, what net/http accepts but Strait
+// does not proxy: CONNECT (405) and the asterisk form (400).
+func refuseTarget(r *http.Request) int {
+	if r.Method == http.MethodConnect {
+		return http.StatusMethodNotAllowed
+	}
+	if r.RequestURI == "*" {
+		return http.StatusBadRequest
+	}
+	return 0
 }
 
 // Server returns the http.Server for a listener. tlsOn selects the HTTPS
