@@ -28,30 +28,8 @@ func (c *chunkReader) next() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var n int64
-	digits := 0
-	for len(line) > 0 {
-		ch := line[0]
-		var d byte
-		switch {
-		case ch >= '0' && ch <= '9':
-			d = ch - '0'
-		case ch >= 'a' && ch <= 'f':
-			d = ch - 'a' + 10
-		case ch >= 'A' && ch <= 'F':
-			d = ch - 'A' + 10
-		default:
-			goto done
-		}
-		if digits == 15 {
-			return 0, errBadChunk // more than 2^60 bytes: refuse, never wrap
-		}
-		n = n<<4 | int64(d)
-		digits++
-		line = line[1:]
-	}
-done:
-	if digits == 0 || !validChunkExt(line) {
+	n, ok := parseChunkSize(line)
+	if !ok {
 		return 0, errBadChunk
 	}
 	if n == 0 {
@@ -71,6 +49,33 @@ done:
 		}
 	}
 	return n, nil
+}
+
+// parseChunkSize parses a chunk-size line: hexadecimal digits, at most 15
+// of them (more than 2^60 bytes is refused rather than wrapped), then
+// what validChunkExt allows.
+func parseChunkSize(line []byte) (int64, bool) {
+	var n int64
+	digits := 0
+	for ; digits < len(line); digits++ {
+		ch := line[digits]
+		var d byte
+		switch {
+		case ch >= '0' && ch <= '9':
+			d = ch - '0'
+		case ch >= 'a' && ch <= 'f':
+			d = ch - 'a' + 10
+		case ch >= 'A' && ch <= 'F':
+			d = ch - 'A' + 10
+		default:
+			return n, digits > 0 && validChunkExt(line[digits:])
+		}
+		if digits == 15 {
+			return 0, false
+		}
+		n = n<<4 | int64(d)
+	}
+	return n, digits > 0
 }
 
 // validChunkExt checks what follows a chunk size: nothing, or optional

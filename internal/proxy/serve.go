@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log"
@@ -47,8 +48,17 @@ type handler struct {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.TLS == nil {
+		// A guarded HTTP/1 connection over TLS (guardlistener.go).
+		r.TLS, _ = r.Context().Value(tlsStateKey{}).(*tls.ConnectionState)
+	}
 	g := h.p.gen.Load()
 	keepAliveHeader(g, w, r)
+	if upgradeAsked(r) {
+		// The guard stops checking after an upgrade request: unless the
+		// connection is switched, it carries no further request.
+		w.Header().Set("Connection", "close")
+	}
 	if r.Body != nil && r.Body != http.NoBody {
 		// Before any wrapper: the controller needs the server's writer.
 		r.Body = &bodyTimeout{r: r.Body, rc: http.NewResponseController(w), d: g.keepAlive.body}
@@ -253,8 +263,12 @@ func (p *Proxy) plainServer(li listenerInfo) *http.Server {
 		ReadHeaderTimeout: ClientHeaderTimeout,
 		IdleTimeout:       maxIdleTimeout,
 		MaxHeaderBytes:    maxServerHeaderBytes,
+		// "OPTIONS *" reaches the handler, which refuses it as nginx does.
+		DisableGeneralOptionsHandler: true,
 		ConnState:         p.connState,
-		ConnContext:       countRequests,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return tlsConnContext(countRequests(ctx, c), c)
+		},
 		// Client errors (bad TLS handshakes, resets) are noise at
 		// proxy scale; data-plane errors are logged by the proxy itself.
 		ErrorLog: log.New(io.Discard, "", 0),
@@ -264,9 +278,13 @@ func (p *Proxy) plainServer(li listenerInfo) *http.Server {
 // Serve runs srv on ln until it is shut down.
 func Serve(srv *http.Server, ln net.Listener) error {
 	var err error
-	if srv.TLSConfig != nil {
-		err = srv.ServeTLS(ln, "", "")
-	} else {
+	_, proxying := srv.Handler.(*handler)
+	switch {
+	case srv.TLSConfig != nil:
+		err = srv.Serve(newGuardListener(ln, srv.TLSConfig))
+	case proxying:
+		err = srv.Serve(plainGuardListener{ln})
+	default:
 		err = srv.Serve(ln)
 	}
 	if errors.Is(err, http.ErrServerClosed) {
