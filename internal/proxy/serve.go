@@ -265,7 +265,7 @@ func (p *Proxy) plainServer(li listenerInfo) *http.Server {
 		MaxHeaderBytes:    maxServerHeaderBytes,
 		// "OPTIONS *" reaches the handler, which refuses it as nginx does.
 		DisableGeneralOptionsHandler: true,
-		ConnState:         p.connState,
+		ConnState:                    p.connState,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			return tlsConnContext(countRequests(ctx, c), c)
 		},
