@@ -227,13 +227,17 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.p.forward(w, r, rt, &h.li, fo)
 }
 
-// refuseTarget answers, as nginx does, what net/http accepts but Strait
-// does not proxy: CONNECT (405) and the asterisk form (400).
+// refuseTarget answers, as the HTTP/1 engine does, what net/http accepts
+// but Strait does not proxy: CONNECT (405), the asterisk form, and an
+// absolute form with another scheme or an invalid authority (400).
 func refuseTarget(r *http.Request) int {
 	if r.Method == http.MethodConnect {
 		return http.StatusMethodNotAllowed
 	}
 	if r.RequestURI == "*" {
+		return http.StatusBadRequest
+	}
+	if u := r.URL; u.Host != "" && (u.Scheme != "http" && u.Scheme != "https" || !validHost([]byte(u.Host))) {
 		return http.StatusBadRequest
 	}
 	return 0

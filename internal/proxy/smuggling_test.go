@@ -54,7 +54,7 @@ func TestMalformedRequestBodies(t *testing.T) {
 				t.Errorf("%s: status %d, backend saw %q, want %q", target, r.status, got, want)
 			}
 		}
-		for _, target := range []string{"/../a", "/a/%00", "/a/%zz", "*"} {
+		for _, target := range []string{"/../a", "/a/%00", "/a/%zz", "*", "ftp://m.test/a", "http://m..test/a"} {
 			if r := rawGet(t, h.addr, "m.test", target); r.status != http.StatusBadRequest {
 				t.Errorf("%s: status %d, want 400", target, r.status)
 			}
