@@ -123,6 +123,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 			}
 			if errors.Is(err, errBadChunk) {
 				// The client's chunked framing was malformed (h1guard.go).
+				p.stats.limitHit(LimitMalformed)
 				w.Header().Set("Connection", "close")
 				plainError(w, http.StatusBadRequest)
 				return

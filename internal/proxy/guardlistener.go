@@ -19,14 +19,15 @@ import (
 type guardListener struct {
 	net.Listener
 	conf   *tls.Config
+	stats  *stats
 	conns  chan net.Conn
 	errc   chan error
 	closed chan struct{}
 	once   sync.Once
 }
 
-func newGuardListener(ln net.Listener, conf *tls.Config) *guardListener {
-	l := &guardListener{Listener: ln, conf: conf, conns: make(chan net.Conn), errc: make(chan error, 1), closed: make(chan struct{})}
+func newGuardListener(ln net.Listener, conf *tls.Config, st *stats) *guardListener {
+	l := &guardListener{Listener: ln, conf: conf, stats: st, conns: make(chan net.Conn), errc: make(chan error, 1), closed: make(chan struct{})}
 	go l.acceptLoop()
 	return l
 }
@@ -67,7 +68,7 @@ func (l *guardListener) handshake(c net.Conn) {
 	}
 	var out net.Conn = tc
 	if tc.ConnectionState().NegotiatedProtocol != "h2" {
-		out = newGuardConn(tc, tc)
+		out = newGuardConn(tc, tc, l.stats)
 	}
 	select {
 	case l.conns <- out:
@@ -106,7 +107,10 @@ func (l *guardListener) Close() error {
 }
 
 // plainGuardListener guards every HTTP/1 connection it accepts.
-type plainGuardListener struct{ net.Listener }
+type plainGuardListener struct {
+	net.Listener
+	stats *stats
+}
 
 // Accept returns the next connection, guarded.
 func (l plainGuardListener) Accept() (net.Conn, error) {
@@ -114,7 +118,7 @@ func (l plainGuardListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newGuardConn(c, c), nil
+	return newGuardConn(c, c, l.stats), nil
 }
 
 // tlsStateKey carries a guarded TLS connection's state in its context.

@@ -148,6 +148,7 @@ func (hc *h1conn) serve() {
 			return
 		}
 		if err := parseRequest(&hc.req); err != nil {
+			hc.s.p.stats.limitHit(LimitMalformed)
 			code := http.StatusBadRequest
 			switch {
 			case errors.Is(err, errNotImplemented):
@@ -209,6 +210,7 @@ func (hc *h1conn) handle() bool {
 	}
 	if equalFold(req.method, "connect") {
 		// Tunnels are not proxied; nginx answers 405 too.
+		hc.s.p.stats.limitHit(LimitMalformed)
 		return hc.writeError(http.StatusMethodNotAllowed, true, false)
 	}
 	if uri[0] != '/' {
@@ -217,6 +219,7 @@ func (hc *h1conn) handle() bool {
 		// else are refused, as nginx does.
 		u, err := url.ParseRequestURI(string(uri))
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || !validHost([]byte(u.Host)) {
+			hc.s.p.stats.limitHit(LimitMalformed)
 			return hc.writeError(http.StatusBadRequest, true, false)
 		}
 		host = []byte(u.Host)
@@ -234,12 +237,14 @@ func (hc *h1conn) handle() bool {
 	if hasEscape(path) {
 		p, err := url.PathUnescape(pathStr)
 		if err != nil {
+			hc.s.p.stats.limitHit(LimitMalformed)
 			return hc.writeError(http.StatusBadRequest, true, false)
 		}
 		decoded = p
 	}
 	clean, ok := normalizePath(decoded, false)
 	if !ok {
+		hc.s.p.stats.limitHit(LimitMalformed)
 		return hc.writeError(http.StatusBadRequest, true, false)
 	}
 	if clean != decoded {

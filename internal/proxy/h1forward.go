@@ -52,6 +52,7 @@ func (hc *h1conn) forward(rt *route, host, uri []byte) bool {
 			if errors.Is(err, errBadChunk) {
 				// Malformed chunked framing from the client: the
 				// upstream request is abandoned unfinished.
+				hc.s.p.stats.limitHit(LimitMalformed)
 				return hc.writeError(http.StatusBadRequest, true, false)
 			}
 			if errors.Is(err, errClientBody) {

@@ -59,12 +59,13 @@ type guardConn struct {
 	left  int64
 	h     head
 	err   error // returned once out is drained in guardDone
+	stats *stats
 }
 
 // newGuardConn guards c, reading from src (c itself, or a reader that
-// replays bytes already read from it).
-func newGuardConn(c net.Conn, src io.Reader) *guardConn {
-	g := &guardConn{Conn: c, br: bufio.NewReaderSize(src, 4096)}
+// replays bytes already read from it), and counts refusals in st.
+func newGuardConn(c net.Conn, src io.Reader, st *stats) *guardConn {
+	g := &guardConn{Conn: c, br: bufio.NewReaderSize(src, 4096), stats: st}
 	g.h.contentLength = -1
 	return g
 }
@@ -205,6 +206,7 @@ func (g *guardConn) line() ([]byte, error) {
 // refuse replaces a refused head with one net/http answers with the same
 // status, then ends the stream.
 func (g *guardConn) refuse(err error) {
+	g.stats.limitHit(LimitMalformed)
 	switch err {
 	case errNotImplemented:
 		g.out = guardNotImplemented

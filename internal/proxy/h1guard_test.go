@@ -39,7 +39,7 @@ func TestGuardConn(t *testing.T) {
 			// A timeout in the middle of the stream, as net/http's
 			// background read causes, must not lose or repeat bytes.
 			src := &interruptedReader{s: c.in, at: len(c.in) / 2, step: 7}
-			g := newGuardConn(nil, src)
+			g := newGuardConn(nil, src, &stats{})
 			var out strings.Builder
 			buf := make([]byte, 5)
 			var err error

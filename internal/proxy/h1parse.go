@@ -212,9 +212,18 @@ func parseRequest(h *head) error {
 			return errBadRequest
 		}
 	}
-	for _, c := range h.uri {
-		if c <= ' ' || c == 0x7f {
+	query := false
+	for i, c := range h.uri {
+		switch {
+		case c <= ' ' || c == 0x7f:
 			return errBadRequest
+		case c == '?':
+			query = true
+		case c == '%' && !query:
+			// A malformed escape in the path: nginx refuses it.
+			if i+2 >= len(h.uri) || !isHex(h.uri[i+1]) || !isHex(h.uri[i+2]) {
+				return errBadRequest
+			}
 		}
 	}
 	if err := parseFields(h, rest, true); err != nil {
@@ -448,6 +457,10 @@ func equalFold(b []byte, s string) bool {
 		}
 	}
 	return true
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
 }
 
 // isTokenChar reports whether c may appear in an RFC 9110 token.

@@ -112,7 +112,7 @@ func (hc *h1conn) handoff() {
 	rc := &replayConn{Conn: hc.c, r: io.MultiReader(bytes.NewReader(head), hc.br)}
 	// net/http reads the connection's later requests through the same
 	// parser as the engine's.
-	if s.full.ln.offer(newGuardConn(rc, rc)) {
+	if s.full.ln.offer(newGuardConn(rc, rc, &s.p.stats)) {
 		hc.handedOff = true
 	}
 }

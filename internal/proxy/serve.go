@@ -65,7 +65,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	code := g.limits.checkRequest(r)
 	if code == 0 {
-		code = refuseTarget(r)
+		if code = refuseTarget(r); code != 0 {
+			h.p.stats.limitHit(LimitMalformed)
+		}
 	}
 	if code != 0 {
 		if lw := startLog(g, w, r, nil, clientIP(r.RemoteAddr), r.TLS != nil); lw != nil {
@@ -107,6 +109,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	clean, ok := normalizePath(r.URL.Path, false)
 	if !ok {
+		h.p.stats.limitHit(LimitMalformed)
 		plainError(w, http.StatusBadRequest)
 		return
 	}
@@ -282,12 +285,14 @@ func (p *Proxy) plainServer(li listenerInfo) *http.Server {
 // Serve runs srv on ln until it is shut down.
 func Serve(srv *http.Server, ln net.Listener) error {
 	var err error
-	_, proxying := srv.Handler.(*handler)
+	h, proxying := srv.Handler.(*handler)
 	switch {
+	case srv.TLSConfig != nil && proxying:
+		err = srv.Serve(newGuardListener(ln, srv.TLSConfig, &h.p.stats))
 	case srv.TLSConfig != nil:
-		err = srv.Serve(newGuardListener(ln, srv.TLSConfig))
+		err = srv.ServeTLS(ln, "", "")
 	case proxying:
-		err = srv.Serve(plainGuardListener{ln})
+		err = srv.Serve(plainGuardListener{ln, &h.p.stats})
 	default:
 		err = srv.Serve(ln)
 	}

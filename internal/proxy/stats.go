@@ -21,6 +21,9 @@ const (
 	LimitBodySize
 	// LimitBodyTimeout: the body stalled longer than client-body-timeout.
 	LimitBodyTimeout
+	// LimitMalformed: the request was malformed or ambiguous (framing,
+	// head syntax, target or path) and was refused.
+	LimitMalformed
 	numLimits
 )
 
@@ -35,6 +38,8 @@ func (l Limit) String() string {
 		return "body_size"
 	case LimitBodyTimeout:
 		return "body_timeout"
+	case LimitMalformed:
+		return "malformed"
 	}
 	return "unknown"
 }

@@ -466,6 +466,7 @@ func TestSmuggling(t *testing.T) {
 	}
 	const warmup = "GET /public/warmup HTTP/1.1\r\nHost: full.test\r\n\r\n"
 	results := map[string][]string{}
+	refused := 0 // refusals the malformed-request counter must show
 	for _, rn := range runs {
 		for _, tc := range smuggleCases {
 			raw := strings.ReplaceAll(tc.raw, "{host}", rn.host)
@@ -495,6 +496,9 @@ func TestSmuggling(t *testing.T) {
 				cell += fmt.Sprintf(" (%d cut off)", partial)
 			}
 			results[tc.name] = append(results[tc.name], cell)
+			if want != 200 && want != 0 {
+				refused++
+			}
 			if got != want {
 				t.Errorf("%s/%s: status %d (all %v), want %d", rn.name, tc.name, got, codes, want)
 			}
@@ -515,6 +519,10 @@ func TestSmuggling(t *testing.T) {
 				t.Errorf("%s/%s: backend %s received %q, want %s to receive %s", rn.name, tc.name, reqs[0].backend, reqs[0].target, to, path)
 			}
 		}
+	}
+	const metric = `strait_limit_triggered_total{limit="malformed"}`
+	if got := s.metric(metric); got != float64(refused) {
+		t.Errorf("%s = %v, want %d", metric, got, refused)
 	}
 	t.Logf("%-30s %-10s %-10s %-10s", "case", "h1", "handoff", "tls")
 	for _, tc := range smuggleCases {
