@@ -12,6 +12,9 @@ var errBadChunk = errors.New("malformed chunked encoding")
 // maxChunkLine bounds a chunk-size line with its extensions.
 const maxChunkLine = 4096
 
+// maxTrailers bounds the trailer fields after the last chunk.
+const maxTrailers = 100
+
 // chunkReader parses chunked transfer coding (RFC 9112 section 7.1)
 // strictly: hexadecimal sizes without overflow, CRLF or LF line ends,
 // extensions checked and skipped, and trailer fields checked and
@@ -43,7 +46,7 @@ func (c *chunkReader) next() (int64, error) {
 			if len(l) == 0 {
 				break
 			}
-			if i > 100 || !validField(l) {
+			if i >= maxTrailers || !validField(l) {
 				return 0, errBadChunk
 			}
 		}

@@ -148,8 +148,8 @@ func (g *guardConn) step() error {
 		}
 		if n == 0 {
 			// The last chunk goes out once the trailers are checked:
-			// net/http ends the body at it.
-			g.state = guardTrailer
+			// net/http ends the body at it. left counts trailer lines.
+			g.state, g.left = guardTrailer, 0
 			return nil
 		}
 		g.out = append(strconv.AppendInt(g.out[:0], n, 16), '\r', '\n')
@@ -172,7 +172,7 @@ func (g *guardConn) step() error {
 		if len(l) == 0 {
 			g.out = append(g.out[:0], "0\r\n\r\n"...)
 			g.state = guardHead
-		} else if !validField(l) {
+		} else if g.left++; g.left > maxTrailers || !validField(l) {
 			return g.badChunk()
 		}
 	}

@@ -82,6 +82,16 @@ var smuggleCases = []smuggleCase{
 	// Coding names are case-insensitive: normalised, forwarded as chunked
 	// (or with a Content-Length).
 	{name: "te-uppercase", raw: "POST /public/x HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: CHUNKED\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 200, to: "pub", path: "/public/x"},
+	// Whitespace around the coding is optional whitespace: normalised,
+	// forwarded as chunked.
+	{name: "te-whitespace", raw: "POST /public/x HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: \t chunked \r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 200, to: "pub", path: "/public/x"},
+	// The identity coding alone: 501, as nginx answers any coding but
+	// chunked.
+	{name: "te-identity", raw: "POST /public/x HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: identity\r\nContent-Length: 5\r\n\r\nhello", want: 501},
+	// Chunked framing with bare LF line ends: normalised to CRLF.
+	{name: "chunked-bare-lf", raw: "POST /public/x HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\n0\n\n", want: 200, to: "pub", path: "/public/x"},
+	// A query escape is not checked, as nginx: forwarded as sent.
+	{name: "query-bad-escape-kept", raw: "GET /public/q?a=%zz HTTP/1.1\r\nHost: {host}\r\n\r\n", want: 200, to: "pub", path: "/public/q?a=%zz"},
 	// Two Transfer-Encoding headers: 400 (nginx: duplicate header).
 	{name: "te-twice", raw: "POST /public/x HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", want: 400},
 	// Transfer-Encoding in an HTTP/1.0 request, a request hidden in the
