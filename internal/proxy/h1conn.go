@@ -242,7 +242,7 @@ func (hc *h1conn) handle() bool {
 		}
 		decoded = p
 	}
-	clean, ok := normalizePath(decoded, false)
+	clean, ok := normalizePath(decoded)
 	if !ok {
 		hc.s.p.stats.limitHit(LimitMalformed)
 		return hc.writeError(http.StatusBadRequest, true, false)

@@ -194,27 +194,15 @@ func cleanPath(p string) string {
 	return c
 }
 
-// normalizePath turns a request path (escaped when escaped is set, as it
-// arrives in the request line) into the decoded, normalised path that
-// routes are matched against, as nginx does: percent escapes decoded,
-// duplicate slashes merged, "." and ".." resolved. It reports ok false,
-// for a 400, when an escape is malformed, the path decodes to a NUL byte
-// or does not start with a slash, or ".." climbs above the root.
-func normalizePath(p string, escaped bool) (clean string, ok bool) {
-	if escaped && strings.IndexByte(p, '%') >= 0 {
-		d, err := url.PathUnescape(p)
-		if err != nil {
-			return "", false
-		}
-		p = d
-	}
-	if p == "" || p[0] != '/' || strings.IndexByte(p, 0) >= 0 {
+// normalizePath turns a decoded request path into the path routes are
+// matched against, as nginx does: duplicate slashes merged, "." and ".."
+// resolved. It reports ok false, for a 400, when the path holds a NUL
+// byte, does not start with a slash, or ".." climbs above the root.
+func normalizePath(p string) (clean string, ok bool) {
+	if p == "" || p[0] != '/' || strings.IndexByte(p, 0) >= 0 || aboveRoot(p) {
 		return "", false
 	}
-	if !aboveRoot(p) {
-		return cleanPath(p), true
-	}
-	return "", false
+	return cleanPath(p), true
 }
 
 // aboveRoot reports whether a ".." segment of p climbs above the root.

@@ -107,7 +107,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.wwwRedirect(w, r, vh.www, g.fwd)
 		return
 	}
-	clean, ok := normalizePath(r.URL.Path, false)
+	clean, ok := normalizePath(r.URL.Path)
 	if !ok {
 		h.p.stats.limitHit(LimitMalformed)
 		plainError(w, http.StatusBadRequest)

@@ -38,7 +38,9 @@ func upgradeAsked(r *http.Request) bool {
 		return false
 	}
 	for _, v := range r.Header["Connection"] {
-		for _, tok := range strings.Split(v, ",") {
+		for v != "" {
+			var tok string
+			tok, v, _ = strings.Cut(v, ",")
 			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
 				return true
 			}
