@@ -218,3 +218,27 @@ func TestChunkReader(t *testing.T) {
 		}
 	}
 }
+
+// TestParseChunkSize checks chunk-size lines: hexadecimal without
+// overflow, then nothing, whitespace or extensions without control
+// characters.
+func TestParseChunkSize(t *testing.T) {
+	for line, want := range map[string]int64{
+		"0": 0, "5": 5, "1aF": 0x1af, "5;ext=1": 5, "5 ;ext": 5, "5\t": 5,
+		"fffffffffffffff": 0xfffffffffffffff, "5;a=\"q\\\"x\"": 5,
+	} {
+		if n, ok := parseChunkSize([]byte(line)); !ok || n != want {
+			t.Errorf("%q: %d, %v; want %d", line, n, ok, want)
+		}
+	}
+	for _, line := range []string{
+		"", ";ext", "x", "5x", "5 x", "-5", "0x5", "+5",
+		"1000000000000000",  // 16 digits: more than 2^60
+		"10000000000000005", // 17 digits
+		"5;a=\x01", "5;a\rb", "5;\x7f",
+	} {
+		if n, ok := parseChunkSize([]byte(line)); ok {
+			t.Errorf("%q accepted as %d", line, n)
+		}
+	}
+}
