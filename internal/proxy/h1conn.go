@@ -247,10 +247,12 @@ func (hc *h1conn) handle() bool {
 		hc.s.p.stats.limitHit(LimitMalformed)
 		return hc.writeError(http.StatusBadRequest, true, false)
 	}
+	// target is what the backend receives: the path the route was
+	// matched by. Policies (redirects among them) see the client's uri,
+	// as nginx's $request_uri.
+	target := uri
 	if clean != decoded {
-		// What the backend receives is the path the route was matched
-		// by.
-		uri = []byte(forwardURI(bytesString(uri), decoded, clean))
+		target = []byte(forwardURI(bytesString(uri), decoded, clean))
 	}
 	g := hc.s.p.gen.Load()
 	hc.gh = g.headers
@@ -326,15 +328,15 @@ func (hc *h1conn) handle() bool {
 	}
 	if rt.rewrite != nil {
 		if p, prefix, ok := rt.rewrite.apply(clean); ok {
-			uri = []byte(withQuery(p, bytesString(uri)))
+			target = []byte(withQuery(p, bytesString(uri)))
 			hc.fwdPrefix = prefix
 		}
 	}
 	if req.connUpgrade && len(req.upgrade) > 0 && req.minor == 1 {
-		hc.upgrade(rt, host, uri)
+		hc.upgrade(rt, host, target)
 		return false
 	}
-	return hc.forward(rt, host, uri)
+	return hc.forward(rt, host, target)
 }
 
 // bytesString views b as a string without copying. The string must not
