@@ -1,10 +1,13 @@
 package proxy_test
 
 import (
+	"bufio"
+	"crypto/tls"
 	"io"
 	"net/http"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestMalformedRequestBodies: chunked bodies with malformed framing are
@@ -60,4 +63,34 @@ func TestMalformedRequestBodies(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestTLSFramingMatchesEngine: over TLS, net/http reads HTTP/1 requests
+// through the engine's parser, so Content-Length with Transfer-Encoding
+// is refused instead of framed by the coding, and a request hidden behind
+// it never reaches the backend; HTTP/2 still works.
+func TestTLSFramingMatchesEngine(t *testing.T) {
+	var served atomic.Int64
+	_, ep := backendServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+	}))
+	h := startProxy(t, engineH1, testTimeouts, singleHost("m.test", "b", ep), true)
+	c, err := tls.Dial("tcp", h.tlsAddr, &tls.Config{ServerName: "m.test", InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}}) //nolint:gosec // test certificate
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_, _ = io.WriteString(c, "POST /x HTTP/1.1\r\nHost: m.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: m.test\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || served.Load() != 0 {
+		t.Errorf("status %d, backend served %d requests; want 400 and none", resp.StatusCode, served.Load())
+	}
+	if st := handshake(t, h.tlsAddr, "m.test", "h2"); st.NegotiatedProtocol != "h2" {
+		t.Errorf("ALPN %q, want h2", st.NegotiatedProtocol)
+	}
 }
