@@ -135,6 +135,13 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rt *route, li *l
 				reuse = true
 				continue
 			}
+			if errors.Is(err, errBadChunk) {
+				// The client's chunked framing was malformed (h1guard.go).
+				p.stats.limitHit(LimitMalformed)
+				w.Header().Set("Connection", "close")
+				plainError(w, http.StatusBadRequest)
+				return
+			}
 			if r.Context().Err() != nil {
 				abortClientGone()
 			}

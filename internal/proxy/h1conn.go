@@ -169,9 +169,13 @@ func (hc *h1conn) serve() {
 			return
 		}
 		if err := parseRequest(&hc.req); err != nil {
+			hc.s.p.stats.limitHit(LimitMalformed)
 			code := http.StatusBadRequest
-			if errors.Is(err, errNotImplemented) {
+			switch {
+			case errors.Is(err, errNotImplemented):
 				code = http.StatusNotImplemented
+			case errors.Is(err, errVersion):
+				code = http.StatusHTTPVersionNotSupported
 			}
 			hc.refuse(g, code)
 			return
@@ -225,11 +229,18 @@ func (hc *h1conn) handle() bool {
 	if len(uri) == 0 {
 		return hc.writeError(http.StatusBadRequest, true, false)
 	}
+	if equalFold(req.method, "connect") {
+		// Tunnels are not proxied; nginx answers 405 too.
+		hc.s.p.stats.limitHit(LimitMalformed)
+		return hc.writeError(http.StatusMethodNotAllowed, true, false)
+	}
 	if uri[0] != '/' {
 		// Absolute form ("http://host/path"): route by its authority and
-		// send the origin form upstream.
+		// send the origin form upstream. The asterisk form and anything
+		// else are refused, as nginx does.
 		u, err := url.ParseRequestURI(string(uri))
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || !validHost([]byte(u.Host)) {
+			hc.s.p.stats.limitHit(LimitMalformed)
 			return hc.writeError(http.StatusBadRequest, true, false)
 		}
 		host = []byte(u.Host)
@@ -243,14 +254,27 @@ func (hc *h1conn) handle() bool {
 		}
 	}
 	pathStr := bytesString(path)
+	decoded := pathStr
 	if hasEscape(path) {
 		p, err := url.PathUnescape(pathStr)
 		if err != nil {
+			hc.s.p.stats.limitHit(LimitMalformed)
 			return hc.writeError(http.StatusBadRequest, true, false)
 		}
-		pathStr = p
+		decoded = p
 	}
-	clean := cleanPath(pathStr)
+	clean, ok := normalizePath(decoded)
+	if !ok {
+		hc.s.p.stats.limitHit(LimitMalformed)
+		return hc.writeError(http.StatusBadRequest, true, false)
+	}
+	// target is what the backend receives: the path the route was
+	// matched by. Policies (redirects among them) see the client's uri,
+	// as nginx's $request_uri.
+	target := uri
+	if clean != decoded {
+		target = []byte(forwardURI(bytesString(uri), decoded, clean))
+	}
 	g := hc.s.p.gen.Load()
 	hc.gh = g.headers
 	vh := g.host(bytesString(host))
@@ -328,15 +352,15 @@ func (hc *h1conn) handle() bool {
 	}
 	if rt.rewrite != nil {
 		if p, prefix, ok := rt.rewrite.apply(clean); ok {
-			uri = []byte(withQuery(p, bytesString(uri)))
+			target = []byte(withQuery(p, bytesString(uri)))
 			hc.fwdPrefix = prefix
 		}
 	}
 	if req.connUpgrade && len(req.upgrade) > 0 && req.minor == 1 {
-		hc.upgrade(rt, host, uri)
+		hc.upgrade(rt, host, target)
 		return false
 	}
-	return hc.forward(rt, host, uri)
+	return hc.forward(rt, host, target)
 }
 
 // bytesString views b as a string without copying. The string must not

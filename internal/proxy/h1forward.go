@@ -69,6 +69,12 @@ func (hc *h1conn) forward(rt *route, host, uri []byte) bool {
 		}
 		if err != nil {
 			_ = uc.Close()
+			if errors.Is(err, errBadChunk) {
+				// Malformed chunked framing from the client: the
+				// upstream request is abandoned unfinished.
+				hc.s.p.stats.limitHit(LimitMalformed)
+				return hc.writeError(http.StatusBadRequest, true, false)
+			}
 			if errors.Is(err, errClientBody) {
 				return false
 			}
@@ -551,6 +557,9 @@ func (hc *h1conn) copyRequestBody(uc *upstream.Conn) error {
 	var total int64
 	for {
 		n, err := cr.next()
+		if errors.Is(err, errBadChunk) {
+			return err
+		}
 		if err != nil {
 			return hc.clientBodyError(err)
 		}
@@ -567,7 +576,9 @@ func (hc *h1conn) copyRequestBody(uc *upstream.Conn) error {
 			return err
 		}
 		uc.W.WriteString("\r\n")
-		if err := cr.endChunk(); err != nil {
+		if err := cr.endChunk(); errors.Is(err, errBadChunk) {
+			return err
+		} else if err != nil {
 			return hc.clientBodyError(err)
 		}
 	}

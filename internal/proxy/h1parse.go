@@ -25,6 +25,7 @@ var (
 	errHeadTooLarge   = errors.New("message head too large")
 	errBadRequest     = errors.New("malformed request")
 	errNotImplemented = errors.New("unsupported transfer coding")
+	errVersion        = errors.New("unsupported HTTP version")
 	errBadResponse    = errors.New("malformed upstream response")
 )
 
@@ -56,6 +57,12 @@ type head struct {
 	expect100     bool
 	host          []byte
 	hostCount     int
+	// Request framing headers as received, checked once the whole head
+	// is read (parseRequest): how many Content-Length and
+	// Transfer-Encoding lines, and whether the Content-Length value and
+	// the coding were acceptable.
+	clCount, teCount int
+	clBad, teBad     bool
 
 	// limit is the largest head accepted; 0 means maxHeadBytes. reset
 	// keeps it.
@@ -67,7 +74,8 @@ func (h *head) reset() {
 	h.fields = h.fields[:0]
 	h.method, h.uri, h.reason, h.upgrade, h.host = nil, nil, nil, nil, nil
 	h.connTokens = h.connTokens[:0]
-	h.minor, h.status, h.hostCount = 0, 0, 0
+	h.minor, h.status, h.hostCount, h.clCount, h.teCount = 0, 0, 0, 0, 0
+	h.clBad, h.teBad = false, false
 	h.contentLength = -1
 	h.chunked, h.close, h.keepAlive, h.expect100, h.connUpgrade = false, false, false, false, false
 }
@@ -182,37 +190,79 @@ func parseRequest(h *head) error {
 	}
 	h.uri = line[:sp2]
 	proto := line[sp2+1:]
-	switch string(proto) {
-	case "HTTP/1.1":
-		h.minor = 1
-	case "HTTP/1.0":
+	if len(proto) != 8 || string(proto[:5]) != "HTTP/" || proto[6] != '.' ||
+		proto[5] < '0' || proto[5] > '9' || proto[7] < '0' || proto[7] > '9' {
+		return errBadRequest
+	}
+	switch {
+	case proto[5] >= '2':
+		// HTTP/2.0 and later on an HTTP/1 connection: 505, as nginx.
+		return errVersion
+	case proto[5] == '0':
+		return errBadRequest
+	case proto[7] == '0':
 		h.minor = 0
 		h.close = true
 	default:
-		return errBadRequest
+		// HTTP/1.x from 1.1 on is spoken as 1.1 (RFC 9110 section 6.2).
+		h.minor = 1
 	}
 	for _, c := range h.method {
 		if !isTokenChar(c) {
 			return errBadRequest
 		}
 	}
-	for _, c := range h.uri {
-		if c <= ' ' || c == 0x7f {
+	query := false
+	for i, c := range h.uri {
+		switch {
+		case c <= ' ' || c == 0x7f:
 			return errBadRequest
+		case c == '?':
+			query = true
+		case c == '%' && !query:
+			// A malformed escape in the path: nginx refuses it.
+			if i+2 >= len(h.uri) || !isHex(h.uri[i+1]) || !isHex(h.uri[i+2]) {
+				return errBadRequest
+			}
 		}
 	}
 	if err := parseFields(h, rest, true); err != nil {
 		return err
 	}
-	if h.minor == 1 && h.hostCount != 1 {
+	if h.hostCount > 1 || (h.minor == 1 && h.hostCount != 1) || (h.hostCount == 1 && !validHost(h.host)) {
 		return errBadRequest
 	}
-	if h.hostCount > 1 {
-		return errBadRequest
+	if err := h.checkFraming(); err != nil {
+		return err
 	}
 	if h.keepAlive && h.minor == 0 {
 		h.close = false
 	}
+	return nil
+}
+
+// checkFraming decides a request's body framing once all its headers are
+// known, refusing every ambiguity as nginx does: a repeated
+// Content-Length or Transfer-Encoding, a malformed length, and
+// Transfer-Encoding with Content-Length or in HTTP/1.0 are 400; a coding
+// other than "chunked" is 501.
+func (h *head) checkFraming() error {
+	if h.clCount > 1 || h.teCount > 1 || h.clBad {
+		return errBadRequest
+	}
+	if h.teCount == 0 {
+		return nil
+	}
+	if h.minor == 0 {
+		return errBadRequest
+	}
+	if h.teBad {
+		return errNotImplemented
+	}
+	if h.clCount > 0 {
+		return errBadRequest
+	}
+	h.chunked = true
 	return nil
 }
 
@@ -321,6 +371,12 @@ func (h *head) special(name, value []byte, request bool) error {
 	case 14:
 		if equalFold(name, "content-length") {
 			n, ok := parseContentLength(value)
+			if request {
+				h.clCount++
+				h.clBad = h.clBad || !ok
+				h.contentLength = n
+				return nil
+			}
 			if !ok || (h.contentLength >= 0 && h.contentLength != n) {
 				return errBadRequest
 			}
@@ -328,6 +384,11 @@ func (h *head) special(name, value []byte, request bool) error {
 		}
 	case 17:
 		if equalFold(name, "transfer-encoding") {
+			if request {
+				h.teCount++
+				h.teBad = !equalFold(value, "chunked")
+				return nil
+			}
 			if h.chunked || !equalFold(value, "chunked") {
 				// Only a single "chunked" is understood; anything else
 				// could be framed differently by the upstream.
@@ -398,6 +459,10 @@ func equalFold(b []byte, s string) bool {
 	return true
 }
 
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
 // isTokenChar reports whether c may appear in an RFC 9110 token.
 func isTokenChar(c byte) bool {
 	return tokenTable[c]
@@ -432,3 +497,36 @@ func (h *head) value(name string) string {
 	}
 	return ""
 }
+
+// validHost reports whether a Host value (or the authority of an
+// absolute-form target) is a host name or address with an optional port:
+// RFC 3986 reg-name, IP-literal and port characters only, and no ".."
+// (nginx refuses that as well, as it would walk up a path built from the
+// host).
+func validHost(h []byte) bool {
+	if len(h) == 0 || bytes.Contains(h, []byte("..")) {
+		return false
+	}
+	for _, c := range h {
+		if !hostTable[c] {
+			return false
+		}
+	}
+	return true
+}
+
+var hostTable = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-._~%!$&'()*+,;=:[]" {
+		t[c] = true
+	}
+	return t
+}()

@@ -37,7 +37,8 @@ func TestParseRequest(t *testing.T) {
 				t.Errorf("content length %d", h.contentLength)
 			}
 		}},
-		{name: "same content length twice", raw: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n"},
+		// nginx refuses a repeated Content-Length even when equal.
+		{name: "same content length twice", raw: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n", wantErr: errBadRequest},
 		{name: "chunked", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n", check: func(t *testing.T, h *head) {
 			if !h.chunked {
 				t.Error("not chunked")
@@ -56,12 +57,48 @@ func TestParseRequest(t *testing.T) {
 		{name: "length and chunked", raw: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", wantErr: errBadRequest},
 		{name: "chunked then length", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", wantErr: errBadRequest},
 		{name: "gzip coding", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", wantErr: errNotImplemented},
-		{name: "chunked twice", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", wantErr: errNotImplemented},
+		{name: "chunked twice", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", wantErr: errBadRequest},
 		{name: "space before colon", raw: "GET / HTTP/1.1\r\nHost : x\r\n\r\n", wantErr: errBadRequest},
 		{name: "obsolete folding", raw: "GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  2\r\n\r\n", wantErr: errBadRequest},
 		{name: "control char in value", raw: "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", wantErr: errBadRequest},
 		{name: "bad method", raw: "G(T / HTTP/1.1\r\nHost: x\r\n\r\n", wantErr: errBadRequest},
-		{name: "HTTP/2 preface", raw: "PRI * HTTP/2.0\r\n\r\n", wantErr: errBadRequest},
+		{name: "HTTP/2 preface", raw: "PRI * HTTP/2.0\r\n\r\n", wantErr: errVersion},
+		{name: "HTTP/2.0 request", raw: "GET / HTTP/2.0\r\nHost: x\r\n\r\n", wantErr: errVersion},
+		{name: "HTTP/1.2 is 1.1", raw: "GET / HTTP/1.2\r\nHost: x\r\n\r\n", check: func(t *testing.T, h *head) {
+			if h.minor != 1 || h.close {
+				t.Errorf("minor %d close %v", h.minor, h.close)
+			}
+		}},
+		{name: "lower-case protocol", raw: "GET / http/1.1\r\nHost: x\r\n\r\n", wantErr: errBadRequest},
+		{name: "HTTP/0.9 version", raw: "GET / HTTP/0.9\r\nHost: x\r\n\r\n", wantErr: errBadRequest},
+		{name: "two spaces after method", raw: "GET  / HTTP/1.1\r\nHost: x\r\n\r\n", wantErr: errBadRequest},
+		{name: "space in target", raw: "GET /a b HTTP/1.1\r\nHost: x\r\n\r\n", wantErr: errBadRequest},
+		{name: "bad escape in path", raw: "GET /a%zz HTTP/1.1\r\nHost: x\r\n\r\n", wantErr: errBadRequest},
+		{name: "cut escape in path", raw: "GET /a%2 HTTP/1.1\r\nHost: x\r\n\r\n", wantErr: errBadRequest},
+		{name: "bad escape in query", raw: "GET /a?%zz HTTP/1.1\r\nHost: x\r\n\r\n"},
+		{name: "NUL in target", raw: "GET /a\x00 HTTP/1.1\r\nHost: x\r\n\r\n", wantErr: errBadRequest},
+		{name: "chunked in HTTP/1.0", raw: "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", wantErr: errBadRequest},
+		{name: "unknown coding with length", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\nContent-Length: 3\r\n\r\n", wantErr: errNotImplemented},
+		{name: "chunked, identity", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n", wantErr: errNotImplemented},
+		// The fold is refused before the empty coding is looked at.
+		{name: "folded coding", raw: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked\r\n\r\n", wantErr: errBadRequest},
+		{name: "length after bad length", raw: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", wantErr: errBadRequest},
+		{name: "overflowing length", raw: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1844674407370955161600\r\n\r\n", wantErr: errBadRequest},
+		{name: "empty length", raw: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n\r\n", wantErr: errBadRequest},
+		{name: "leading zeros", raw: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 007\r\n\r\n", check: func(t *testing.T, h *head) {
+			if h.contentLength != 7 {
+				t.Errorf("content length %d", h.contentLength)
+			}
+		}},
+		{name: "bare CR in value", raw: "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n", wantErr: errBadRequest},
+		{name: "escape in value", raw: "GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x1bb\r\n\r\n", wantErr: errBadRequest},
+		{name: "control char in name", raw: "GET / HTTP/1.1\r\nHost: x\r\nX-\x01: a\r\n\r\n", wantErr: errBadRequest},
+		{name: "empty name", raw: "GET / HTTP/1.1\r\nHost: x\r\n: a\r\n\r\n", wantErr: errBadRequest},
+		{name: "host with slash", raw: "GET / HTTP/1.1\r\nHost: x/y\r\n\r\n", wantErr: errBadRequest},
+		{name: "host with dot dot", raw: "GET / HTTP/1.1\r\nHost: x..y\r\n\r\n", wantErr: errBadRequest},
+		{name: "host with space", raw: "GET / HTTP/1.1\r\nHost: x y\r\n\r\n", wantErr: errBadRequest},
+		{name: "empty host", raw: "GET / HTTP/1.1\r\nHost:\r\n\r\n", wantErr: errBadRequest},
+		{name: "host and port", raw: "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n"},
 		{name: "HTTP/0.9", raw: "GET /\r\n\r\n", wantErr: errBadRequest},
 		{name: "no colon", raw: "GET / HTTP/1.1\r\nHost x\r\n\r\n", wantErr: errBadRequest},
 	}
@@ -178,6 +215,30 @@ func TestChunkReader(t *testing.T) {
 		}
 		if err == nil {
 			t.Errorf("%q: accepted", in)
+		}
+	}
+}
+
+// TestParseChunkSize checks chunk-size lines: hexadecimal without
+// overflow, then nothing, whitespace or extensions without control
+// characters.
+func TestParseChunkSize(t *testing.T) {
+	for line, want := range map[string]int64{
+		"0": 0, "5": 5, "1aF": 0x1af, "5;ext=1": 5, "5 ;ext": 5, "5\t": 5,
+		"fffffffffffffff": 0xfffffffffffffff, "5;a=\"q\\\"x\"": 5,
+	} {
+		if n, ok := parseChunkSize([]byte(line)); !ok || n != want {
+			t.Errorf("%q: %d, %v; want %d", line, n, ok, want)
+		}
+	}
+	for _, line := range []string{
+		"", ";ext", "x", "5x", "5 x", "-5", "0x5", "+5",
+		"1000000000000000",  // 16 digits: more than 2^60
+		"10000000000000005", // 17 digits
+		"5;a=\x01", "5;a\rb", "5;\x7f",
+	} {
+		if n, ok := parseChunkSize([]byte(line)); ok {
+			t.Errorf("%q accepted as %d", line, n)
 		}
 	}
 }

@@ -113,7 +113,9 @@ func (hc *h1conn) handoff() {
 	// the client sent after this head.
 	head := bytes.Clone(hc.req.buf)
 	rc := &replayConn{Conn: hc.c, r: io.MultiReader(bytes.NewReader(head), hc.br)}
-	if s.full.ln.offer(rc) {
+	// net/http reads the connection's later requests through the same
+	// parser as the engine's.
+	if s.full.ln.offer(newGuardConn(rc, rc, &s.p.stats)) {
 		hc.handedOff = true
 	}
 }

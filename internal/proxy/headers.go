@@ -172,6 +172,10 @@ func requestTarget(r *http.Request, rt *route) target {
 		// Absolute-form or HTTP/2 requests: send origin-form.
 		uri = r.URL.RequestURI()
 	}
+	if clean := cleanPath(r.URL.Path); clean != r.URL.Path {
+		// The backend receives the path the route was matched by.
+		uri = forwardURI(uri, r.URL.Path, clean)
+	}
 	if rt.rewrite != nil {
 		if p, prefix, ok := rt.rewrite.apply(cleanPath(r.URL.Path)); ok {
 			return target{uri: withQuery(p, uri), prefix: prefix, upstreamHost: rt.upstreamHost, gh: rt.headers}

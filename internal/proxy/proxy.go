@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"sync"
@@ -294,6 +295,50 @@ func routableTarget(r *http.Request) bool {
 		return u.Host != "" && (u.Path == "" || strings.HasPrefix(u.Path, "/"))
 	}
 	return false
+}
+
+// normalizePath turns a decoded request path into the path routes are
+// matched against, as nginx does: duplicate slashes merged, "." and ".."
+// resolved. It reports ok false, for a 400, when the path holds a NUL
+// byte, does not start with a slash, or ".." climbs above the root.
+func normalizePath(p string) (clean string, ok bool) {
+	if p == "" || p[0] != '/' || strings.IndexByte(p, 0) >= 0 || aboveRoot(p) {
+		return "", false
+	}
+	return cleanPath(p), true
+}
+
+// aboveRoot reports whether a ".." segment of p climbs above the root.
+func aboveRoot(p string) bool {
+	if !strings.Contains(p, "..") {
+		return false
+	}
+	depth := 0
+	for _, seg := range strings.Split(p[1:], "/") {
+		switch seg {
+		case "", ".":
+		case "..":
+			if depth == 0 {
+				return true
+			}
+			depth--
+		default:
+			depth++
+		}
+	}
+	return false
+}
+
+// forwardURI returns the request target sent upstream: the client's own
+// when its decoded path is the path that was matched, otherwise the
+// matched path, escaped, with the client's query. A backend therefore
+// never sees dot segments, merged slashes or encoded slashes that would
+// resolve to a path other than the one the route was chosen by.
+func forwardURI(uri, decoded, clean string) string {
+	if decoded == clean {
+		return uri
+	}
+	return withQuery((&url.URL{Path: clean}).EscapedPath(), uri)
 }
 
 // plainError answers with a short text body that names the status only, so

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log"
@@ -47,9 +48,16 @@ type handler struct {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.TLS == nil {
+		// A guarded HTTP/1 connection over TLS (guardlistener.go).
+		r.TLS, _ = r.Context().Value(tlsStateKey{}).(*tls.ConnectionState)
+	}
 	g := h.p.gen.Load()
 	keepAliveHeader(g, w, r)
-	if h.p.stopping.Load() && r.ProtoMajor == 1 {
+	if upgradeAsked(r) || h.p.stopping.Load() && r.ProtoMajor == 1 {
+		// The guard stops checking after an upgrade request: unless the
+		// connection is switched, it carries no further request. Once
+		// draining, every HTTP/1 answer closes its connection.
 		w.Header().Set("Connection", "close")
 	}
 	if r.Body != nil && r.Body != http.NoBody {
@@ -59,8 +67,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	code := g.limits.checkRequest(r)
 	if code != 0 {
 		h.p.stats.limitHit(LimitHeaderSize)
-	} else if !routableTarget(r) {
-		code = http.StatusBadRequest
+	} else {
+		if code = refuseTarget(r); code == 0 && !routableTarget(r) {
+			code = http.StatusBadRequest
+		}
+		if code != 0 {
+			h.p.stats.limitHit(LimitMalformed)
+		}
 	}
 	if code != 0 {
 		if lw := startLog(g, w, r, nil, clientIP(r.RemoteAddr), r.TLS != nil); lw != nil {
@@ -100,7 +113,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.wwwRedirect(w, r, vh.www, g.fwd)
 		return
 	}
-	clean := cleanPath(r.URL.Path)
+	upath := r.URL.Path
+	if upath == "" && r.URL.Host != "" {
+		upath = "/" // absolute form without a path ("GET http://host"), as nginx reads it
+	}
+	clean, ok := normalizePath(upath)
+	if !ok {
+		h.p.stats.limitHit(LimitMalformed)
+		plainError(w, http.StatusBadRequest)
+		return
+	}
 	if vh.appRoot != "" && clean == "/" {
 		scheme := "http"
 		if r.TLS != nil {
@@ -221,6 +243,22 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.p.forward(w, r, rt, &h.li, fo)
 }
 
+// refuseTarget answers, as the HTTP/1 engine does, what net/http accepts
+// but Strait does not proxy: CONNECT (405), the asterisk form, and an
+// absolute form with another scheme or an invalid authority (400).
+func refuseTarget(r *http.Request) int {
+	if r.Method == http.MethodConnect {
+		return http.StatusMethodNotAllowed
+	}
+	if r.RequestURI == "*" {
+		return http.StatusBadRequest
+	}
+	if u := r.URL; u.Host != "" && (u.Scheme != "http" && u.Scheme != "https" || !validHost([]byte(u.Host))) {
+		return http.StatusBadRequest
+	}
+	return 0
+}
+
 // Server returns the http.Server for a listener. tlsOn selects the HTTPS
 // flavour (certificates by SNI, HTTP/2 by ALPN) and X-Forwarded-Port 443,
 // as ingress-nginx reports for its TLS listener.
@@ -246,8 +284,12 @@ func (p *Proxy) plainServer(li listenerInfo) *http.Server {
 		ReadHeaderTimeout: ClientHeaderTimeout,
 		IdleTimeout:       maxIdleTimeout,
 		MaxHeaderBytes:    maxServerHeaderBytes,
-		ConnState:         p.connState,
-		ConnContext:       countRequests,
+		// "OPTIONS *" reaches the handler, which refuses it as nginx does.
+		DisableGeneralOptionsHandler: true,
+		ConnState:                    p.connState,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return tlsConnContext(countRequests(ctx, c), c)
+		},
 		// Client errors (bad TLS handshakes, resets) are noise at
 		// proxy scale; data-plane errors are logged by the proxy itself.
 		ErrorLog: log.New(io.Discard, "", 0),
@@ -257,9 +299,15 @@ func (p *Proxy) plainServer(li listenerInfo) *http.Server {
 // Serve runs srv on ln until it is shut down.
 func Serve(srv *http.Server, ln net.Listener) error {
 	var err error
-	if srv.TLSConfig != nil {
+	h, proxying := srv.Handler.(*handler)
+	switch {
+	case srv.TLSConfig != nil && proxying:
+		err = srv.Serve(newGuardListener(ln, srv.TLSConfig, &h.p.stats))
+	case srv.TLSConfig != nil:
 		err = srv.ServeTLS(ln, "", "")
-	} else {
+	case proxying:
+		err = srv.Serve(plainGuardListener{ln, &h.p.stats})
+	default:
 		err = srv.Serve(ln)
 	}
 	if errors.Is(err, http.ErrServerClosed) {

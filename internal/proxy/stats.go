@@ -43,6 +43,9 @@ const (
 	// CONTINUATION frames than --http2-max-continuations, or larger than
 	// the head limit allows; the connection was closed.
 	LimitH2Continuation
+	// LimitMalformed: the request was malformed or ambiguous (framing,
+	// head syntax, target or path) and was refused.
+	LimitMalformed
 	numLimits
 )
 
@@ -69,6 +72,8 @@ func (l Limit) String() string {
 		return "h2_rapid_reset"
 	case LimitH2Continuation:
 		return "h2_continuation"
+	case LimitMalformed:
+		return "malformed"
 	}
 	return "unknown"
 }

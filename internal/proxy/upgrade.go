@@ -33,6 +33,24 @@ func upgradeType(r *http.Request) string {
 	return ""
 }
 
+// upgradeAsked reports whether an HTTP/1 request lists "upgrade" in
+// Connection, whatever its Upgrade header says.
+func upgradeAsked(r *http.Request) bool {
+	if r.ProtoMajor != 1 {
+		return false
+	}
+	for _, v := range r.Header["Connection"] {
+		for v != "" {
+			var tok string
+			tok, v, _ = strings.Cut(v, ",")
+			if strings.EqualFold(strings.TrimSpace(tok), "upgrade") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // tunnels tracks upgraded connections so that shutdown can close them.
 type tunnels struct {
 	mu    sync.Mutex
