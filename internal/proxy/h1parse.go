@@ -468,7 +468,10 @@ func isTokenChar(c byte) bool {
 	return tokenTable[c]
 }
 
-var tokenTable = func() (t [256]bool) {
+var tokenTable = charTable("!#$%&'*+-.^_`|~")
+
+// charTable marks ASCII letters, digits and the given punctuation.
+func charTable(punct string) (t [256]bool) {
 	for c := 'a'; c <= 'z'; c++ {
 		t[c] = true
 	}
@@ -478,11 +481,11 @@ var tokenTable = func() (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = true
 	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
+	for _, c := range punct {
 		t[c] = true
 	}
 	return t
-}()
+}
 
 // appendInt appends n in decimal.
 func appendInt(b []byte, n int64) []byte { return strconv.AppendInt(b, n, 10) }
@@ -515,18 +518,4 @@ func validHost(h []byte) bool {
 	return true
 }
 
-var hostTable = func() (t [256]bool) {
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for _, c := range "-._~%!$&'()*+,;=:[]" {
-		t[c] = true
-	}
-	return t
-}()
+var hostTable = charTable("-._~%!$&'()*+,;=:[]")
