@@ -37,6 +37,20 @@ var MirrorRequestBody = Value[bool]{
 // mirrorVars are the variables a mirror target may use.
 var mirrorVars = []string{"$request_uri", "$uri", "$args", "$query_string", "$host", "$scheme"}
 
+// mirrorSample is a value variable name may take, substituted to check
+// that the target stays a URL with a host once expanded.
+func mirrorSample(name string) string {
+	switch name {
+	case "$host":
+		return "h.test"
+	case "$scheme":
+		return "http"
+	case "$args", "$query_string":
+		return "q=1"
+	}
+	return "/x" // $request_uri, $uri
+}
+
 // ParseMirrorTarget accepts an absolute http or https URL whose path and
 // query may hold the variables of mirrorVars.
 func ParseMirrorTarget(raw string) (string, error) {
@@ -60,7 +74,7 @@ func ParseMirrorTarget(raw string) (string, error) {
 		for _, name := range mirrorVars {
 			if strings.HasPrefix(s, name) && (len(s) == len(name) || !isVarChar(s[len(name)])) {
 				known, s = true, s[len(name):]
-				plain.WriteString("/x")
+				plain.WriteString(mirrorSample(name))
 				break
 			}
 		}
@@ -72,7 +86,7 @@ func ParseMirrorTarget(raw string) (string, error) {
 	if err != nil || !(strings.HasPrefix(v, "http://") || strings.HasPrefix(v, "https://")) || u.Opaque != "" {
 		return "", errors.New("must be an http:// or https:// URL")
 	}
-	if u.Host == "" || u.User != nil || strings.ContainsAny(u.Host, "@") {
+	if u.Hostname() == "" || u.User != nil || strings.ContainsAny(u.Host, "@") {
 		return "", errors.New("must name a host (without user information)")
 	}
 	return v, nil

@@ -117,7 +117,7 @@ func FuzzParseNginxDuration(f *testing.F) {
 //	go test ./internal/annotations -run XXX -fuzz FuzzParseMirrorTarget -fuzztime 20s
 func FuzzParseMirrorTarget(f *testing.F) {
 	for _, s := range []string{"https://test$request_uri", "http://m.svc:8080/copy", "http://m/$uri?$args", "ftp://x", "http://", "http://a b/",
-		"http://m/$remote_addr", "http://m/$request_urix", "http://m/;rm", "http://m/$", "http://user@m/", "http://m/{x}", "http://[::1]:80/$host"} {
+		"http://m/$remote_addr", "http://m/$request_urix", "http://m/;rm", "http://m/$", "http://user@m/", "http://m/{x}", "http://[::1]:80/$host", "http://:$host", "http://$host:$scheme/"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
