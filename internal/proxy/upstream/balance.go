@@ -210,12 +210,26 @@ func (b *Backend) Pick() *Endpoint {
 	}
 	// Each skipped endpoint advances the cursor, so that the ones in
 	// service share the load evenly.
-	for range len(eps) {
-		if e := eps[(b.cursor.Add(1)-1)%uint64(len(eps))]; b.inService(e, now) {
+	n := uint64(len(eps))
+	var start uint64
+	for k := range n {
+		c := b.cursor.Add(1) - 1
+		if k == 0 {
+			start = c
+		}
+		if e := eps[c%n]; b.inService(e, now) {
 			return e
 		}
 	}
-	return eps[(b.cursor.Add(1)-1)%uint64(len(eps))]
+	// Concurrent picks advance the same cursor, so the values drawn above
+	// need not have covered every endpoint: look at each once before
+	// concluding that all are out.
+	for k := range n {
+		if e := eps[(start+k)%n]; b.inService(e, now) {
+			return e
+		}
+	}
+	return eps[start%n]
 }
 
 // pickEWMA is the power of two choices on the decayed averages.

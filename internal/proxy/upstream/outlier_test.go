@@ -275,3 +275,38 @@ func TestOutlierConcurrent(t *testing.T) {
 		t.Errorf("%d of %d endpoints ejected, want 1 to 3", n, len(b.Endpoints()))
 	}
 }
+
+// Concurrent round-robin picks share one cursor, so the cursor values one
+// pick draws need not cover every endpoint; a pick must still find the
+// endpoint in service rather than fall back to an ejected one.
+func TestOutlierConcurrentPicksSkipEjected(t *testing.T) {
+	o := DefaultOutlier()
+	o.MaxEjectionPercent = 100
+	_, b, _ := outlierRegistry(t, o, 3, nil)
+	eps := b.Endpoints()
+	for _, e := range eps[1:] {
+		if d := fail(b, e, o.ConsecutiveFailures); d == 0 {
+			t.Fatalf("%s was not ejected", e.Addr)
+		}
+	}
+	good := eps[0]
+	var wg sync.WaitGroup
+	bad := make(chan string, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20000 {
+				if e := b.Pick(); e != good {
+					bad <- e.Addr
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(bad)
+	for addr := range bad {
+		t.Errorf("a concurrent pick returned ejected endpoint %s", addr)
+	}
+}
