@@ -278,25 +278,6 @@ func cleanPath(p string) string {
 	return c
 }
 
-// routableTarget reports whether a request's target is one the HTTP/1
-// engine routes too: origin form ("/path") or absolute form with the http
-// or https scheme. net/http also accepts "*", CONNECT's authority form and
-// other schemes; routed, their path would be empty or not start with "/",
-// and they would be forwarded upstream as written, which no route
-// expects.
-func routableTarget(r *http.Request) bool {
-	u := r.URL
-	switch {
-	case u.Opaque != "":
-		return false
-	case u.Scheme == "":
-		return strings.HasPrefix(u.Path, "/")
-	case u.Scheme == "http" || u.Scheme == "https":
-		return u.Host != "" && (u.Path == "" || strings.HasPrefix(u.Path, "/"))
-	}
-	return false
-}
-
 // normalizePath turns a decoded request path into the path routes are
 // matched against, as nginx does: duplicate slashes merged, "." and ".."
 // resolved. It reports ok false, for a 400, when the path holds a NUL

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -68,10 +69,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if code != 0 {
 		h.p.stats.limitHit(LimitHeaderSize)
 	} else {
-		if code = refuseTarget(r); code == 0 && !routableTarget(r) {
-			code = http.StatusBadRequest
-		}
-		if code != 0 {
+		if code = targetStatus(r); code != 0 {
 			h.p.stats.limitHit(LimitMalformed)
 		}
 	}
@@ -243,20 +241,31 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.p.forward(w, r, rt, &h.li, fo)
 }
 
-// refuseTarget answers, as the HTTP/1 engine does, what net/http accepts
-// but Strait does not proxy: CONNECT (405), the asterisk form, and an
-// absolute form with another scheme or an invalid authority (400).
-func refuseTarget(r *http.Request) int {
+// targetStatus refuses, as the HTTP/1 engine does, the request targets
+// net/http accepts but Strait does not route: CONNECT's authority form
+// (405), the asterisk form, opaque targets and absolute forms with another
+// scheme or an invalid authority (400). Only the origin form ("/path") and
+// the absolute form with http or https are routed; anything else would be
+// matched with an empty path, or one not starting with "/", and forwarded
+// as written, which no route expects. It returns 0 for a routable target.
+func targetStatus(r *http.Request) int {
 	if r.Method == http.MethodConnect {
 		return http.StatusMethodNotAllowed
 	}
-	if r.RequestURI == "*" {
+	u := r.URL
+	switch {
+	case r.RequestURI == "*" || u.Opaque != "":
 		return http.StatusBadRequest
+	case u.Scheme == "" && u.Host == "":
+		if strings.HasPrefix(u.Path, "/") {
+			return 0
+		}
+	case (u.Scheme == "http" || u.Scheme == "https") && validHost([]byte(u.Host)):
+		if u.Path == "" || strings.HasPrefix(u.Path, "/") {
+			return 0
+		}
 	}
-	if u := r.URL; u.Host != "" && (u.Scheme != "http" && u.Scheme != "https" || !validHost([]byte(u.Host))) {
-		return http.StatusBadRequest
-	}
-	return 0
+	return http.StatusBadRequest
 }
 
 // Server returns the http.Server for a listener. tlsOn selects the HTTPS
