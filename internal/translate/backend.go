@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/straitgw/strait/internal/model"
 )
@@ -29,7 +28,7 @@ func (t *translator) globalDefault(opts Options) model.Action {
 			"%q is not namespace/name; using the built-in 404 backend", opts.DefaultBackendService)
 		return notFound
 	}
-	svc := t.snap.Services[types.NamespacedName{Namespace: ns, Name: name}]
+	svc := t.service(ns, name)
 	if svc == nil || len(svc.Spec.Ports) == 0 {
 		t.problem(ref, "", "DefaultBackendNotFound", "default backend Service not found or has no ports; using the built-in 404 backend")
 		return notFound
@@ -71,7 +70,7 @@ func (t *translator) backendTLS(ref model.ObjectRef, ns string, b *networkingv1.
 	if portText == "" {
 		portText = strconv.Itoa(int(sb.Port.Number))
 	}
-	svc := t.snap.Services[types.NamespacedName{Namespace: ns, Name: sb.Name}]
+	svc := t.service(ns, sb.Name)
 	if svc == nil {
 		t.problem(ref, l.field(".backend.service.name"), "ServiceNotFound", "Service %s/%s not found; requests get 503", ns, sb.Name)
 		return unavailable
@@ -136,7 +135,7 @@ func (t *translator) backendTLS(ref model.ObjectRef, ns string, b *networkingv1.
 		return unavailable
 	}
 	be.Port = sp.Port
-	be.Endpoints = Endpoints(t.snap.EndpointSlices[types.NamespacedName{Namespace: ns, Name: sb.Name}], sp)
+	be.Endpoints = Endpoints(t.endpointSlices(ns, sb.Name), sp)
 	t.backends[name] = be
 	t.resolved[ck] = name
 	return model.Action{Backend: name}

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/straitgw/strait/internal/annotations"
 	"github.com/straitgw/strait/internal/model"
@@ -102,7 +101,7 @@ func (t *translator) secretRef(ing *networkingv1.Ingress, name string) (map[stri
 	if ns != ing.Namespace && !t.settings.tls.crossNamespace {
 		return nil, fmt.Errorf("Secret %s is in another namespace and allow-cross-namespace-resources is off", name)
 	}
-	s := t.snap.Secrets[types.NamespacedName{Namespace: ns, Name: n}]
+	s := t.secretObj(ns, n)
 	if s == nil {
 		return nil, fmt.Errorf("Secret %s not found", name)
 	}

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/straitgw/strait/internal/annotations"
 	"github.com/straitgw/strait/internal/model"
@@ -150,7 +149,7 @@ func (t *translator) applyBalance(ref model.ObjectRef, name string, b *balanceSe
 // serviceUpstream makes the Service's cluster IP the backend's only
 // endpoint. A Service without one (headless) keeps its endpoints.
 func (t *translator) serviceUpstream(ref model.ObjectRef, be *model.Backend) {
-	svc := t.snap.Services[types.NamespacedName{Namespace: be.Service.Namespace, Name: be.Service.Name}]
+	svc := t.service(be.Service.Namespace, be.Service.Name)
 	if svc == nil || svc.Spec.Type == corev1.ServiceTypeExternalName {
 		return
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/straitgw/strait/internal/annotations"
 	"github.com/straitgw/strait/internal/htpasswd"
@@ -59,7 +58,7 @@ func (t *translator) basicAuth(ing *networkingv1.Ingress, ref model.ObjectRef, a
 		bad(fmt.Errorf(`%s is in another namespace, which needs allow-cross-namespace-resources: "true" in the ConfigMap`, what), closed)
 		return nil, true
 	}
-	s := t.snap.Secrets[types.NamespacedName{Namespace: ns, Name: name}]
+	s := t.secretObj(ns, name)
 	if s == nil {
 		bad(fmt.Errorf("%s not found", what), closed)
 		return nil, true

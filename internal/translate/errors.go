@@ -4,7 +4,6 @@ import (
 	"strconv"
 
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/straitgw/strait/internal/annotations"
 	"github.com/straitgw/strait/internal/model"
@@ -61,7 +60,7 @@ func (t *translator) errorsPolicy(ing *networkingv1.Ingress, ref model.ObjectRef
 // that does not exist or has no port is a problem and ignored.
 func (t *translator) annotationDefaultBackend(ing *networkingv1.Ingress, ref model.ObjectRef, name string) string {
 	field := "metadata.annotations[" + annotations.Prefix + annotations.DefaultBackend.Name + "]"
-	svc := t.snap.Services[types.NamespacedName{Namespace: ing.Namespace, Name: name}]
+	svc := t.service(ing.Namespace, name)
 	if svc == nil || len(svc.Spec.Ports) == 0 {
 		t.problem(ref, field, "DefaultBackendNotFound", "default-backend Service %s/%s not found or has no ports; the annotation is ignored", ing.Namespace, name)
 		return ""

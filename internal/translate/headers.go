@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/straitgw/strait/internal/annotations"
 	"github.com/straitgw/strait/internal/model"
@@ -51,7 +50,7 @@ func (t *translator) headerMap(ref model.ObjectRef, data map[string]string, key 
 		t.problem(ref, "data."+key, "InvalidConfiguration", "%s %q is not namespace/name; no headers are added", key, v)
 		return nil
 	}
-	cm := t.snap.ConfigMaps[types.NamespacedName{Namespace: ns, Name: name}]
+	cm := t.configMap(ns, name)
 	if cm == nil {
 		t.problem(ref, "data."+key, "InvalidConfiguration", "%s: ConfigMap %s not found; no headers are added until it exists", key, v)
 		return nil
@@ -114,7 +113,7 @@ func (t *translator) customHeaders(ing *networkingv1.Ingress, bad func(error, st
 	if ns != ing.Namespace {
 		return fail("ConfigMap %s is in another namespace", ref)
 	}
-	cm := t.snap.ConfigMaps[types.NamespacedName{Namespace: ns, Name: name}]
+	cm := t.configMap(ns, name)
 	if cm == nil {
 		return fail("ConfigMap %s not found", ref)
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/straitgw/strait/internal/annotations"
 	"github.com/straitgw/strait/internal/model"
@@ -83,7 +82,7 @@ func (t *translator) readSettings(name string) settings {
 	var ref model.ObjectRef
 	if ns, n, ok := strings.Cut(name, "/"); ok {
 		ref = model.ObjectRef{Kind: "ConfigMap", Namespace: ns, Name: n}
-		if cm := t.snap.ConfigMaps[types.NamespacedName{Namespace: ns, Name: n}]; cm != nil {
+		if cm := t.configMap(ns, n); cm != nil {
 			data = cm.Data
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/straitgw/strait/internal/annotations"
 	"github.com/straitgw/strait/internal/model"
@@ -31,7 +30,7 @@ func (t *translator) readRiskGate(name string) riskGate {
 	if !ok {
 		return g
 	}
-	cm := t.snap.ConfigMaps[types.NamespacedName{Namespace: ns, Name: n}]
+	cm := t.configMap(ns, n)
 	if cm == nil {
 		return g
 	}
@@ -61,6 +60,20 @@ func parseRisk(s string) (annotations.Risk, bool) {
 // admit reports whether the gate lets ing be served. A refused Ingress
 // gets one problem naming the annotations over the level.
 func (t *translator) admit(ing *networkingv1.Ingress, ref model.ObjectRef) bool {
+	over := t.riskOver(ing)
+	if len(over) == 0 {
+		return true
+	}
+	slices.Sort(over)
+	t.problem(ref, "metadata.annotations", "AnnotationRiskTooHigh",
+		"the Ingress is not served: %s above the ConfigMap's annotations-risk-level %s, as ingress-nginx does. Snippets are never interpreted by Strait; remove them and use typed annotations instead (configuration-snippet: custom-headers or add-headers for response headers, permanent-redirect or temporal-redirect for redirects, allowlist-source-range or denylist-source-range for access rules)",
+		strings.Join(over, ", "), t.gate.level)
+	return false
+}
+
+// riskOver lists the annotations of ing above the gate's level, each with
+// its risk.
+func (t *translator) riskOver(ing *networkingv1.Ingress) []string {
 	t.loadCatalogue()
 	var over []string
 	for k := range ing.Annotations {
@@ -74,14 +87,7 @@ func (t *translator) admit(ing *networkingv1.Ingress, ref model.ObjectRef) bool 
 		}
 		over = append(over, k+" ("+key.Risk.String()+")")
 	}
-	if len(over) == 0 {
-		return true
-	}
-	slices.Sort(over)
-	t.problem(ref, "metadata.annotations", "AnnotationRiskTooHigh",
-		"the Ingress is not served: %s above the ConfigMap's annotations-risk-level %s, as ingress-nginx does. Snippets are never interpreted by Strait; remove them and use typed annotations instead (configuration-snippet: custom-headers or add-headers for response headers, permanent-redirect or temporal-redirect for redirects, allowlist-source-range or denylist-source-range for access rules)",
-		strings.Join(over, ", "), t.gate.level)
-	return false
+	return over
 }
 
 // loadCatalogue indexes every known annotation by name and alias.

@@ -9,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/straitgw/strait/internal/model"
 )
@@ -100,7 +99,7 @@ func (t *translator) secret(ns, name string) *certResult {
 	}
 	cr := &certResult{}
 	t.certs[key] = cr
-	s := t.snap.Secrets[types.NamespacedName{Namespace: ns, Name: name}]
+	s := t.secretObj(ns, name)
 	switch {
 	case s == nil:
 		cr.err = "not found"

@@ -6,7 +6,7 @@ package translate
 
 import (
 	"fmt"
-	"github.com/straitgw/strait/internal/annotations"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -16,6 +16,7 @@ import (
 
 	networkingv1 "k8s.io/api/networking/v1"
 
+	"github.com/straitgw/strait/internal/annotations"
 	"github.com/straitgw/strait/internal/model"
 	"github.com/straitgw/strait/internal/snapshot"
 )
@@ -39,8 +40,17 @@ type Options struct {
 }
 
 // Translate builds the model for s. The returned problems are sorted by
-// object, then field.
+// object, then field. It is a Builder with nothing to reuse.
 func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Problem) {
+	var b Builder
+	r := b.Build(s, opts)
+	return r.Model, r.Problems
+}
+
+// newTranslator returns a translator for s with the controller-wide
+// settings of base: nil reads them from the ConfigMap and the flags (the
+// base translation itself), reporting what is wrong with them.
+func newTranslator(s *snapshot.Snapshot, opts Options, base *translator) *translator {
 	t := &translator{
 		snap:          s,
 		backends:      map[string]*model.Backend{},
@@ -51,14 +61,32 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 		tlsHosts:      map[string]bool{},
 		passthroughOn: opts.EnableSSLPassthrough,
 		balance:       map[string]*balanceState{},
+		reads:         newReads(),
 	}
-	t.settings = t.readSettings(opts.ConfigMap)
-	t.gate = t.readRiskGate(opts.ConfigMap)
-	t.defaultAction = t.globalDefault(opts)
+	if base == nil {
+		t.settings = t.readSettings(opts.ConfigMap)
+		t.gate = t.readRiskGate(opts.ConfigMap)
+		t.defaultAction = t.globalDefault(opts)
+		t.loadCatalogue()
+	} else {
+		t.settings, t.gate, t.defaultAction, t.catalogue = base.settings, base.gate, base.defaultAction, base.catalogue
+		// The controller's default backend, resolved once by base; each
+		// translation decides its balancer (and service-upstream) anew.
+		for name, be := range base.backends {
+			c := *be
+			t.backends[name] = &c
+		}
+		maps.Copy(t.resolved, base.resolved)
+	}
 	t.catchAll = newHostBuilder(model.CatchAllHost, t.defaultAction)
+	return t
+}
 
+// run reads ings (the snapshot's, or one component's) and builds their
+// part of the model: hosts, the backends they use, certificates.
+func (t *translator) run(ings []*networkingv1.Ingress) *model.Model {
 	var canaries []*networkingv1.Ingress
-	for _, ing := range ordered(s.Ingresses) {
+	for _, ing := range ordered(ings) {
 		if t.isCanary(ing) {
 			canaries = append(canaries, ing)
 			continue
@@ -70,6 +98,12 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 		t.canaryIngress(ing)
 	}
 	m, _ := t.finish()
+	return m
+}
+
+// settle sets the model's controller-wide fields from the settings and
+// resolves the default certificate.
+func (t *translator) settle(m *model.Model, opts Options) {
 	m.HSTS = t.settings.hsts
 	m.Forwarding = t.settings.forwarding
 	m.Headers = t.settings.headers
@@ -84,8 +118,6 @@ func Translate(s *snapshot.Snapshot, opts Options) (*model.Model, []model.Proble
 	if opts.DefaultCertificate != "" {
 		t.defaultCertificate(m, opts.DefaultCertificate)
 	}
-	sortProblems(t.problems)
-	return m, t.problems
 }
 
 // translator carries the state of one Translate call.
@@ -118,6 +150,15 @@ type translator struct {
 	seq int
 	// balance collects each backend's selection settings.
 	balance map[string]*balanceState
+	// reads are the snapshot objects looked at; globalTLS, when set,
+	// replaces tlsHosts with every Ingress's (see Builder).
+	reads     *reads
+	globalTLS map[string]int
+	// tlsAsked, when set, records hostHasTLS's answers.
+	tlsAsked map[string]bool
+	// foreignCatchAll is set when the Ingresses read do not configure
+	// the catch-all: its backends are then not reported as used.
+	foreignCatchAll bool
 }
 
 // hostBuilder collects one virtual host's routes while Ingresses are read
@@ -245,18 +286,31 @@ func (t *translator) ingressTLS(ing *networkingv1.Ingress) {
 		return
 	}
 	t.tls(ing)
+	for _, h := range tlsHostsOf(ing) {
+		t.tlsHosts[h] = true
+	}
+}
+
+// tlsHostsOf returns the hosts an Ingress gives a certificate: with a TLS
+// section, its rule hosts and the hosts the section lists.
+func tlsHostsOf(ing *networkingv1.Ingress) []string {
+	if len(ing.Spec.TLS) == 0 {
+		return nil
+	}
+	var out []string
 	for _, r := range ing.Spec.Rules {
 		if h, err := normalizeHost(r.Host); err == nil {
-			t.tlsHosts[h] = true
+			out = append(out, h)
 		}
 	}
 	for _, e := range ing.Spec.TLS {
 		for _, h := range e.Hosts {
 			if h, err := normalizeHost(h); err == nil {
-				t.tlsHosts[h] = true
+				out = append(out, h)
 			}
 		}
 	}
+	return out
 }
 
 // loc locates a backend or path inside an Ingress. It is formatted into a
@@ -436,13 +490,20 @@ func (t *translator) regexRoutes(hb *hostBuilder) {
 // hostHasTLS reports whether a certificate is configured for host, itself
 // or through the wildcard of its parent.
 func (t *translator) hostHasTLS(host string) bool {
-	if t.tlsHosts[host] {
-		return true
+	has := func(h string) bool {
+		if t.globalTLS != nil {
+			return t.globalTLS[h] > 0
+		}
+		return t.tlsHosts[h]
 	}
-	if i := strings.IndexByte(host, '.'); i > 0 && !strings.HasPrefix(host, "*.") {
-		return t.tlsHosts["*"+host[i:]]
+	on := has(host)
+	if i := strings.IndexByte(host, '.'); !on && i > 0 && !strings.HasPrefix(host, "*.") {
+		on = has("*" + host[i:])
 	}
-	return false
+	if t.tlsAsked != nil {
+		t.tlsAsked[host] = on
+	}
+	return on
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
@@ -503,8 +564,10 @@ func (t *translator) finish() (*model.Model, []model.Problem) {
 			}
 		}
 	}
-	markUsed(&m.CatchAll)
-	markErrorBackends(&m.CatchAll, used)
+	if !t.foreignCatchAll {
+		markUsed(&m.CatchAll)
+		markErrorBackends(&m.CatchAll, used)
+	}
 	for i := range m.Hosts {
 		markUsed(&m.Hosts[i])
 		markErrorBackends(&m.Hosts[i], used)
