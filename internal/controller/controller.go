@@ -54,6 +54,9 @@ type Controller struct {
 	ready atomic.Bool
 	mu    sync.Mutex
 	cur   Generation
+	// builder keeps the translation of the Ingresses a change leaves
+	// alone; only full() uses it.
+	builder translate.Builder
 }
 
 // Ready reports whether the caches have synced and the first generation is
@@ -124,9 +127,12 @@ func (c *Controller) Run(ctx context.Context) error {
 func (c *Controller) full() {
 	start := time.Now()
 	snap := snapshot.Build(c.Source.Objects(), c.Classes)
-	m, problems := translate.Translate(snap, c.Translate)
+	r := c.builder.Build(snap, c.Translate)
+	m, problems := r.Model, r.Problems
 	c.mu.Lock()
-	same := c.cur.Model != nil && model.Equal(c.cur.Model, m)
+	// The Builder knows when nothing it translated changed; the endpoints
+	// fast path's changes since make the components they touch change.
+	same := c.cur.Model != nil && !r.Changed
 	old := c.cur.Problems
 	served := c.cur.Model
 	if same {
@@ -149,7 +155,10 @@ func (c *Controller) full() {
 	took := time.Since(start)
 	c.Metrics.Generations.WithLabelValues(metrics.KindFull).Inc()
 	c.Metrics.BuildSeconds.WithLabelValues(metrics.KindFull).Observe(took.Seconds())
-	c.Log.Info("generation applied", "ingresses", len(snap.Ingresses), "hosts", len(m.Hosts), "backends", len(m.Backends), "problems", len(problems), "took", took.Round(time.Microsecond))
+	c.Log.Info("generation applied", "ingresses", len(snap.Ingresses), "translated", r.Translated, "hosts", len(m.Hosts), "backends", len(m.Backends), "problems", len(problems), "took", took.Round(time.Microsecond))
+	if r.Fallback {
+		c.Log.Warn("Ingress components conflicted; every Ingress was translated together", "ingresses", len(snap.Ingresses))
+	}
 	if c.Observe != nil {
 		c.Observe(c.Current())
 	}

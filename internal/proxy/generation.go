@@ -8,6 +8,7 @@ package proxy
 import (
 	"crypto/tls"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -57,6 +58,10 @@ type generation struct {
 	// h2Streams is http2-max-concurrent-streams, for HTTP/2 connections
 	// opened while the generation is current.
 	h2Streams uint32
+	// compiled are the hosts by name, and ctx what they were compiled
+	// with, for the next generation to reuse.
+	compiled map[string]compiledHost
+	ctx      hostContext
 }
 
 // vhost is a compiled virtual host.
@@ -71,6 +76,8 @@ type vhost struct {
 	www *model.WWWRedirect
 	// clientAuth checks client certificates over HTTPS; nil for none.
 	clientAuth *clientAuth
+	// limited are the routes with rate or connection limits.
+	limited []*route
 }
 
 // route is a compiled route: where matched requests go, and the policy
@@ -114,19 +121,64 @@ type route struct {
 	mirror *mirrorRule
 }
 
+// compiledHost is a compiled virtual host with the model host it was
+// compiled from.
+type compiledHost struct {
+	src *model.VirtualHost
+	vh  *vhost
+}
+
+// hostContext is what compiled hosts depend on beyond their model host:
+// a later generation reuses them only while it is the same.
+type hostContext struct {
+	// headers are the ConfigMap's header settings, compiled into every
+	// route; model keeps what they were compiled from.
+	headers *globalHeaders
+	model   model.Headers
+	// full hands every route to the net/http handler.
+	full bool
+	// backends counts the registry's replaced backends: a replaced one
+	// leaves compiled routes pointing at the old object.
+	backends uint64
+	to       Timeouts
+}
+
+// same reports whether compiled hosts of context o hold in c.
+func (o *hostContext) same(c *hostContext) bool {
+	return o.full == c.full && o.backends == c.backends && o.to == c.to && reflect.DeepEqual(o.model, c.model)
+}
+
 // compile builds a generation from m. backends and certs come from the
-// long-lived state and are shared with earlier generations.
-func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[string]*tls.Certificate, to Timeouts) *generation {
+// long-lived state and are shared with earlier generations, and so are
+// the compiled hosts of prev whose model host and context did not change:
+// a change to one host compiles that host alone.
+func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[string]*tls.Certificate, ctx hostContext, prev *generation) *generation {
 	g := &generation{
 		model:    m,
 		exact:    make(map[string]*vhost, len(m.Hosts)),
 		wildcard: map[string]*vhost{},
 		certs:    make(map[string]*tls.Certificate, len(m.SNI)),
+		compiled: make(map[string]compiledHost, len(m.Hosts)),
 	}
+	if prev != nil && prev.ctx.same(&ctx) {
+		ctx.headers = prev.ctx.headers
+	} else {
+		ctx.headers, prev = compileHeaders(&ctx.model), nil
+	}
+	g.ctx, g.headers = ctx, ctx.headers
 	vhs := make([]*vhost, len(m.Hosts))
 	for i := range m.Hosts {
 		h := &m.Hosts[i]
-		vhs[i] = compileHost(h, backends, to)
+		if prev != nil {
+			if c, ok := prev.compiled[h.Name]; ok && sameHost(c.src, h) {
+				vhs[i] = c.vh
+			}
+		}
+		if vhs[i] == nil {
+			vhs[i] = compileHost(h, backends, ctx.to)
+			g.finishHost(vhs[i], h)
+		}
+		g.compiled[h.Name] = compiledHost{h, vhs[i]}
 		g.add(h.Name, vhs[i])
 	}
 	// Aliases come second: a host of that name always wins.
@@ -135,7 +187,8 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 			g.add(al, vhs[i])
 		}
 	}
-	g.catchAll = compileHost(&m.CatchAll, backends, to)
+	g.catchAll = compileHost(&m.CatchAll, backends, ctx.to)
+	g.finishHost(g.catchAll, &m.CatchAll)
 	g.fwd = compileForwarding(&m.Forwarding)
 	for _, pt := range m.Passthrough {
 		if be := backends[pt.Backend]; be != nil {
@@ -144,9 +197,6 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 			}
 			g.passthrough[pt.Host] = be
 		}
-	}
-	if g.headers = compileHeaders(&m.Headers); g.headers != nil {
-		g.routes(func(r *route) { r.headers = g.headers })
 	}
 	g.limits = compileHeaderLimits(&m.Client)
 	g.keepAlive = compileClientKeepAlive(&m.Client)
@@ -175,6 +225,32 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 	return g
 }
 
+// finishHost sets what a newly compiled host takes from the generation:
+// the global headers, client-certificate checks, and the hand-over of
+// every route to the net/http handler when the generation needs it.
+func (g *generation) finishHost(vh *vhost, h *model.VirtualHost) {
+	if h.ClientAuth != nil {
+		vh.setClientAuth(compileClientAuth(h.ClientAuth))
+	}
+	vh.each(func(r *route) {
+		r.headers = g.headers
+		r.full = r.full || g.ctx.full
+	})
+}
+
+// sameHost reports whether b is a, as far as compiling goes: translate
+// shares the routes of hosts it did not translate again, so the same
+// route array (and the same settings) means the same host.
+func sameHost(a, b *model.VirtualHost) bool {
+	return a.Name == b.Name && a.Regex == b.Regex && a.AppRoot == b.AppRoot && a.Default == b.Default &&
+		a.RedirectTo == b.RedirectTo && a.ClientAuth == b.ClientAuth && sameArray(a.Routes, b.Routes) && sameArray(a.Aliases, b.Aliases)
+}
+
+// sameArray reports whether a and b are the same slice of one array.
+func sameArray[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
 func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to Timeouts) *vhost {
 	vh := &vhost{exact: map[string]*route{}, prefix: map[string]*route{}, appRoot: h.AppRoot}
 	for i := range h.Routes {
@@ -192,6 +268,9 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		cr.logSrc, cr.logOff = r, r.Policy.AccessLogOff
 		cr.mirror = compileMirror(r.Policy.Mirror)
 		cr.respHead = int(max(r.Policy.ProxyBufferBytes, maxHeadBytes))
+		if cr.policy != nil && cr.policy.limit != nil {
+			vh.limited = append(vh.limited, cr)
+		}
 		if h.Regex {
 			re, err := regexp.Compile("(?i)^" + r.Path)
 			if err != nil {
@@ -263,27 +342,41 @@ type hostPattern struct {
 	vh *vhost
 }
 
+// each calls f for every route of the host.
+func (vh *vhost) each(f func(*route)) {
+	for _, r := range vh.exact {
+		f(r)
+	}
+	for _, r := range vh.prefix {
+		f(r)
+	}
+	for _, r := range vh.regex {
+		f(r)
+	}
+	f(vh.def)
+}
+
+// limitedRoutes calls f for every route with limits.
+func (g *generation) limitedRoutes(f func(*route)) {
+	for _, c := range g.compiled {
+		for _, r := range c.vh.limited {
+			f(r)
+		}
+	}
+	for _, r := range g.catchAll.limited {
+		f(r)
+	}
+}
+
 // routes calls f for every route of the generation.
 func (g *generation) routes(f func(*route)) {
-	each := func(vh *vhost) {
-		for _, r := range vh.exact {
-			f(r)
-		}
-		for _, r := range vh.prefix {
-			f(r)
-		}
-		for _, r := range vh.regex {
-			f(r)
-		}
-		f(vh.def)
-	}
 	for _, vh := range g.exact {
-		each(vh)
+		vh.each(f)
 	}
 	for _, vh := range g.wildcard {
-		each(vh)
+		vh.each(f)
 	}
-	each(g.catchAll)
+	g.catchAll.each(f)
 }
 
 // host finds the virtual host for a Host header value: exact name first,

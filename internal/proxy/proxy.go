@@ -214,13 +214,16 @@ func (p *Proxy) Apply(m *model.Model) {
 	backends := p.registry.Update(m.Backends)
 	p.registry.SetKeepAlive(compileUpstreamKeepAlive(&m.Upstream))
 	certs := p.certs.update(m.Certificates, p.log)
-	g := compile(m, backends, certs, p.timeouts)
+	ctx := hostContext{
+		model: m.Headers,
+		// Compression is written once, in the net/http handler.
+		full:     p.handoffAll || compileGzip(m.Gzip) != nil,
+		backends: p.registry.Replaced(),
+		to:       p.timeouts,
+	}
+	g := compile(m, backends, certs, ctx, p.gen.Load())
 	p.applyTLS(g, m)
 	g.alog = compileAccessLog(&m.AccessLog, p.alog)
-	if p.handoffAll || g.gzip != nil {
-		// Compression is written once, in the net/http handler.
-		g.routes(func(r *route) { r.full = true })
-	}
 	p.limits.bind(g)
 	p.gen.Store(g)
 }

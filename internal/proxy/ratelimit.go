@@ -193,10 +193,7 @@ func (lr *limitRegistry) bind(g *generation) {
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
 	used := map[string]*limitZone{}
-	g.routes(func(r *route) {
-		if r.policy == nil || r.policy.limit == nil {
-			return
-		}
+	g.limitedRoutes(func(r *route) {
 		l := r.policy.limit
 		z := used[l.key]
 		if z == nil {
@@ -206,7 +203,11 @@ func (lr *limitRegistry) bind(g *generation) {
 			}
 			used[l.key] = z
 		}
-		l.zone = z
+		if l.zone != z {
+			// Routes reused from the previous generation keep their
+			// zone: requests are reading it.
+			l.zone = z
+		}
 	})
 	lr.zones = used
 }

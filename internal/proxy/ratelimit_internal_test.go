@@ -71,15 +71,15 @@ func TestLimitZonesFollowGenerations(t *testing.T) {
 			CatchAll: model.VirtualHost{Name: model.CatchAllHost, Default: model.Action{Status: 404}}}
 	}
 	var lr limitRegistry
-	g1 := compile(mk("ns/a/1"), nil, nil, Timeouts{})
+	g1 := compile(mk("ns/a/1"), nil, nil, hostContext{}, nil)
 	lr.bind(g1)
 	z1 := lr.zones["ns/a/1"]
-	g2 := compile(mk("ns/a/1"), nil, nil, Timeouts{})
+	g2 := compile(mk("ns/a/1"), nil, nil, hostContext{}, nil)
 	lr.bind(g2)
 	if z1 == nil || lr.zones["ns/a/1"] != z1 {
 		t.Fatalf("zone not kept across generations")
 	}
-	lr.bind(compile(mk("ns/a/2"), nil, nil, Timeouts{}))
+	lr.bind(compile(mk("ns/a/2"), nil, nil, hostContext{}, nil))
 	if len(lr.zones) != 1 || lr.zones["ns/a/1"] != nil {
 		t.Errorf("zones %v, want only ns/a/2", lr.zones)
 	}

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -333,6 +334,39 @@ func BenchmarkEndpointsOnly(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// BenchmarkChangeOneIngress measures what a change to one Ingress costs in
+// a cluster of n: the snapshot, the incremental translation (the changed
+// Ingress's component: here the Ingresses sharing its namespace's
+// Services) and the compile, which reuses every other host.
+func BenchmarkChangeOneIngress(b *testing.B) {
+	for _, n := range scaleSizes {
+		b.Run(fmt.Sprintf("ingresses=%d", n), func(b *testing.B) {
+			objs := scaleObjects(b, n)
+			objs.Ingresses = slices.Clone(objs.Ingresses)
+			p := scaleProxy(b)
+			var tb translate.Builder
+			p.Apply(tb.Build(snapshot.Build(objs, scaleClasses), translate.Options{}).Model)
+			b.ReportAllocs()
+			var translated int
+			i := 0
+			for b.Loop() {
+				k := (i * 7919) % n
+				ing := objs.Ingresses[k].DeepCopy()
+				ing.Spec.Rules[0].HTTP.Paths[0].Path = fmt.Sprintf("/changed-%d", i)
+				objs.Ingresses[k] = ing
+				r := tb.Build(snapshot.Build(objs, scaleClasses), translate.Options{})
+				if !r.Changed || len(r.Problems) > 0 {
+					b.Fatalf("changing an Ingress: changed %v, %d problems", r.Changed, len(r.Problems))
+				}
+				translated += r.Translated
+				p.Apply(r.Model)
+				i++
+			}
+			b.ReportMetric(float64(translated)/float64(b.N), "ingresses-translated/op")
+		})
+	}
 }
 
 // scaleReportRoutes adds the size of the routing table and the cost per route.

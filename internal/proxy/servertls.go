@@ -75,19 +75,9 @@ func (p *Proxy) configForClient(hello *tls.ClientHelloInfo) (*tls.Config, error)
 // applyTLS completes a compiled generation with its TLS settings: the
 // listener configurations and the hosts' client-certificate checks.
 func (p *Proxy) applyTLS(g *generation, m *model.Model) {
+	// Hosts' client-certificate checks are compiled with the hosts
+	// (finishHost).
 	g.tls = p.compileServerTLS(m.ServerTLS, m.NoHTTP2)
-	for i := range m.Hosts {
-		h := &m.Hosts[i]
-		if h.ClientAuth == nil {
-			continue
-		}
-		if vh := g.hostByName(h.Name); vh != nil {
-			vh.setClientAuth(compileClientAuth(h.ClientAuth))
-		}
-	}
-	if m.CatchAll.ClientAuth != nil {
-		g.catchAll.setClientAuth(compileClientAuth(m.CatchAll.ClientAuth))
-	}
 }
 
 // setClientAuth sets a host's client-certificate check. Its routes are
@@ -117,12 +107,4 @@ func newTicketKeys() (keys [2][32]byte, err error) {
 		}
 	}
 	return keys, nil
-}
-
-// hostByName finds a virtual host by its model name.
-func (g *generation) hostByName(name string) *vhost {
-	if len(name) > 2 && name[:2] == "*." {
-		return g.wildcard[name[2:]]
-	}
-	return g.exact[name]
 }

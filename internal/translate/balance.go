@@ -3,6 +3,7 @@ package translate
 import (
 	"errors"
 	"net/netip"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -31,12 +32,16 @@ type balanceSettings struct {
 	subsetSize int
 	// affinity is nil without affinity: cookie.
 	affinity *model.Affinity
+	// tuned is set when the Ingress has backend-selection annotations
+	// (see balanceTuned).
+	tuned bool
 }
 
 // balanceState collects one backend's settings while Ingresses are read
 // oldest first.
 type balanceState struct {
 	fixed       bool // the first referencing Ingress has set what follows
+	tuned       bool // by annotations, rather than the ConfigMap's defaults
 	loadBalance string
 	hashBy      *model.HashBy
 	affinity    *model.Affinity
@@ -59,6 +64,7 @@ func (t *translator) readBalanceDefaults(ref model.ObjectRef, data map[string]st
 // Values ingress-nginx rejects (the whole Ingress) fail it closed.
 func (t *translator) ingressBalance(a map[string]string, useRegex bool, bad func(error, string)) (b balanceSettings, failClosed bool) {
 	b = t.settings.balance
+	b.tuned = balanceTuned(a)
 	const closed = "the Ingress's paths answer 503 until it is fixed"
 	failClosed = read(a, &annotations.LoadBalance, &b.loadBalance, bad, closed)
 	failClosed = read(a, &annotations.UpstreamHashBy, &b.hashBy, bad, closed) || failClosed
@@ -105,6 +111,24 @@ func (t *translator) ingressBalance(a map[string]string, useRegex bool, bad func
 	return b, failClosed
 }
 
+// balanceTuned reports whether annotations a say anything about the
+// selection of backends. Ingresses that do not all decide the same for a
+// Service: the ConfigMap's defaults (see Builder).
+func balanceTuned(a map[string]string) bool {
+	for k := range a {
+		name, ok := strings.CutPrefix(k, annotations.Prefix)
+		if !ok {
+			continue
+		}
+		for _, p := range []string{"load-balance", "upstream-hash-by", "service-upstream", "affinity", "session-cookie"} {
+			if strings.HasPrefix(name, p) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // errRegexCookiePath is ingress-nginx's warning for affinity with
 // use-regex and no session-cookie-path.
 var errRegexCookiePath = errors.New(annotations.Prefix + "session-cookie-path must be set with use-regex and affinity")
@@ -123,7 +147,7 @@ func (t *translator) applyBalance(ref model.ObjectRef, name string, b *balanceSe
 		t.balance[name] = st
 	}
 	if !st.fixed {
-		st.fixed = true
+		st.fixed, st.tuned = true, b.tuned
 		st.loadBalance, st.hashBy = b.loadBalance, b.hashBy
 		if b.serviceUpstream {
 			t.serviceUpstream(ref, be)
@@ -132,6 +156,7 @@ func (t *translator) applyBalance(ref model.ObjectRef, name string, b *balanceSe
 	if b.affinity == nil {
 		return ""
 	}
+	st.tuned = true
 	if st.affinity == nil {
 		a := *b.affinity
 		st.affinity = &a

@@ -63,10 +63,19 @@ type Builder struct {
 	entries map[types.NamespacedName]*entry
 	// byKey maps each coupling key to the component holding it.
 	byKey map[string]*component
-	comps map[*component]struct{}
+	// asm is the model put together from the components.
+	asm *assembly
+	// readers are the components by the snapshot objects they read, and
+	// asked by the hosts whose certificate status they used, so that a
+	// change finds the components it concerns. snap is the last snapshot.
+	readers map[readKey]map[*component]struct{}
+	asked   map[string]map[*component]struct{}
+	snap    *snapshot.Snapshot
 	// tlsCount counts, per host, the admitted Ingresses that give it a
-	// certificate.
+	// certificate; svcTuned, per Service, the Ingresses using it with
+	// backend-selection annotations.
 	tlsCount map[string]int
+	svcTuned map[string]int
 	last     Result
 }
 
@@ -74,8 +83,38 @@ type Builder struct {
 type entry struct {
 	ing  *networkingv1.Ingress
 	keys []string
-	tls  []string
-	comp *component
+	// services are the Services its rules and default backend use, and
+	// tuned is set when it has backend-selection annotations.
+	services []string
+	tuned    bool
+	tls      []string
+	comp     *component
+}
+
+// newEntry reads what the Builder needs of an Ingress; its keys are
+// completed by serviceKeys once every Ingress is counted.
+func (b *Builder) newEntry(ing *networkingv1.Ingress) *entry {
+	e := &entry{ing: ing, tuned: balanceTuned(ing.Annotations)}
+	e.keys, e.services = couplingKeys(ing)
+	if len(b.base.t.riskOver(ing)) == 0 {
+		e.tls = tlsHostsOf(ing)
+	}
+	return e
+}
+
+// serviceKeys adds to e's keys the Services whose balancer some Ingress
+// tunes: the oldest Ingress using such a Service decides it for all of
+// them, so they translate together. Ingresses using a Service nobody
+// tunes all decide the ConfigMap's defaults, and need not.
+func (b *Builder) serviceKeys(e *entry) {
+	all := b.base.t.settings.balance.serviceUpstream
+	for _, svc := range e.services {
+		if all || b.svcTuned[svc] > 0 {
+			e.keys = append(e.keys, "service:"+svc)
+		}
+	}
+	slices.Sort(e.keys)
+	e.keys = slices.Compact(e.keys)
 }
 
 // base is the translation of the controller-wide inputs alone: settings,
@@ -95,12 +134,19 @@ type component struct {
 	reads    *reads
 	// decided are the backends whose balancer an Ingress here decided,
 	// used here or not: the decision holds wherever they are used.
-	decided map[string]model.Backend
+	decided map[string]decision
 	// catchAll is set when an Ingress here configures the catch-all.
 	catchAll bool
 	// tlsAsked are the hosts whose certificate status the translation
 	// used, with the answer.
 	tlsAsked map[string]bool
+}
+
+// decision is a backend as the Ingress deciding its balancer made it;
+// tuned when that Ingress has backend-selection annotations.
+type decision struct {
+	be    model.Backend
+	tuned bool
 }
 
 // catchAllKey couples the Ingresses that configure the catch-all host.
@@ -111,14 +157,25 @@ func (b *Builder) Build(s *snapshot.Snapshot, opts Options) Result {
 	if b.base == nil || b.base.opts != opts || !b.base.t.reads.valid(s) {
 		b.reset(s, opts)
 	}
+	fresh := b.prev == nil
 	dirty := map[*component]struct{}{}
 	var work []*networkingv1.Ingress
-	tlsChanged := false
+	var learned []*entry
+	tunedChanged := false
+	var tlsCrossed []string
 	forget := func(e *entry) {
 		for _, h := range e.tls {
 			if b.tlsCount[h]--; b.tlsCount[h] <= 0 {
 				delete(b.tlsCount, h)
-				tlsChanged = true
+				tlsCrossed = append(tlsCrossed, h)
+			}
+		}
+		if e.tuned {
+			for _, svc := range e.services {
+				if b.svcTuned[svc]--; b.svcTuned[svc] <= 0 {
+					delete(b.svcTuned, svc)
+					tunedChanged = true
+				}
 			}
 		}
 		if e.comp != nil {
@@ -131,16 +188,21 @@ func (b *Builder) Build(s *snapshot.Snapshot, opts Options) Result {
 		}
 	}
 	learn := func(ing *networkingv1.Ingress) {
-		e := &entry{ing: ing, keys: couplingKeys(ing)}
-		if len(b.base.t.riskOver(ing)) == 0 {
-			e.tls = tlsHostsOf(ing)
-		}
+		e := b.newEntry(ing)
 		for _, h := range e.tls {
 			if b.tlsCount[h]++; b.tlsCount[h] == 1 {
-				tlsChanged = true
+				tlsCrossed = append(tlsCrossed, h)
 			}
 		}
-		b.entries[types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name}] = e
+		if e.tuned {
+			for _, svc := range e.services {
+				if b.svcTuned[svc]++; b.svcTuned[svc] == 1 {
+					tunedChanged = true
+				}
+			}
+		}
+		b.entries[nameOf(ing)] = e
+		learned = append(learned, e)
 		work = append(work, ing)
 	}
 	// Both lists are in namespace/name order: one walk finds the
@@ -165,12 +227,31 @@ func (b *Builder) Build(s *snapshot.Snapshot, opts Options) Result {
 		}
 	}
 	b.prev = s.Ingresses
-	for c := range b.comps {
-		if _, ok := dirty[c]; ok {
-			continue
-		}
-		if !c.reads.valid(s) || tlsChanged && !c.tlsStill(b.tlsCount) {
+	if tunedChanged && !fresh {
+		// A Service became tuned or stopped being: the Ingresses using
+		// it couple differently. Rare; start again.
+		b.reset(s, opts)
+		return b.Build(s, opts)
+	}
+	for _, e := range learned {
+		b.serviceKeys(e)
+	}
+	for _, k := range changedObjects(b.snap, s) {
+		for c := range b.readers[k] {
 			dirty[c] = struct{}{}
+		}
+	}
+	b.snap = s
+	for _, h := range tlsCrossed {
+		// A host's status, or with a wildcard that of every host under
+		// it, is what the components asking about them used.
+		for c := range b.asked[h] {
+			dirty[c] = struct{}{}
+		}
+		if parent, ok := strings.CutPrefix(h, "*."); ok {
+			for c := range b.asked["under:"+parent] {
+				dirty[c] = struct{}{}
+			}
 		}
 	}
 	if len(dirty) == 0 && len(work) == 0 && b.last.Model != nil {
@@ -211,7 +292,7 @@ func (b *Builder) Build(s *snapshot.Snapshot, opts Options) Result {
 	}
 	olds := map[types.NamespacedName]*component{}
 	for c := range dirty {
-		delete(b.comps, c)
+		b.drop(c)
 		for _, m := range c.members {
 			olds[nameOf(m)] = c
 			if e := b.entries[nameOf(m)]; e != nil {
@@ -227,19 +308,55 @@ func (b *Builder) Build(s *snapshot.Snapshot, opts Options) Result {
 	changed := len(groups) != len(dirty)
 	for _, group := range groups {
 		c := b.translate(s, opts, group)
+		if !b.asm.add(c) {
+			return b.whole(s, opts)
+		}
 		if o := olds[nameOf(group[0])]; o == nil || !o.same(c) {
 			changed = true
 		}
 	}
 	if !changed && b.last.Model != nil {
+		// The components are new objects, but the model they make is
+		// the last one: keep serving it.
+		b.asm.model(b.base, b.last.Problems, true)
 		return Result{Model: b.last.Model, Problems: b.last.Problems, Translated: len(affected)}
 	}
-	m, problems, ok := b.merge()
-	if !ok {
-		return b.whole(s, opts)
-	}
+	m, problems := b.asm.model(b.base, b.last.Problems, b.last.Model != nil)
 	b.last = Result{Model: m, Problems: problems, Changed: true, Translated: len(affected)}
 	return b.last
+}
+
+// drop forgets a component: out of the model and the indexes.
+func (b *Builder) drop(c *component) {
+	b.asm.remove(c)
+	c.reads.each(func(k readKey) {
+		if rs := b.readers[k]; rs != nil {
+			delete(rs, c)
+			if len(rs) == 0 {
+				delete(b.readers, k)
+			}
+		}
+	})
+	for h := range c.tlsAsked {
+		for _, k := range askedKeys(h) {
+			if as := b.asked[k]; as != nil {
+				delete(as, c)
+				if len(as) == 0 {
+					delete(b.asked, k)
+				}
+			}
+		}
+	}
+}
+
+// askedKeys are the index keys of an asked host: itself and, for a name
+// under a domain, the domain (where a wildcard certificate would be).
+func askedKeys(h string) []string {
+	keys := []string{h}
+	if i := strings.IndexByte(h, '.'); i > 0 && !strings.HasPrefix(h, "*.") {
+		keys = append(keys, "under:"+h[i+1:])
+	}
+	return keys
 }
 
 // whole translates every Ingress of s as one component, the translation
@@ -248,20 +365,25 @@ func (b *Builder) whole(s *snapshot.Snapshot, opts Options) Result {
 	b.reset(s, opts)
 	all := slices.Clone(s.Ingresses)
 	for _, ing := range all {
-		e := &entry{ing: ing, keys: couplingKeys(ing)}
-		if len(b.base.t.riskOver(ing)) == 0 {
-			e.tls = tlsHostsOf(ing)
-		}
+		e := b.newEntry(ing)
 		for _, h := range e.tls {
 			b.tlsCount[h]++
 		}
+		if e.tuned {
+			for _, svc := range e.services {
+				b.svcTuned[svc]++
+			}
+		}
 		b.entries[nameOf(ing)] = e
+	}
+	for _, ing := range all {
+		b.serviceKeys(b.entries[nameOf(ing)])
 	}
 	b.prev = s.Ingresses
 	if len(all) > 0 {
-		b.translate(s, opts, all)
+		b.asm.add(b.translate(s, opts, all))
 	}
-	m, problems, _ := b.merge()
+	m, problems := b.asm.model(b.base, nil, false)
 	b.last = Result{Model: m, Problems: problems, Changed: true, Translated: len(all), Fallback: true}
 	return b.last
 }
@@ -275,8 +397,12 @@ func (b *Builder) reset(s *snapshot.Snapshot, opts Options) {
 	b.prev = nil
 	b.entries = map[types.NamespacedName]*entry{}
 	b.byKey = map[string]*component{}
-	b.comps = map[*component]struct{}{}
+	b.asm = newAssembly()
+	b.readers = map[readKey]map[*component]struct{}{}
+	b.asked = map[string]map[*component]struct{}{}
+	b.snap = s
 	b.tlsCount = map[string]int{}
+	b.svcTuned = map[string]int{}
 	b.last = Result{}
 }
 
@@ -345,13 +471,26 @@ func (b *Builder) translate(s *snapshot.Snapshot, opts Options, members []*netwo
 	// component's to report.
 	t.foreignCatchAll = !catchAll
 	m := t.run(members)
-	c := &component{catchAll: catchAll, members: members, model: m, problems: t.problems, reads: t.reads, tlsAsked: t.tlsAsked, decided: map[string]model.Backend{}}
-	for name := range t.balance {
+	c := &component{catchAll: catchAll, members: members, model: m, problems: t.problems, reads: t.reads, tlsAsked: t.tlsAsked, decided: map[string]decision{}}
+	for name, st := range t.balance {
 		if be := t.backends[name]; be != nil {
-			c.decided[name] = *be
+			c.decided[name] = decision{*be, st.tuned}
 		}
 	}
-	b.comps[c] = struct{}{}
+	c.reads.each(func(k readKey) {
+		if b.readers[k] == nil {
+			b.readers[k] = map[*component]struct{}{}
+		}
+		b.readers[k][c] = struct{}{}
+	})
+	for h := range c.tlsAsked {
+		for _, k := range askedKeys(h) {
+			if b.asked[k] == nil {
+				b.asked[k] = map[*component]struct{}{}
+			}
+			b.asked[k][c] = struct{}{}
+		}
+	}
 	for _, ing := range members {
 		e := b.entries[nameOf(ing)]
 		e.comp = c
@@ -377,143 +516,16 @@ func (o *component) same(c *component) bool {
 		reflect.DeepEqual(o.model, c.model) && reflect.DeepEqual(o.problems, c.problems)
 }
 
-// tlsStill reports whether every certificate status the translation used
-// still holds.
-func (c *component) tlsStill(count map[string]int) bool {
-	t := translator{globalTLS: count}
-	for h, v := range c.tlsAsked {
-		if t.hostHasTLS(h) != v {
-			return false
-		}
-	}
-	return true
-}
-
-// merge assembles the model from the base and the components. It reports
-// false when two components claim the same host, catch-all, certificate
-// binding, passthrough host or backend: the coupling keys should make that
-// impossible, and the caller then translates everything as one.
-func (b *Builder) merge() (*model.Model, []model.Problem, bool) {
-	comps := make([]*component, 0, len(b.comps))
-	hosts, problems := 0, len(b.base.problems)
-	for c := range b.comps {
-		comps = append(comps, c)
-		hosts += len(c.model.Hosts)
-		problems += len(c.problems)
-	}
-	slices.SortFunc(comps, func(x, y *component) int {
-		a, c := x.members[0], y.members[0]
-		if d := strings.Compare(a.Namespace, c.Namespace); d != 0 {
-			return d
-		}
-		return strings.Compare(a.Name, c.Name)
-	})
-	bm := b.base.model
-	m := &model.Model{}
-	*m = *bm
-	m.Hosts = make([]model.VirtualHost, 0, hosts)
-	m.Backends, m.SNI, m.Passthrough = nil, nil, nil
-	m.Certificates = slices.Clone(bm.Certificates)
-	ps := make([]model.Problem, 0, problems)
-	ps = append(ps, b.base.problems...)
-
-	// A backend's balancer is the one the component holding the Ingresses
-	// that reference it decided; the others use it undecided (which only
-	// the controller's default backend can be: the rest couple).
-	decided := map[string]*model.Backend{}
-	for _, c := range comps {
-		for name, be := range c.decided {
-			if decided[name] != nil {
-				return nil, nil, false
-			}
-			decided[name] = &be
-		}
-	}
-	backends := map[string]*model.Backend{}
-	use := func(be *model.Backend) bool {
-		if backends[be.Name] != nil {
-			return decided[be.Name] != nil || b.base.t.backends[be.Name] != nil
-		}
-		if d := decided[be.Name]; d != nil {
-			be = d
-		}
-		backends[be.Name] = be
-		return true
-	}
-	var catchFrom *component
-	for _, c := range comps {
-		if c.catchAll {
-			if catchFrom != nil {
-				return nil, nil, false
-			}
-			catchFrom = c
-			m.CatchAll = c.model.CatchAll
-		}
-	}
-	if catchFrom == nil {
-		for i := range bm.Backends {
-			use(&bm.Backends[i])
-		}
-	}
-	certs := map[string]bool{}
-	for _, c := range bm.Certificates {
-		certs[c.Name] = true
-	}
-	for _, c := range comps {
-		cm := c.model
-		m.Hosts = append(m.Hosts, cm.Hosts...)
-		ps = append(ps, c.problems...)
-		for i := range cm.Backends {
-			if !use(&cm.Backends[i]) {
-				return nil, nil, false
-			}
-		}
-		m.SNI = append(m.SNI, cm.SNI...)
-		m.Passthrough = append(m.Passthrough, cm.Passthrough...)
-		for _, cert := range cm.Certificates {
-			if !certs[cert.Name] {
-				certs[cert.Name] = true
-				m.Certificates = append(m.Certificates, cert)
-			}
-		}
-	}
-	slices.SortFunc(m.Hosts, func(a, b model.VirtualHost) int { return strings.Compare(a.Name, b.Name) })
-	for i := 1; i < len(m.Hosts); i++ {
-		if m.Hosts[i].Name == m.Hosts[i-1].Name {
-			return nil, nil, false
-		}
-	}
-	m.Backends = make([]model.Backend, 0, len(backends))
-	for _, be := range backends {
-		m.Backends = append(m.Backends, *be)
-	}
-	slices.SortFunc(m.Backends, func(a, b model.Backend) int { return strings.Compare(a.Name, b.Name) })
-	slices.SortFunc(m.SNI, func(a, b model.SNIBinding) int { return strings.Compare(a.Host, b.Host) })
-	slices.SortFunc(m.Passthrough, func(a, b model.Passthrough) int { return strings.Compare(a.Host, b.Host) })
-	slices.SortFunc(m.Certificates, func(a, b model.Certificate) int { return strings.Compare(a.Name, b.Name) })
-	for i := 1; i < len(m.SNI); i++ {
-		if m.SNI[i].Host == m.SNI[i-1].Host {
-			return nil, nil, false
-		}
-	}
-	for i := 1; i < len(m.Passthrough); i++ {
-		if m.Passthrough[i].Host == m.Passthrough[i-1].Host {
-			return nil, nil, false
-		}
-	}
-	sortProblems(ps)
-	return m, ps, true
-}
-
 // couplingKeys are what an Ingress may share with others: its hosts (and
 // the names its aliases and www redirect claim), the catch-all, and the
-// Services it references.
-func couplingKeys(ing *networkingv1.Ingress) []string {
-	var keys []string
+// Service of its default-backend annotation. services are the Services
+// its rules and default backend use, which couple only when tuned (see
+// serviceKeys).
+func couplingKeys(ing *networkingv1.Ingress) (keys, services []string) {
 	host := func(h string) { keys = append(keys, "host:"+h) }
 	service := func(name string) {
 		if name != "" {
-			keys = append(keys, "service:"+ing.Namespace+"/"+name)
+			services = append(services, ing.Namespace+"/"+name)
 		}
 	}
 	a := ing.Annotations
@@ -546,7 +558,9 @@ func couplingKeys(ing *networkingv1.Ingress) []string {
 		}
 	}
 	if v, ok := a[annotations.Prefix+annotations.DefaultBackend.Name]; ok {
-		service(strings.TrimSpace(v))
+		// Error pages' backends are used without being decided: the
+		// Ingresses sharing one translate together.
+		keys = append(keys, "service:"+ing.Namespace+"/"+strings.TrimSpace(v))
 	}
 	if aliases, _, err := annotations.ServerAlias.Lookup(a, annotations.Prefix); err == nil {
 		for _, al := range aliases {
@@ -554,7 +568,8 @@ func couplingKeys(ing *networkingv1.Ingress) []string {
 		}
 	}
 	slices.Sort(keys)
-	return slices.Compact(keys)
+	slices.Sort(services)
+	return slices.Compact(keys), slices.Compact(services)
 }
 
 func nameOf(ing *networkingv1.Ingress) types.NamespacedName {
@@ -642,4 +657,64 @@ func (t *translator) endpointSlices(ns, name string) []*discoveryv1.EndpointSlic
 	v := t.snap.EndpointSlices[k]
 	t.reads.slices[k] = v
 	return v
+}
+
+// readKey names a snapshot object a translation read.
+type readKey struct {
+	kind readKind
+	name types.NamespacedName
+}
+
+// readKind is the kind of a read object.
+type readKind uint8
+
+const (
+	readService readKind = iota
+	readSecret
+	readConfigMap
+	readSlices
+)
+
+// each calls f with every object read.
+func (r *reads) each(f func(readKey)) {
+	for k := range r.services {
+		f(readKey{readService, k})
+	}
+	for k := range r.secrets {
+		f(readKey{readSecret, k})
+	}
+	for k := range r.configMaps {
+		f(readKey{readConfigMap, k})
+	}
+	for k := range r.slices {
+		f(readKey{readSlices, k})
+	}
+}
+
+// changedObjects lists the objects other than Ingresses that differ
+// between two snapshots: added, removed or replaced.
+func changedObjects(prev, cur *snapshot.Snapshot) []readKey {
+	if prev == nil || prev == cur {
+		return nil
+	}
+	var out []readKey
+	out = appendChanged(out, readService, prev.Services, cur.Services, func(a, b *corev1.Service) bool { return a == b })
+	out = appendChanged(out, readSecret, prev.Secrets, cur.Secrets, func(a, b *corev1.Secret) bool { return a == b })
+	out = appendChanged(out, readConfigMap, prev.ConfigMaps, cur.ConfigMaps, func(a, b *corev1.ConfigMap) bool { return a == b })
+	out = appendChanged(out, readSlices, prev.EndpointSlices, cur.EndpointSlices, slices.Equal[[]*discoveryv1.EndpointSlice])
+	return out
+}
+
+func appendChanged[V any](out []readKey, kind readKind, prev, cur map[types.NamespacedName]V, same func(a, b V) bool) []readKey {
+	for k, v := range cur {
+		if p, ok := prev[k]; !ok || !same(p, v) {
+			out = append(out, readKey{kind, k})
+		}
+	}
+	for k := range prev {
+		if _, ok := cur[k]; !ok {
+			out = append(out, readKey{kind, k})
+		}
+	}
+	return out
 }

@@ -71,7 +71,7 @@ func TestBuilderTranslatesOnlyTheChangedComponent(t *testing.T) {
 	w := &randomWorld{rng: mrand.New(mrand.NewPCG(1, 1)), ings: map[string]*networkingv1.Ingress{}}
 	w.init()
 	for i := range 50 {
-		w.put(plainIngress(fmt.Sprintf("i%02d", i), fmt.Sprintf("h%02d.test", i), fmt.Sprintf("s%d", i%3)))
+		w.put(plainIngress(fmt.Sprintf("i%02d", i), fmt.Sprintf("h%02d.test", i), fmt.Sprintf("s%d", i%3+1)))
 	}
 	var b Builder
 	if r := b.Build(w.snapshot(), Options{}); r.Translated != 50 {
@@ -90,10 +90,22 @@ func TestBuilderTranslatesOnlyTheChangedComponent(t *testing.T) {
 	if len(r.Model.Hosts) != 51 {
 		t.Fatalf("%d hosts, want 51", len(r.Model.Hosts))
 	}
-	// Sharing a Service couples the Ingresses that use it.
-	w.put(plainIngress("i00", "h00.test", "s0"))
-	if r := b.Build(w.snapshot(), Options{}); r.Translated != 17 || r.Changed {
-		t.Fatalf("replacing an Ingress by an equal one translated %d (changed %v), want the 17 sharing its Service, unchanged", r.Translated, r.Changed)
+	// Sharing a Service nobody tunes couples nothing.
+	w.put(plainIngress("i00", "h00.test", "s1"))
+	if r := b.Build(w.snapshot(), Options{}); r.Translated != 1 || r.Changed {
+		t.Fatalf("replacing an Ingress by an equal one translated %d (changed %v), want 1, unchanged", r.Translated, r.Changed)
+	}
+	// Once an Ingress tunes the balancer of s1, the Ingresses using s1
+	// translate together (the oldest decides for all).
+	tuned := plainIngress("tuned", "tuned.test", "s1")
+	tuned.Annotations = map[string]string{annotations.Prefix + "load-balance": "ewma"}
+	w.put(tuned)
+	if r := b.Build(w.snapshot(), Options{}); r.Translated != 52 || !r.Changed {
+		t.Fatalf("tuning a Service translated %d (changed %v), want all 52 again", r.Translated, r.Changed)
+	}
+	w.put(plainIngress("i03", "h03.test", "s1"))
+	if r := b.Build(w.snapshot(), Options{}); r.Translated != 18 || r.Changed {
+		t.Fatalf("replacing an Ingress using the tuned Service translated %d (changed %v), want the 18 using it, unchanged", r.Translated, r.Changed)
 	}
 }
 

@@ -96,6 +96,8 @@ type Registry struct {
 	// fh is the passive health and circuit-breaker configuration and
 	// counters of every backend.
 	fh failureHandling
+	// replaced counts backends replaced by Update (see Replaced).
+	replaced atomic.Uint64
 }
 
 // NewRegistry returns an empty Registry whose connections time out after
@@ -127,6 +129,7 @@ func (r *Registry) Update(bs []model.Backend) map[string]*Backend {
 		if b == nil || b.ident != backendIdentity(mb) {
 			if b != nil {
 				r.dropLocked(b)
+				r.replaced.Add(1)
 			}
 			b = r.newBackend(mb)
 			r.backends[mb.Name] = b
@@ -143,6 +146,11 @@ func (r *Registry) Update(bs []model.Backend) map[string]*Backend {
 	}
 	return out
 }
+
+// Replaced counts the backends Update replaced by a new object (their
+// protocol or TLS settings changed): what was compiled against the old
+// one must be compiled again.
+func (r *Registry) Replaced() uint64 { return r.replaced.Load() }
 
 // backendIdentity is what decides how a backend connects: its protocol
 // and TLS settings.
