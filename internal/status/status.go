@@ -5,6 +5,7 @@
 package status
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -310,19 +311,20 @@ func equalAddresses(a, b []networkingv1.IngressLoadBalancerIngress) bool {
 // the Ingress it concerns. The recorder aggregates and rate-limits repeats.
 func (w *Writer) events(g controller.Generation) {
 	cur := make(map[model.Problem]bool, len(g.Problems))
-	byName := make(map[types.NamespacedName]*networkingv1.Ingress, len(g.Snapshot.Ingresses))
-	for _, ing := range g.Snapshot.Ingresses {
-		byName[types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name}] = ing
-	}
 	for _, p := range g.Problems {
 		cur[p] = true
 		if w.emitted[p] || p.Object.Kind != "Ingress" {
 			continue
 		}
-		ing := byName[types.NamespacedName{Namespace: p.Object.Namespace, Name: p.Object.Name}]
-		if ing == nil {
+		// The snapshot's Ingresses are in namespace/name order.
+		ings := g.Snapshot.Ingresses
+		i, found := slices.BinarySearchFunc(ings, p.Object, func(ing *networkingv1.Ingress, o model.ObjectRef) int {
+			return cmp.Or(strings.Compare(ing.Namespace, o.Namespace), strings.Compare(ing.Name, o.Name))
+		})
+		if !found {
 			continue
 		}
+		ing := ings[i]
 		msg := p.Message
 		if p.Field != "" {
 			msg = fmt.Sprintf("%s: %s", p.Field, p.Message)

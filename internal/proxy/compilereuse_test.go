@@ -1,0 +1,61 @@
+package proxy
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/straitgw/strait/internal/model"
+)
+
+// A generation reuses the compiled hosts of the previous one whose model
+// host is the same (the same route array, as the incremental translation
+// leaves it), compiles the others, and compiles everything again when
+// what hosts are compiled with changes.
+func TestCompileReusesUnchangedHosts(t *testing.T) {
+	route := func(path string) []model.Route {
+		return []model.Route{{Name: "r" + path, PathType: model.PathPrefix, Path: path, Action: model.Action{Status: http.StatusTeapot}}}
+	}
+	catchAll := model.VirtualHost{Name: model.CatchAllHost, Default: model.Action{Status: http.StatusNotFound}}
+	a := model.VirtualHost{Name: "a.test", Routes: route("/a"), Default: model.Action{Status: http.StatusNotFound}}
+	b := model.VirtualHost{Name: "b.test", Routes: route("/b"), Default: model.Action{Status: http.StatusNotFound}}
+	g1 := compile(&model.Model{Hosts: []model.VirtualHost{a, b}, CatchAll: catchAll}, nil, nil, hostContext{}, nil)
+
+	b2 := b
+	b2.Routes = route("/b2")
+	g2 := compile(&model.Model{Hosts: []model.VirtualHost{a, b2}, CatchAll: catchAll}, nil, nil, hostContext{}, g1)
+	if g2.exact["a.test"] != g1.exact["a.test"] {
+		t.Errorf("the unchanged host was compiled again")
+	}
+	if g2.exact["b.test"] == g1.exact["b.test"] {
+		t.Fatalf("the changed host was reused")
+	}
+	if r := g2.exact["b.test"].match("/b2/x"); r == nil || r.status != http.StatusTeapot {
+		t.Errorf("the changed host does not serve its new route: %+v", r)
+	}
+	if r := g2.exact["b.test"].match("/b"); r != g2.exact["b.test"].def {
+		t.Errorf("the changed host still serves its old route")
+	}
+
+	// The same routes in a new array are compiled again (equal content is
+	// not checked: the translation shares what it did not redo).
+	a2 := a
+	a2.Routes = route("/a")
+	g3 := compile(&model.Model{Hosts: []model.VirtualHost{a2, b2}, CatchAll: catchAll}, nil, nil, hostContext{}, g2)
+	if g3.exact["a.test"] == g2.exact["a.test"] || g3.exact["b.test"] != g2.exact["b.test"] {
+		t.Errorf("reuse does not follow the route arrays")
+	}
+
+	// Global headers are compiled into every route: a change compiles
+	// every host again.
+	g4 := compile(&model.Model{Hosts: []model.VirtualHost{a2, b2}, CatchAll: catchAll}, nil, nil, hostContext{model: model.Headers{ServerTokens: true}}, g3)
+	if g4.exact["a.test"] == g3.exact["a.test"] || g4.exact["b.test"] == g3.exact["b.test"] {
+		t.Fatalf("hosts were reused across a change of global headers")
+	}
+	if r := g4.exact["b.test"].match("/b2"); r == nil || r.headers == nil || r.headers != g4.headers {
+		t.Errorf("a route compiled with global headers does not carry them")
+	}
+	g5 := compile(&model.Model{Hosts: []model.VirtualHost{a2, b2}, CatchAll: catchAll}, nil, nil, hostContext{model: model.Headers{ServerTokens: true}}, g4)
+	if g5.exact["a.test"] != g4.exact["a.test"] || g5.headers != g4.headers {
+		t.Errorf("equal global headers did not keep the compiled hosts")
+	}
+}
