@@ -63,7 +63,7 @@ func compileAccessLog(m *model.AccessLog, out *accesslog.Writer) *accessLog {
 
 // logs reports whether requests to rt with request URI uri are logged.
 func (al *accessLog) logs(rt *route, uri string) bool {
-	if rt != nil && (rt.logOff || (rt.logHost != nil && !al.defaultBackend)) {
+	if rt != nil && (rt.logOff || (rt.logHost && !al.defaultBackend)) {
 		return false
 	}
 	return al.skip == nil || !al.skip[uri]
@@ -83,11 +83,11 @@ func routeLogInfo(dst *accesslog.Route, rt *route) {
 		r := rt.logSrc
 		dst.Namespace, dst.IngressName, dst.LocationPath = r.Source.Namespace, r.Source.Name, r.Path
 		backendLog(dst, r.Action.Backend)
-	case rt.logHost != nil:
+	case rt.logHost:
 		// A host's default action, which ingress-nginx logs as
 		// upstream-default-backend.
 		dst.UpstreamName, dst.LocationPath = "upstream-default-backend", "/"
-		if b := rt.logHost.Default.Backend; b != "" {
+		if b := rt.logHostBackend; b != "" {
 			backendLog(dst, b)
 			dst.UpstreamName = ""
 		}

@@ -1,8 +1,13 @@
 package proxy
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
+	"runtime"
+	"slices"
 	"testing"
+	"weak"
 
 	"github.com/straitgw/strait/internal/model"
 )
@@ -58,4 +63,37 @@ func TestCompileReusesUnchangedHosts(t *testing.T) {
 	if g5.exact["a.test"] != g4.exact["a.test"] || g5.headers != g4.headers {
 		t.Errorf("equal global headers did not keep the compiled hosts")
 	}
+}
+
+// A compiled host reused by later generations keeps nothing of the model
+// it was first compiled from: with one host changing per generation, old
+// models must not pile up (each is a copy of every host).
+func TestReusedHostsDoNotKeepOldModels(t *testing.T) {
+	p, err := New(Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	catchAll := model.VirtualHost{Name: model.CatchAllHost, Default: model.Action{Status: http.StatusNotFound}}
+	routes := []model.Route{{Name: "r", PathType: model.PathPrefix, Path: "/", Action: model.Action{Status: http.StatusTeapot}}}
+	stable := model.VirtualHost{Name: "stable.test", Routes: routes, Default: model.Action{Status: http.StatusNotFound}}
+	gen := func(i int) *model.Model {
+		changing := model.VirtualHost{Name: "changing.test", Routes: slices.Clone(routes), Default: model.Action{Status: 400 + i}}
+		return &model.Model{Hosts: []model.VirtualHost{changing, stable}, CatchAll: catchAll}
+	}
+	first := gen(0)
+	p.Apply(first)
+	old := weak.Make(&first.Hosts[1])
+	first = nil
+	for i := 1; i <= 3; i++ {
+		p.Apply(gen(i))
+	}
+	if p.gen.Load().exact["stable.test"] == nil {
+		t.Fatal("the stable host is not served")
+	}
+	runtime.GC()
+	runtime.GC()
+	if old.Value() != nil {
+		t.Errorf("the first model is still reachable three generations later")
+	}
+	runtime.KeepAlive(p) // the proxy, and what it serves, are live
 }

@@ -108,12 +108,15 @@ type route struct {
 	// headers is the generation's globalHeaders, for the code that has
 	// the route but not the generation.
 	headers *globalHeaders
-	// logSrc is the model route, and logHost the model host for a host's
-	// default action, that access-log lines describe; logOff is set when
-	// the Ingress turned its log off.
-	logSrc  *model.Route
-	logHost *model.VirtualHost
-	logOff  bool
+	// logSrc is the model route that access-log lines describe; logHost
+	// marks a host's default action instead, with the backend it names
+	// ("" for a direct answer). A value, not the model host: compiled
+	// hosts outlive the model they were compiled from, and would keep it.
+	// logOff is set when the Ingress turned its log off.
+	logSrc         *model.Route
+	logHost        bool
+	logHostBackend string
+	logOff         bool
 	// respHead is the largest upstream response head accepted:
 	// proxy-buffer-size when above the engine's default.
 	respHead int
@@ -293,7 +296,7 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		vh.www = h.RedirectTo
 		vh.def.full = true
 	}
-	vh.def.logHost = h
+	vh.def.logHost, vh.def.logHostBackend = true, h.Default.Backend
 	return vh
 }
 

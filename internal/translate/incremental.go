@@ -584,44 +584,44 @@ func less(a, b *networkingv1.Ingress) bool {
 }
 
 // reads records the snapshot objects a translation looked at, absent ones
-// as nil, so that a later snapshot can tell whether it still holds.
-type reads struct {
-	services   map[types.NamespacedName]*corev1.Service
-	secrets    map[types.NamespacedName]*corev1.Secret
-	configMaps map[types.NamespacedName]*corev1.ConfigMap
-	slices     map[types.NamespacedName][]*discoveryv1.EndpointSlice
+// as nil, so that a later snapshot can tell whether it still holds. A
+// slice, not maps: a component reads a few objects, and thousands of
+// components are kept.
+type reads []readEntry
+
+// readEntry is one object read.
+type readEntry struct {
+	key    readKey
+	svc    *corev1.Service
+	secret *corev1.Secret
+	cm     *corev1.ConfigMap
+	slices []*discoveryv1.EndpointSlice
 }
 
-func newReads() *reads {
-	return &reads{
-		services:   map[types.NamespacedName]*corev1.Service{},
-		secrets:    map[types.NamespacedName]*corev1.Secret{},
-		configMaps: map[types.NamespacedName]*corev1.ConfigMap{},
-		slices:     map[types.NamespacedName][]*discoveryv1.EndpointSlice{},
-	}
-}
+func newReads() *reads { return &reads{} }
 
 // valid reports whether s holds the same objects (the same pointers: a
 // source replaces an object it updates) for everything read.
 func (r *reads) valid(s *snapshot.Snapshot) bool {
-	for k, v := range r.services {
-		if s.Services[k] != v {
-			return false
-		}
-	}
-	for k, v := range r.secrets {
-		if s.Secrets[k] != v {
-			return false
-		}
-	}
-	for k, v := range r.configMaps {
-		if s.ConfigMaps[k] != v {
-			return false
-		}
-	}
-	for k, v := range r.slices {
-		if !slices.Equal(s.EndpointSlices[k], v) {
-			return false
+	for _, e := range *r {
+		n := e.key.name
+		switch e.key.kind {
+		case readService:
+			if s.Services[n] != e.svc {
+				return false
+			}
+		case readSecret:
+			if s.Secrets[n] != e.secret {
+				return false
+			}
+		case readConfigMap:
+			if s.ConfigMaps[n] != e.cm {
+				return false
+			}
+		case readSlices:
+			if !slices.Equal(s.EndpointSlices[n], e.slices) {
+				return false
+			}
 		}
 	}
 	return true
@@ -631,7 +631,7 @@ func (r *reads) valid(s *snapshot.Snapshot) bool {
 func (t *translator) service(ns, name string) *corev1.Service {
 	k := types.NamespacedName{Namespace: ns, Name: name}
 	v := t.snap.Services[k]
-	t.reads.services[k] = v
+	*t.reads = append(*t.reads, readEntry{key: readKey{readService, k}, svc: v})
 	return v
 }
 
@@ -639,7 +639,7 @@ func (t *translator) service(ns, name string) *corev1.Service {
 func (t *translator) secretObj(ns, name string) *corev1.Secret {
 	k := types.NamespacedName{Namespace: ns, Name: name}
 	v := t.snap.Secrets[k]
-	t.reads.secrets[k] = v
+	*t.reads = append(*t.reads, readEntry{key: readKey{readSecret, k}, secret: v})
 	return v
 }
 
@@ -647,7 +647,7 @@ func (t *translator) secretObj(ns, name string) *corev1.Secret {
 func (t *translator) configMap(ns, name string) *corev1.ConfigMap {
 	k := types.NamespacedName{Namespace: ns, Name: name}
 	v := t.snap.ConfigMaps[k]
-	t.reads.configMaps[k] = v
+	*t.reads = append(*t.reads, readEntry{key: readKey{readConfigMap, k}, cm: v})
 	return v
 }
 
@@ -655,7 +655,7 @@ func (t *translator) configMap(ns, name string) *corev1.ConfigMap {
 func (t *translator) endpointSlices(ns, name string) []*discoveryv1.EndpointSlice {
 	k := types.NamespacedName{Namespace: ns, Name: name}
 	v := t.snap.EndpointSlices[k]
-	t.reads.slices[k] = v
+	*t.reads = append(*t.reads, readEntry{key: readKey{readSlices, k}, slices: v})
 	return v
 }
 
@@ -675,19 +675,10 @@ const (
 	readSlices
 )
 
-// each calls f with every object read.
+// each calls f with every object read (an object read twice, twice).
 func (r *reads) each(f func(readKey)) {
-	for k := range r.services {
-		f(readKey{readService, k})
-	}
-	for k := range r.secrets {
-		f(readKey{readSecret, k})
-	}
-	for k := range r.configMaps {
-		f(readKey{readConfigMap, k})
-	}
-	for k := range r.slices {
-		f(readKey{readSlices, k})
+	for _, e := range *r {
+		f(e.key)
 	}
 }
 
