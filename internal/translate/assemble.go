@@ -21,13 +21,11 @@ type assembly struct {
 	// catchAll is the component that configures the catch-all, if any.
 	catchAll *component
 	// used counts the components using each backend; rep is one of their
-	// copies (equal unless tuned, see merge), decided a copy from a
-	// component whose Ingress decided the balancer, and tuned the copy
-	// decided by annotations, with its component.
+	// copies, all equal unless an Ingress tuned the backend's balancer:
+	// tuned is then the copy of the component holding every Ingress that
+	// uses it (see Builder.serviceKeys), which decided it.
 	used       map[string]int
 	rep        map[string]*model.Backend
-	decided    map[string]*model.Backend
-	decidedN   map[string]int
 	tuned      map[string]*model.Backend
 	tunedBy    map[string]*component
 	sni        map[string]owned[string]
@@ -47,7 +45,7 @@ type owned[T any] struct {
 func newAssembly() *assembly {
 	return &assembly{
 		comps: map[*component]struct{}{}, hosts: map[string]*model.VirtualHost{},
-		used: map[string]int{}, rep: map[string]*model.Backend{}, decided: map[string]*model.Backend{}, decidedN: map[string]int{},
+		used: map[string]int{}, rep: map[string]*model.Backend{},
 		tuned: map[string]*model.Backend{}, tunedBy: map[string]*component{},
 		sni: map[string]owned[string]{}, passthru: map[string]owned[string]{},
 		certs: map[string]*model.Certificate{}, certN: map[string]int{}, withProbs: map[*component]struct{}{},
@@ -77,8 +75,8 @@ func (a *assembly) add(c *component) bool {
 	if c.catchAll && a.catchAll != nil {
 		return false
 	}
-	for name, d := range c.decided {
-		if d.tuned && (a.tunedBy[name] != nil || a.decidedN[name] > 0) || !d.tuned && a.tunedBy[name] != nil {
+	for i := range c.tuned {
+		if a.tunedBy[c.tuned[i].Name] != nil {
 			return false
 		}
 	}
@@ -94,15 +92,15 @@ func (a *assembly) add(c *component) bool {
 	for i := range m.Backends {
 		be := &m.Backends[i]
 		a.used[be.Name]++
-		a.rep[be.Name] = be
-	}
-	for name, d := range c.decided {
-		if d.tuned {
-			a.tuned[name], a.tunedBy[name] = &d.be, c
-		} else {
-			a.decided[name] = &d.be
-			a.decidedN[name]++
+		// Only an untuned copy stands for the others: the tuned one
+		// goes with its component.
+		if !slices.ContainsFunc(c.tuned, func(t model.Backend) bool { return t.Name == be.Name }) {
+			a.rep[be.Name] = be
 		}
+	}
+	for i := range c.tuned {
+		be := &c.tuned[i]
+		a.tuned[be.Name], a.tunedBy[be.Name] = be, c
 	}
 	for _, b := range m.SNI {
 		a.sni[b.Host] = owned[string]{b.Certificate, c}
@@ -144,13 +142,10 @@ func (a *assembly) remove(c *component) {
 			delete(a.rep, name)
 		}
 	}
-	for name, d := range c.decided {
-		if d.tuned {
+	for i := range c.tuned {
+		if name := c.tuned[i].Name; a.tunedBy[name] == c {
 			delete(a.tuned, name)
 			delete(a.tunedBy, name)
-		} else if a.decidedN[name]--; a.decidedN[name] <= 0 {
-			delete(a.decidedN, name)
-			delete(a.decided, name)
 		}
 	}
 	for _, b := range m.SNI {
@@ -216,8 +211,6 @@ func (a *assembly) model(bs *base, prev []model.Problem, keepProblems bool) (*mo
 		switch {
 		case a.tuned[name] != nil:
 			backends[name] = a.tuned[name]
-		case a.decided[name] != nil:
-			backends[name] = a.decided[name]
 		case backends[name] == nil:
 			backends[name] = a.rep[name]
 		}

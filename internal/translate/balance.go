@@ -147,7 +147,10 @@ func (t *translator) applyBalance(ref model.ObjectRef, name string, b *balanceSe
 		t.balance[name] = st
 	}
 	if !st.fixed {
-		st.fixed, st.tuned = true, b.tuned
+		// A service-upstream decision (even the ConfigMap's) counts as
+		// tuned: the Builder then keeps the Ingresses using the Service
+		// together, as the decision is not the plain default.
+		st.fixed, st.tuned = true, b.tuned || b.serviceUpstream
 		st.loadBalance, st.hashBy = b.loadBalance, b.hashBy
 		if b.serviceUpstream {
 			t.serviceUpstream(ref, be)

@@ -132,21 +132,15 @@ type component struct {
 	model    *model.Model
 	problems []model.Problem
 	reads    *reads
-	// decided are the backends whose balancer an Ingress here decided,
-	// used here or not: the decision holds wherever they are used.
-	decided map[string]decision
+	// tuned are the backends whose balancer an Ingress here decided by
+	// its annotations, used here or not: the decision holds wherever
+	// they are used.
+	tuned []model.Backend
 	// catchAll is set when an Ingress here configures the catch-all.
 	catchAll bool
 	// tlsAsked are the hosts whose certificate status the translation
 	// used, with the answer.
 	tlsAsked map[string]bool
-}
-
-// decision is a backend as the Ingress deciding its balancer made it;
-// tuned when that Ingress has backend-selection annotations.
-type decision struct {
-	be    model.Backend
-	tuned bool
 }
 
 // catchAllKey couples the Ingresses that configure the catch-all host.
@@ -471,12 +465,16 @@ func (b *Builder) translate(s *snapshot.Snapshot, opts Options, members []*netwo
 	// component's to report.
 	t.foreignCatchAll = !catchAll
 	m := t.run(members)
-	c := &component{catchAll: catchAll, members: members, model: m, problems: t.problems, reads: t.reads, tlsAsked: t.tlsAsked, decided: map[string]decision{}}
+	c := &component{catchAll: catchAll, members: members, model: m, problems: t.problems, reads: t.reads, tlsAsked: t.tlsAsked}
+	// Kept exact-sized: thousands of components are kept.
+	c.reads = new(reads)
+	*c.reads = slices.Clone(*t.reads)
 	for name, st := range t.balance {
-		if be := t.backends[name]; be != nil {
-			c.decided[name] = decision{*be, st.tuned}
+		if be := t.backends[name]; be != nil && st.tuned {
+			c.tuned = append(c.tuned, *be)
 		}
 	}
+	slices.SortFunc(c.tuned, func(a, b model.Backend) int { return strings.Compare(a.Name, b.Name) })
 	c.reads.each(func(k readKey) {
 		if b.readers[k] == nil {
 			b.readers[k] = map[*component]struct{}{}
@@ -512,7 +510,7 @@ func (o *component) same(c *component) bool {
 			return false
 		}
 	}
-	return o.catchAll == c.catchAll && reflect.DeepEqual(o.decided, c.decided) &&
+	return o.catchAll == c.catchAll && reflect.DeepEqual(o.tuned, c.tuned) &&
 		reflect.DeepEqual(o.model, c.model) && reflect.DeepEqual(o.problems, c.problems)
 }
 

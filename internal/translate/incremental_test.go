@@ -34,8 +34,13 @@ import (
 func TestBuilderMatchesWholeTranslation(t *testing.T) {
 	certPEM, keyPEM := testCert(t, "*.test", "*.w.test", "w.test")
 	for seed := range uint64(40) {
-		for _, opts := range []Options{{EnableSSLPassthrough: true}, {DefaultBackendService: "a/s1", DefaultCertificate: "a/tls"}} {
-			t.Run(fmt.Sprintf("seed=%d/default=%v", seed, opts.DefaultBackendService != ""), func(t *testing.T) {
+		for i, opts := range []Options{
+			{EnableSSLPassthrough: true},
+			{DefaultBackendService: "a/s1", DefaultCertificate: "a/tls"},
+			// The ConfigMap turns service-upstream on for every Service.
+			{DefaultBackendService: "a/s2", ConfigMap: "a/config"},
+		} {
+			t.Run(fmt.Sprintf("seed=%d/options=%d", seed, i), func(t *testing.T) {
 				rng := mrand.New(mrand.NewPCG(seed, 7))
 				w := &randomWorld{rng: rng, ings: map[string]*networkingv1.Ingress{}, cert: certPEM, key: keyPEM}
 				w.init()
@@ -48,7 +53,7 @@ func TestBuilderMatchesWholeTranslation(t *testing.T) {
 					var ref Builder
 					want := ref.whole(s, opts)
 					if !reflect.DeepEqual(got.Model, want.Model) {
-						t.Fatalf("step %d (%s): incremental model differs from the whole translation\n got %+v\nwant %+v", step, what, got.Model, want.Model)
+						t.Fatalf("step %d (%s): incremental model differs from the whole translation: %s", step, what, modelDiff(got.Model, want.Model))
 					}
 					if !reflect.DeepEqual(got.Problems, want.Problems) {
 						t.Fatalf("step %d (%s): problems differ\n got %v\nwant %v", step, what, got.Problems, want.Problems)
@@ -114,6 +119,7 @@ type randomWorld struct {
 	rng       *mrand.Rand
 	ings      map[string]*networkingv1.Ingress
 	services  []*corev1.Service
+	config    []*corev1.ConfigMap
 	slices    []*discoveryv1.EndpointSlice
 	secrets   []*corev1.Secret
 	cert, key []byte
@@ -132,6 +138,8 @@ func (w *randomWorld) init() {
 			w.slices = append(w.slices, testSlice(ns, n, fmt.Sprintf("10.0.%d.1", len(w.slices))))
 		}
 	}
+	w.config = []*corev1.ConfigMap{{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "config"},
+		Data: map[string]string{"service-upstream": "true", "load-balance": "ewma"}}}
 	if w.cert != nil {
 		w.secrets = append(w.secrets, &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "tls"}, Type: corev1.SecretTypeTLS,
@@ -147,7 +155,7 @@ func (w *randomWorld) snapshot() *snapshot.Snapshot {
 	for _, ing := range w.ings {
 		objs.Ingresses = append(objs.Ingresses, ing)
 	}
-	objs.Services, objs.EndpointSlices, objs.Secrets = w.services, w.slices, w.secrets
+	objs.Services, objs.EndpointSlices, objs.Secrets, objs.ConfigMaps = w.services, w.slices, w.secrets, w.config
 	return snapshot.Build(objs, snapshot.ClassOptions{WatchWithoutClass: true})
 }
 
@@ -180,8 +188,11 @@ func (w *randomWorld) mutate() string {
 	default:
 		i := r.IntN(len(w.services))
 		s := w.services[i].DeepCopy()
-		if r.IntN(2) == 0 {
+		switch r.IntN(3) {
+		case 0:
 			s.Spec.Ports = s.Spec.Ports[:1]
+		case 1:
+			s.Spec.ClusterIP = "None" // headless: service-upstream cannot use it
 		}
 		w.services[i] = s
 		return "service " + s.Namespace + "/" + s.Name
@@ -317,4 +328,25 @@ func testCert(t *testing.T, names ...string) (certPEM, keyPEM []byte) {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+}
+
+// modelDiff describes the first part of two models that differs.
+func modelDiff(got, want *model.Model) string {
+	if len(got.Hosts) != len(want.Hosts) {
+		return fmt.Sprintf("%d hosts, want %d", len(got.Hosts), len(want.Hosts))
+	}
+	for i := range got.Hosts {
+		if !reflect.DeepEqual(got.Hosts[i], want.Hosts[i]) {
+			return fmt.Sprintf("host %d:\n got %+v\nwant %+v", i, got.Hosts[i], want.Hosts[i])
+		}
+	}
+	g, w := *got, *want
+	g.Hosts, w.Hosts = nil, nil
+	if !reflect.DeepEqual(g.CatchAll, w.CatchAll) {
+		return fmt.Sprintf("catch-all:\n got %+v\nwant %+v", g.CatchAll, w.CatchAll)
+	}
+	if !reflect.DeepEqual(g.Backends, w.Backends) {
+		return fmt.Sprintf("backends:\n got %+v\nwant %+v", g.Backends, w.Backends)
+	}
+	return fmt.Sprintf("\n got %+v\nwant %+v", g, w)
 }
