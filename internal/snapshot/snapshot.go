@@ -4,7 +4,10 @@
 package snapshot
 
 import (
+	"cmp"
+	"slices"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -73,10 +76,12 @@ func Build(objs Objects, opts ClassOptions) *Snapshot {
 	}
 	s.IngressClasses = append(s.IngressClasses, objs.IngressClasses...)
 	sort.Slice(s.IngressClasses, func(i, j int) bool { return s.IngressClasses[i].Name < s.IngressClasses[j].Name })
-	ours := map[string]bool{}
+	// Few classes are ours: comparing names beats hashing them, once per
+	// Ingress and generation.
+	var ours []string
 	for _, c := range s.IngressClasses {
 		if c.Spec.Controller == opts.ControllerClass || (opts.IngressClassByName && c.Name == opts.IngressClass) {
-			ours[c.Name] = true
+			ours = append(ours, c.Name)
 		}
 	}
 	for _, ing := range objs.Ingresses {
@@ -84,9 +89,14 @@ func Build(objs Objects, opts ClassOptions) *Snapshot {
 			s.Ingresses = append(s.Ingresses, ing)
 		}
 	}
-	sort.Slice(s.Ingresses, func(i, j int) bool {
-		return less(s.Ingresses[i].Namespace, s.Ingresses[i].Name, s.Ingresses[j].Namespace, s.Ingresses[j].Name)
-	})
+	// Sources may hand them over in order already (the Kubernetes source
+	// keeps them so): checking is linear, sorting is not.
+	byName := func(a, b *networkingv1.Ingress) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	}
+	if !slices.IsSortedFunc(s.Ingresses, byName) {
+		slices.SortFunc(s.Ingresses, byName)
+	}
 	for _, o := range objs.Services {
 		s.Services[key(o.Namespace, o.Name)] = o
 	}
@@ -112,9 +122,9 @@ func Build(objs Objects, opts ClassOptions) *Snapshot {
 
 // classMatches applies ingress-nginx's decision order: spec.ingressClassName
 // first, then the legacy annotation, then the without-class switch.
-func classMatches(ing *networkingv1.Ingress, ours map[string]bool, opts ClassOptions) bool {
+func classMatches(ing *networkingv1.Ingress, ours []string, opts ClassOptions) bool {
 	if ing.Spec.IngressClassName != nil && *ing.Spec.IngressClassName != "" {
-		return ours[*ing.Spec.IngressClassName]
+		return slices.Contains(ours, *ing.Spec.IngressClassName)
 	}
 	if v, ok := ing.Annotations[LegacyClassAnnotation]; ok && v != "" {
 		return v == opts.IngressClass
@@ -124,11 +134,4 @@ func classMatches(ing *networkingv1.Ingress, ours map[string]bool, opts ClassOpt
 
 func key(ns, name string) types.NamespacedName {
 	return types.NamespacedName{Namespace: ns, Name: name}
-}
-
-func less(ns1, n1, ns2, n2 string) bool {
-	if ns1 != ns2 {
-		return ns1 < ns2
-	}
-	return n1 < n2
 }

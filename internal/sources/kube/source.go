@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -84,6 +85,61 @@ type Source struct {
 
 	outageMu sync.Mutex
 	outage   bool
+
+	// ingList is the Ingresses in namespace/name order, kept by the
+	// Ingress handler as events arrive, so that a snapshot need not sort
+	// thousands of them for every generation; ingSynced reports when the
+	// handler has seen the initial list.
+	ingList   sortedIngresses
+	ingSynced cache.InformerSynced
+}
+
+// sortedIngresses is a list of Ingresses in namespace/name order.
+type sortedIngresses struct {
+	mu   sync.Mutex
+	list []*networkingv1.Ingress
+}
+
+func cmpIngress(a *networkingv1.Ingress, ns, name string) int {
+	if c := strings.Compare(a.Namespace, ns); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, name)
+}
+
+// put adds ing, or replaces the object of the same name.
+func (l *sortedIngresses) put(ing *networkingv1.Ingress) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	i, found := slices.BinarySearchFunc(l.list, ing, func(a, b *networkingv1.Ingress) int { return cmpIngress(a, b.Namespace, b.Name) })
+	if found {
+		l.list[i] = ing
+		return
+	}
+	l.list = slices.Insert(l.list, i, ing)
+}
+
+// remove drops the Ingress of ing's name.
+func (l *sortedIngresses) remove(ing *networkingv1.Ingress) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	i, found := slices.BinarySearchFunc(l.list, ing, func(a, b *networkingv1.Ingress) int { return cmpIngress(a, b.Namespace, b.Name) })
+	if found {
+		l.list = slices.Delete(l.list, i, i+1)
+	}
+}
+
+// copy returns the Ingresses whose namespace keep accepts, in order.
+func (l *sortedIngresses) copy(keep func(ns string) bool) []*networkingv1.Ingress {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]*networkingv1.Ingress, 0, len(l.list))
+	for _, ing := range l.list {
+		if keep(ing.Namespace) {
+			out = append(out, ing)
+		}
+	}
+	return out
 }
 
 // New sets up the informers; nothing is listed until Start.
@@ -137,7 +193,19 @@ func New(client kubernetes.Interface, opts Options, log *slog.Logger) *Source {
 	}
 
 	full := func(any) { s.notify(Change{Full: true}) }
-	s.handle(s.ingresses, full, ingressChanged)
+	// The Ingress list is kept in order by the same handler that
+	// notifies, so a generation always sees what it was told about; every
+	// update replaces the object, even one that changes nothing routing
+	// reads (the status writer reads the status).
+	s.ingSynced = s.handleTracked(s.ingresses, full, ingressChanged, func(obj any, deleted bool) {
+		if ing, ok := obj.(*networkingv1.Ingress); ok {
+			if deleted {
+				s.ingList.remove(ing)
+			} else {
+				s.ingList.put(ing)
+			}
+		}
+	})
 	s.handle(s.classes, full, specChanged)
 	for _, inf := range s.services {
 		s.handle(inf, full, specChanged)
@@ -194,12 +262,23 @@ func trim(obj any) (any, error) {
 
 // handle registers onChange for adds, deletes and relevant updates.
 func (s *Source) handle(inf cache.SharedIndexInformer, onChange func(any), relevant func(o, n any) bool) {
+	s.handleTracked(inf, onChange, relevant, func(any, bool) {})
+}
+
+// handleTracked is handle with track called first on every event, with
+// the new object (or the deleted one). It returns when the handler has
+// seen the informer's initial list.
+func (s *Source) handleTracked(inf cache.SharedIndexInformer, onChange func(any), relevant func(o, n any) bool, track func(obj any, deleted bool)) cache.InformerSynced {
 	_ = inf.SetWatchErrorHandlerWithContext(func(_ context.Context, _ *cache.Reflector, err error) {
 		s.unreachable(err)
 	})
-	_, _ = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: onChange,
+	reg, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			track(obj, false)
+			onChange(obj)
+		},
 		UpdateFunc: func(o, n any) {
+			track(n, false)
 			if relevant(o, n) {
 				onChange(n)
 			}
@@ -208,9 +287,16 @@ func (s *Source) handle(inf cache.SharedIndexInformer, onChange func(any), relev
 			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 				obj = d.Obj
 			}
+			track(obj, true)
 			onChange(obj)
 		},
 	})
+	if err != nil {
+		// Only an informer already stopped refuses handlers; it never
+		// syncs either.
+		return func() bool { return false }
+	}
+	return reg.HasSynced
 }
 
 // unreachable logs the start of an API outage once.
@@ -256,6 +342,9 @@ func (s *Source) Start(ctx context.Context) error {
 		go inf.RunWithContext(ctx)
 		synced = append(synced, inf.HasSynced)
 	}
+	if s.ingSynced != nil {
+		synced = append(synced, s.ingSynced)
+	}
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return fmt.Errorf("informer caches did not sync")
 	}
@@ -283,11 +372,7 @@ func specChanged(o, n any) bool {
 func (s *Source) Objects() snapshot.Objects {
 	var objs snapshot.Objects
 	inNS := s.namespaceFilter()
-	for _, o := range s.ingresses.GetStore().List() {
-		if ing := o.(*networkingv1.Ingress); inNS(ing.Namespace) {
-			objs.Ingresses = append(objs.Ingresses, ing)
-		}
-	}
+	objs.Ingresses = s.ingList.copy(inNS)
 	for _, o := range s.classes.GetStore().List() {
 		objs.IngressClasses = append(objs.IngressClasses, o.(*networkingv1.IngressClass))
 	}
