@@ -97,3 +97,46 @@ func TestReusedHostsDoNotKeepOldModels(t *testing.T) {
 	}
 	runtime.KeepAlive(p) // the proxy, and what it serves, are live
 }
+
+// When only some hosts change, the name maps are the previous ones with
+// those changes: a removed host (exact or wildcard) stops being served,
+// an added one is served, and aliases fall back to building every map.
+func TestCompileChangesOnlyChangedNames(t *testing.T) {
+	route := []model.Route{{Name: "r", PathType: model.PathPrefix, Path: "/", Action: model.Action{Status: http.StatusTeapot}}}
+	host := func(name string) model.VirtualHost {
+		return model.VirtualHost{Name: name, Routes: route, Default: model.Action{Status: http.StatusNotFound}}
+	}
+	catchAll := model.VirtualHost{Name: model.CatchAllHost, Default: model.Action{Status: http.StatusNotFound}}
+	gen := func(prev *generation, hosts ...model.VirtualHost) *generation {
+		return compile(&model.Model{Hosts: hosts, CatchAll: catchAll}, nil, nil, hostContext{}, prev)
+	}
+	served := func(g *generation, name string) bool { return g.host(name) != g.catchAll }
+	a, b, w := host("a.test"), host("b.test"), host("*.w.test")
+	g1 := gen(nil, w, a, b)
+	if !served(g1, "a.test") || !served(g1, "b.test") || !served(g1, "x.w.test") {
+		t.Fatal("the first generation does not serve its hosts")
+	}
+	c := host("c.test")
+	g2 := gen(g1, a, c) // *.w.test and b.test removed, c.test added
+	for name, want := range map[string]bool{"a.test": true, "c.test": true, "b.test": false, "x.w.test": false} {
+		if served(g2, name) != want {
+			t.Errorf("after the change, %s served: %v, want %v", name, !want, want)
+		}
+	}
+	if g2.exact["a.test"] != g1.exact["a.test"] {
+		t.Error("the unchanged host was compiled again")
+	}
+	if len(g1.exact) != 2 || len(g1.wildcard) != 1 {
+		t.Errorf("the previous generation's maps changed: %d exact, %d wildcard", len(g1.exact), len(g1.wildcard))
+	}
+	aliased := a
+	aliased.Aliases = []string{"alias.test"}
+	g3 := gen(g2, aliased, c)
+	if !served(g3, "alias.test") || g3.host("alias.test") != g3.host("a.test") {
+		t.Error("an alias is not served as its host")
+	}
+	g4 := gen(g3, c)
+	if served(g4, "alias.test") || served(g4, "a.test") || !served(g4, "c.test") {
+		t.Error("after the aliased host went, its alias or it is still served")
+	}
+}

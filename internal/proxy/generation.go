@@ -7,6 +7,7 @@ package proxy
 
 import (
 	"crypto/tls"
+	"maps"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -58,10 +59,15 @@ type generation struct {
 	// h2Streams is http2-max-concurrent-streams, for HTTP/2 connections
 	// opened while the generation is current.
 	h2Streams uint32
-	// compiled are the hosts by name, and ctx what they were compiled
-	// with, for the next generation to reuse.
-	compiled map[string]compiledHost
+	// compiled are the hosts in name order (the model's), and ctx what
+	// they were compiled with, for the next generation to reuse; limited
+	// are the hosts with limited routes.
+	compiled []compiledHost
+	limited  []*vhost
 	ctx      hostContext
+	// aliased is set when a host has aliases, which compileChanged
+	// leaves to compileAll.
+	aliased bool
 }
 
 // vhost is a compiled virtual host.
@@ -158,10 +164,8 @@ func (o *hostContext) same(c *hostContext) bool {
 func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[string]*tls.Certificate, ctx hostContext, prev *generation) *generation {
 	g := &generation{
 		model:    m,
-		exact:    make(map[string]*vhost, len(m.Hosts)),
-		wildcard: map[string]*vhost{},
 		certs:    make(map[string]*tls.Certificate, len(m.SNI)),
-		compiled: make(map[string]compiledHost, len(m.Hosts)),
+		compiled: make([]compiledHost, len(m.Hosts)),
 	}
 	if prev != nil && prev.ctx.same(&ctx) {
 		ctx.headers = prev.ctx.headers
@@ -169,26 +173,8 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 		ctx.headers, prev = compileHeaders(&ctx.model), nil
 	}
 	g.ctx, g.headers = ctx, ctx.headers
-	vhs := make([]*vhost, len(m.Hosts))
-	for i := range m.Hosts {
-		h := &m.Hosts[i]
-		if prev != nil {
-			if c, ok := prev.compiled[h.Name]; ok && sameHost(c.src, h) {
-				vhs[i] = c.vh
-			}
-		}
-		if vhs[i] == nil {
-			vhs[i] = compileHost(h, backends, ctx.to)
-			g.finishHost(vhs[i], h)
-		}
-		g.compiled[h.Name] = compiledHost{h, vhs[i]}
-		g.add(h.Name, vhs[i])
-	}
-	// Aliases come second: a host of that name always wins.
-	for i := range m.Hosts {
-		for _, al := range m.Hosts[i].Aliases {
-			g.add(al, vhs[i])
-		}
+	if prev == nil || !g.compileChanged(m, backends, prev) {
+		g.compileAll(m, backends, prev)
 	}
 	g.catchAll = compileHost(&m.CatchAll, backends, ctx.to)
 	g.finishHost(g.catchAll, &m.CatchAll)
@@ -226,6 +212,118 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 		}
 	}
 	return g
+}
+
+// compileChanged compiles the hosts of m that differ from prev's, and
+// builds the name maps from prev's by changing only those: at thousands of
+// hosts, filling the maps anew costs more than a changed host. Both host
+// lists are in name order. It reports false, having done nothing that
+// counts, when aliases are involved (they are added after every host, and
+// a host of the same name wins), so that compileAll decides.
+func (g *generation) compileChanged(m *model.Model, backends map[string]*upstream.Backend, prev *generation) bool {
+	if prev.aliased {
+		return false
+	}
+	type change struct {
+		name string
+		vh   *vhost // nil: removed
+	}
+	var changes []change
+	limits := false
+	old := prev.compiled
+	for i := range m.Hosts {
+		h := &m.Hosts[i]
+		if len(h.Aliases) > 0 || i > 0 && m.Hosts[i-1].Name >= h.Name {
+			// Aliases, or hosts out of order (translate sorts them).
+			return false
+		}
+		for len(old) > 0 && old[0].src.Name < h.Name {
+			changes = append(changes, change{old[0].src.Name, nil})
+			limits = limits || len(old[0].vh.limited) > 0
+			old = old[1:]
+		}
+		if len(old) > 0 && old[0].src.Name == h.Name {
+			c := old[0]
+			old = old[1:]
+			if sameHost(c.src, h) {
+				g.compiled[i] = compiledHost{h, c.vh}
+				continue
+			}
+			limits = limits || len(c.vh.limited) > 0
+		}
+		vh := compileHost(h, backends, g.ctx.to)
+		g.finishHost(vh, h)
+		g.compiled[i] = compiledHost{h, vh}
+		changes = append(changes, change{h.Name, vh})
+		limits = limits || len(vh.limited) > 0
+	}
+	for _, c := range old {
+		changes = append(changes, change{c.src.Name, nil})
+		limits = limits || len(c.vh.limited) > 0
+	}
+	g.exact, g.wildcard = maps.Clone(prev.exact), maps.Clone(prev.wildcard)
+	for _, c := range changes {
+		key, byName := c.name, g.exact
+		if rest, ok := strings.CutPrefix(c.name, "*."); ok {
+			key, byName = rest, g.wildcard
+		}
+		if c.vh == nil {
+			delete(byName, key)
+		} else {
+			byName[key] = c.vh
+		}
+	}
+	if limits {
+		g.collectLimited()
+	} else {
+		g.limited = prev.limited
+	}
+	return true
+}
+
+// compileAll compiles m's hosts, reusing prev's unchanged ones, and builds
+// the name maps: hosts first, then aliases, which never take a host's
+// name.
+func (g *generation) compileAll(m *model.Model, backends map[string]*upstream.Backend, prev *generation) {
+	g.exact = make(map[string]*vhost, len(m.Hosts))
+	g.wildcard = map[string]*vhost{}
+	g.patterns = nil
+	var old []compiledHost
+	if prev != nil {
+		old = prev.compiled
+	}
+	for i := range m.Hosts {
+		h := &m.Hosts[i]
+		for len(old) > 0 && old[0].src.Name < h.Name {
+			old = old[1:]
+		}
+		var vh *vhost
+		if len(old) > 0 && old[0].src.Name == h.Name && sameHost(old[0].src, h) {
+			vh = old[0].vh
+		} else {
+			vh = compileHost(h, backends, g.ctx.to)
+			g.finishHost(vh, h)
+		}
+		g.compiled[i] = compiledHost{h, vh}
+		g.add(h.Name, vh)
+	}
+	for i := range m.Hosts {
+		for _, al := range m.Hosts[i].Aliases {
+			g.add(al, g.compiled[i].vh)
+			g.aliased = true
+		}
+	}
+	g.collectLimited()
+}
+
+// collectLimited lists the hosts with limited routes.
+func (g *generation) collectLimited() {
+	g.limited = nil
+	for _, c := range g.compiled {
+		if len(c.vh.limited) > 0 {
+			g.limited = append(g.limited, c.vh)
+		}
+	}
 }
 
 // finishHost sets what a newly compiled host takes from the generation:
@@ -361,8 +459,8 @@ func (vh *vhost) each(f func(*route)) {
 
 // limitedRoutes calls f for every route with limits.
 func (g *generation) limitedRoutes(f func(*route)) {
-	for _, c := range g.compiled {
-		for _, r := range c.vh.limited {
+	for _, vh := range g.limited {
+		for _, r := range vh.limited {
 			f(r)
 		}
 	}

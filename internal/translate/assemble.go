@@ -18,6 +18,8 @@ type assembly struct {
 	hosts  map[string]*model.VirtualHost
 	sorted []*model.VirtualHost
 	added  []*model.VirtualHost
+	// removed are the names of hosts removed since the last model.
+	removed map[string]bool
 	// catchAll is the component that configures the catch-all, if any.
 	catchAll *component
 	// used counts the components using each backend; rep is one of their
@@ -44,7 +46,7 @@ type owned[T any] struct {
 
 func newAssembly() *assembly {
 	return &assembly{
-		comps: map[*component]struct{}{}, hosts: map[string]*model.VirtualHost{},
+		comps: map[*component]struct{}{}, hosts: map[string]*model.VirtualHost{}, removed: map[string]bool{},
 		used: map[string]int{}, rep: map[string]*model.Backend{},
 		tuned: map[string]*model.Backend{}, tunedBy: map[string]*component{},
 		sni: map[string]owned[string]{}, passthru: map[string]owned[string]{},
@@ -130,6 +132,7 @@ func (a *assembly) remove(c *component) {
 	for i := range m.Hosts {
 		if a.hosts[m.Hosts[i].Name] == &m.Hosts[i] {
 			delete(a.hosts, m.Hosts[i].Name)
+			a.removed[m.Hosts[i].Name] = true
 		}
 	}
 	if a.catchAll == c {
@@ -189,11 +192,14 @@ func (a *assembly) model(bs *base, prev []model.Problem, keepProblems bool) (*mo
 		} else {
 			h, j = a.added[j], j+1
 		}
-		if a.hosts[h.Name] == h {
+		// Only a name removed since may have gone or been replaced;
+		// the others need no lookup.
+		if len(a.removed) == 0 || !a.removed[h.Name] || a.hosts[h.Name] == h {
 			sorted = append(sorted, h)
 		}
 	}
 	a.sorted, a.added = sorted, a.added[:0]
+	clear(a.removed)
 	m.Hosts = make([]model.VirtualHost, len(sorted))
 	for k, h := range sorted {
 		m.Hosts[k] = *h

@@ -203,6 +203,11 @@ func (b *Builder) Build(s *snapshot.Snapshot, opts Options) Result {
 	// Ingresses added, removed and changed.
 	old, cur := b.prev, s.Ingresses
 	for len(old) > 0 || len(cur) > 0 {
+		if len(old) > 0 && len(cur) > 0 && old[0] == cur[0] {
+			// The common case, told without reading the objects.
+			old, cur = old[1:], cur[1:]
+			continue
+		}
 		switch {
 		case len(cur) == 0 || len(old) > 0 && less(old[0], cur[0]):
 			e := b.entries[nameOf(old[0])]
