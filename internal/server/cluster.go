@@ -72,7 +72,7 @@ func newCluster(cfg Config, p *proxy.Proxy, m *metrics.Set) (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := kube.Options{Namespace: k.WatchNamespace}
+	opts := kube.Options{Namespace: k.WatchNamespace, Classes: cfg.Classes}
 	if k.WatchNamespaceSelector != "" {
 		if opts.NamespaceSelector, err = labels.Parse(k.WatchNamespaceSelector); err != nil {
 			return nil, fmt.Errorf("--watch-namespace-selector: %w", err)

@@ -45,6 +45,10 @@ type Objects struct {
 	EndpointSlices []*discoveryv1.EndpointSlice
 	Secrets        []*corev1.Secret
 	ConfigMaps     []*corev1.ConfigMap
+	// Classified says the source filtered Ingresses by class already
+	// (with ClassFilter and the same options) and gives them in
+	// namespace/name order.
+	Classified bool
 }
 
 // ClassOptions selects the Ingresses a controller serves, with the meaning
@@ -76,17 +80,14 @@ func Build(objs Objects, opts ClassOptions) *Snapshot {
 	}
 	s.IngressClasses = append(s.IngressClasses, objs.IngressClasses...)
 	sort.Slice(s.IngressClasses, func(i, j int) bool { return s.IngressClasses[i].Name < s.IngressClasses[j].Name })
-	// Few classes are ours: comparing names beats hashing them, once per
-	// Ingress and generation.
-	var ours []string
-	for _, c := range s.IngressClasses {
-		if c.Spec.Controller == opts.ControllerClass || (opts.IngressClassByName && c.Name == opts.IngressClass) {
-			ours = append(ours, c.Name)
-		}
-	}
-	for _, ing := range objs.Ingresses {
-		if classMatches(ing, ours, opts) {
-			s.Ingresses = append(s.Ingresses, ing)
+	if objs.Classified {
+		s.Ingresses = objs.Ingresses
+	} else {
+		served := ClassFilter(s.IngressClasses, opts)
+		for _, ing := range objs.Ingresses {
+			if served(ing) {
+				s.Ingresses = append(s.Ingresses, ing)
+			}
 		}
 	}
 	// Sources may hand them over in order already (the Kubernetes source
@@ -118,6 +119,19 @@ func Build(objs Objects, opts ClassOptions) *Snapshot {
 		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
 	}
 	return s
+}
+
+// ClassFilter returns whether an Ingress is served, given the
+// IngressClasses known and the options.
+func ClassFilter(classes []*networkingv1.IngressClass, opts ClassOptions) func(*networkingv1.Ingress) bool {
+	// Few classes are ours: comparing names beats hashing them.
+	var ours []string
+	for _, c := range classes {
+		if c.Spec.Controller == opts.ControllerClass || (opts.IngressClassByName && c.Name == opts.IngressClass) {
+			ours = append(ours, c.Name)
+		}
+	}
+	return func(ing *networkingv1.Ingress) bool { return classMatches(ing, ours, opts) }
 }
 
 // classMatches applies ingress-nginx's decision order: spec.ingressClassName

@@ -180,22 +180,24 @@ func (a *assembly) model(bs *base, prev []model.Problem, keepProblems bool) (*mo
 	bm := bs.model
 	m := &model.Model{}
 	*m = *bm
-	// The hosts: the last order without those gone, merged with those
-	// added.
-	slices.SortFunc(a.added, func(x, y *model.VirtualHost) int { return strings.Compare(x.Name, y.Name) })
+	// The hosts: the last order without those gone, with those added put
+	// in place (a few, by binary search; many, by sorting everything).
 	sorted := make([]*model.VirtualHost, 0, len(a.hosts))
-	i, j := 0, 0
-	for i < len(a.sorted) || j < len(a.added) {
-		var h *model.VirtualHost
-		if j == len(a.added) || i < len(a.sorted) && a.sorted[i].Name < a.added[j].Name {
-			h, i = a.sorted[i], i+1
-		} else {
-			h, j = a.added[j], j+1
-		}
+	for _, h := range a.sorted {
 		// Only a name removed since may have gone or been replaced;
 		// the others need no lookup.
 		if len(a.removed) == 0 || !a.removed[h.Name] || a.hosts[h.Name] == h {
 			sorted = append(sorted, h)
+		}
+	}
+	byName := func(x, y *model.VirtualHost) int { return strings.Compare(x.Name, y.Name) }
+	if len(a.added) > 64 {
+		sorted = append(sorted, a.added...)
+		slices.SortFunc(sorted, byName)
+	} else {
+		for _, h := range a.added {
+			i, _ := slices.BinarySearchFunc(sorted, h, byName)
+			sorted = slices.Insert(sorted, i, h)
 		}
 	}
 	a.sorted, a.added = sorted, a.added[:0]

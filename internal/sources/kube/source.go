@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -45,6 +46,11 @@ type Options struct {
 	// default certificate Secret.
 	ExtraServices []types.NamespacedName
 	ExtraSecrets  []types.NamespacedName
+	// Classes selects the Ingresses served, as snapshot.Build would: the
+	// source applies it itself, remembering each Ingress's verdict until
+	// the IngressClasses change, so that a snapshot need not look at
+	// thousands of Ingresses again for every generation.
+	Classes snapshot.ClassOptions
 }
 
 // Change says what an event batch touched.
@@ -92,12 +98,22 @@ type Source struct {
 	// handler has seen the initial list.
 	ingList   sortedIngresses
 	ingSynced cache.InformerSynced
+	// classVer counts IngressClass events (from 1): the Ingresses'
+	// verdicts hold while it stays.
+	classVer atomic.Uint64
 }
 
-// sortedIngresses is a list of Ingresses in namespace/name order.
+// sortedIngresses is a list of Ingresses in namespace/name order, each
+// with whether its class is served, as decided under class version ver.
 type sortedIngresses struct {
 	mu   sync.Mutex
-	list []*networkingv1.Ingress
+	list []ingEntry
+}
+
+type ingEntry struct {
+	ing    *networkingv1.Ingress
+	served bool
+	ver    uint64 // 0: not decided yet
 }
 
 func cmpIngress(a *networkingv1.Ingress, ns, name string) int {
@@ -111,32 +127,38 @@ func cmpIngress(a *networkingv1.Ingress, ns, name string) int {
 func (l *sortedIngresses) put(ing *networkingv1.Ingress) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	i, found := slices.BinarySearchFunc(l.list, ing, func(a, b *networkingv1.Ingress) int { return cmpIngress(a, b.Namespace, b.Name) })
+	i, found := slices.BinarySearchFunc(l.list, ing, func(a ingEntry, b *networkingv1.Ingress) int { return cmpIngress(a.ing, b.Namespace, b.Name) })
 	if found {
-		l.list[i] = ing
+		l.list[i] = ingEntry{ing: ing}
 		return
 	}
-	l.list = slices.Insert(l.list, i, ing)
+	l.list = slices.Insert(l.list, i, ingEntry{ing: ing})
 }
 
 // remove drops the Ingress of ing's name.
 func (l *sortedIngresses) remove(ing *networkingv1.Ingress) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	i, found := slices.BinarySearchFunc(l.list, ing, func(a, b *networkingv1.Ingress) int { return cmpIngress(a, b.Namespace, b.Name) })
+	i, found := slices.BinarySearchFunc(l.list, ing, func(a ingEntry, b *networkingv1.Ingress) int { return cmpIngress(a.ing, b.Namespace, b.Name) })
 	if found {
 		l.list = slices.Delete(l.list, i, i+1)
 	}
 }
 
-// copy returns the Ingresses whose namespace keep accepts, in order.
-func (l *sortedIngresses) copy(keep func(ns string) bool) []*networkingv1.Ingress {
+// copy returns, in order, the Ingresses served (by class) whose namespace
+// keep accepts (nil: all). Verdicts older than ver are decided again with
+// served; the others are kept, so that only new objects are read.
+func (l *sortedIngresses) copy(keep func(ns string) bool, served func(*networkingv1.Ingress) bool, ver uint64) []*networkingv1.Ingress {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := make([]*networkingv1.Ingress, 0, len(l.list))
-	for _, ing := range l.list {
-		if keep(ing.Namespace) {
-			out = append(out, ing)
+	for i := range l.list {
+		e := &l.list[i]
+		if e.ver != ver {
+			e.served, e.ver = served(e.ing), ver
+		}
+		if e.served && (keep == nil || keep(e.ing.Namespace)) {
+			out = append(out, e.ing)
 		}
 	}
 	return out
@@ -206,7 +228,8 @@ func New(client kubernetes.Interface, opts Options, log *slog.Logger) *Source {
 			}
 		}
 	})
-	s.handle(s.classes, full, specChanged)
+	s.classVer.Store(1)
+	s.handleTracked(s.classes, full, specChanged, func(any, bool) { s.classVer.Add(1) })
 	for _, inf := range s.services {
 		s.handle(inf, full, specChanged)
 	}
@@ -371,11 +394,19 @@ func specChanged(o, n any) bool {
 // Objects lists the caches into an object set for snapshot.Build.
 func (s *Source) Objects() snapshot.Objects {
 	var objs snapshot.Objects
-	inNS := s.namespaceFilter()
-	objs.Ingresses = s.ingList.copy(inNS)
+	keepNS := s.namespaceFilter()
+	inNS := keepNS
+	if inNS == nil {
+		inNS = func(string) bool { return true }
+	}
+	// The version is read before the classes are: a class changing
+	// meanwhile bumps it, and the next snapshot decides again.
+	ver := s.classVer.Load()
 	for _, o := range s.classes.GetStore().List() {
 		objs.IngressClasses = append(objs.IngressClasses, o.(*networkingv1.IngressClass))
 	}
+	objs.Ingresses = s.ingList.copy(keepNS, snapshot.ClassFilter(objs.IngressClasses, s.opts.Classes), ver)
+	objs.Classified = true
 	seen := map[types.UID]bool{}
 	for i, inf := range s.services {
 		for _, o := range inf.GetStore().List() {
@@ -424,7 +455,7 @@ func (s *Source) isExtraService(svc *corev1.Service) bool {
 // namespaceFilter returns the namespace-selector test.
 func (s *Source) namespaceFilter() func(string) bool {
 	if s.namespaces == nil {
-		return func(string) bool { return true }
+		return nil // every namespace
 	}
 	match := map[string]bool{}
 	for _, o := range s.namespaces.GetStore().List() {
