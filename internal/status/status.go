@@ -66,16 +66,24 @@ type Writer struct {
 	latest   chan controller.Generation
 	leaderMu sync.Mutex
 	leader   bool
+	// newTerm is set when leadership starts; sync then forgets what an
+	// earlier term reported and wrote.
+	newTerm bool
 	wake     chan struct{}
 
 	recorder record.EventRecorder
 	emitted  map[model.Problem]bool
 	// written remembers the addresses this replica wrote, because its own
-	// status writes never come back as changes: the snapshot's copy of an
-	// Ingress keeps the status it had before.
+	// status writes do not bring a new generation: the snapshot may hold
+	// the Ingress as it was before.
 	written map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress
 	limiter flowcontrol.RateLimiter
 	last    controller.Generation
+	// checked are the Ingresses (namespace/name order) whose status was
+	// last found or made right for checkedAddrs: a later generation
+	// checks only the Ingresses not among them.
+	checked      []*networkingv1.Ingress
+	checkedAddrs []networkingv1.IngressLoadBalancerIngress
 }
 
 // New returns a Writer; Run starts it.
@@ -165,13 +173,10 @@ func (w *Writer) Run(ctx context.Context) {
 func (w *Writer) setLeader(v bool) {
 	w.leaderMu.Lock()
 	w.leader = v
+	w.newTerm = w.newTerm || v
 	w.leaderMu.Unlock()
 	if v {
 		w.log.Info("leading: this replica writes status and events", "lease", w.opts.Namespace+"/"+w.opts.ElectionID)
-		// A new leader reports the current problems afresh, and trusts
-		// only the status it reads, not what it wrote in an earlier term.
-		w.emitted = map[model.Problem]bool{}
-		w.written = map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress{}
 	}
 	select {
 	case w.wake <- struct{}{}:
@@ -184,6 +189,18 @@ func (w *Writer) setLeader(v bool) {
 func (w *Writer) sync(ctx context.Context) {
 	if !w.IsLeader() || w.last.Snapshot == nil {
 		return
+	}
+	w.leaderMu.Lock()
+	fresh := w.newTerm
+	w.newTerm = false
+	w.leaderMu.Unlock()
+	if fresh {
+		// A new leader reports the current problems afresh, and trusts
+		// only the status it reads, not what it wrote or checked in an
+		// earlier term.
+		w.emitted = map[model.Problem]bool{}
+		w.written = map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress{}
+		w.checked, w.checkedAddrs = nil, nil
 	}
 	w.events(w.last)
 	if w.opts.UpdateStatus {
@@ -253,17 +270,43 @@ func (w *Writer) addresses(g controller.Generation) []networkingv1.IngressLoadBa
 
 // writeStatus updates the Ingresses whose addresses differ.
 func (w *Writer) writeStatus(ctx context.Context, g controller.Generation, addrs []networkingv1.IngressLoadBalancerIngress) {
-	for _, ing := range g.Snapshot.Ingresses {
+	ings := g.Snapshot.Ingresses
+	old := w.checked
+	if w.checked == nil || !equalAddresses(addrs, w.checkedAddrs) {
+		old = nil
+	}
+	complete := true
+	for _, ing := range ings {
+		// Both lists are in namespace/name order; an Ingress checked
+		// before, as the same object, needs nothing.
+		for len(old) > 0 && old[0] != ing && cmpIngress(old[0], ing) < 0 {
+			old = old[1:]
+		}
+		if len(old) > 0 && old[0] == ing {
+			old = old[1:]
+			continue
+		}
 		if equalAddresses(w.statusOf(ing), addrs) {
 			continue
 		}
 		if err := w.limiter.Wait(ctx); err != nil {
+			w.checked = nil
 			return
 		}
 		if err := w.updateIngress(ctx, ing.Namespace, ing.Name, addrs); err != nil {
 			w.log.Warn("writing Ingress status", "ingress", ing.Namespace+"/"+ing.Name, "error", err)
+			complete = false
 		}
 	}
+	// After a failed write everything is checked again next time.
+	w.checked, w.checkedAddrs = nil, nil
+	if complete {
+		w.checked, w.checkedAddrs = ings, addrs
+	}
+}
+
+func cmpIngress(a, b *networkingv1.Ingress) int {
+	return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 }
 
 // statusOf returns what this replica last wrote for ing, or the status the
