@@ -69,7 +69,7 @@ type Writer struct {
 	// newTerm is set when leadership starts; sync then forgets what an
 	// earlier term reported and wrote.
 	newTerm bool
-	wake     chan struct{}
+	wake    chan struct{}
 
 	recorder record.EventRecorder
 	emitted  map[model.Problem]bool
