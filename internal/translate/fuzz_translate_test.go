@@ -21,7 +21,6 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/straitgw/strait/internal/annotations"
 	"github.com/straitgw/strait/internal/model"
@@ -160,8 +159,8 @@ type translateRig struct {
 
 func newTranslateRig(tb testing.TB) *translateRig {
 	rig := &translateRig{
-		good:     snapshot.Objects{Ingresses: []*networkingv1.Ingress{goodIngress()}, Services: []*corev1.Service{service("good", "web")}, EndpointSlices: []*discoveryv1.EndpointSlice{slice("good", "web", "10.1.0.1")}},
-		fuzzObjs: snapshot.Objects{Services: []*corev1.Service{service("f", "web")}, EndpointSlices: []*discoveryv1.EndpointSlice{slice("f", "web", "10.2.0.1", "10.2.0.2")}, Secrets: fuzzSecrets(tb)},
+		good:     snapshot.Objects{Ingresses: []*networkingv1.Ingress{goodIngress()}, Services: []*corev1.Service{translate.ServiceForTest("good", "web")}, EndpointSlices: []*discoveryv1.EndpointSlice{translate.SliceForTest("good", "web", "10.1.0.1")}},
+		fuzzObjs: snapshot.Objects{Services: []*corev1.Service{translate.ServiceForTest("f", "web")}, EndpointSlices: []*discoveryv1.EndpointSlice{translate.SliceForTest("f", "web", "10.2.0.1", "10.2.0.2")}, Secrets: fuzzSecrets(tb)},
 	}
 	m, problems := translate.Translate(snapshot.Build(rig.good, classes()), translate.Options{})
 	if len(problems) != 0 {
@@ -380,29 +379,6 @@ func goodIngress() *networkingv1.Ingress {
 				{Path: "/good", PathType: &prefix, Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80}}}},
 			}}}}}},
 	}
-}
-
-func service(ns, name string) *corev1.Service {
-	return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.10", Ports: []corev1.ServicePort{
-			{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)},
-			{Name: "https", Port: 443, TargetPort: intstr.FromInt32(8443)},
-		}}}
-}
-
-func slice(ns, svc string, ips ...string) *discoveryv1.EndpointSlice {
-	ready := true
-	http, https := "http", "https"
-	p80, p443 := int32(8080), int32(8443)
-	es := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Namespace: ns, Name: svc + "-1", Labels: map[string]string{snapshot.ServiceNameLabel: svc}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Ports:       []discoveryv1.EndpointPort{{Name: &http, Port: &p80}, {Name: &https, Port: &p443}},
-	}
-	for _, ip := range ips {
-		es.Endpoints = append(es.Endpoints, discoveryv1.Endpoint{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}})
-	}
-	return es
 }
 
 // fuzzSecrets are the Secrets the fuzzed annotations may name: a TLS

@@ -1,0 +1,7 @@
+package translate
+
+// Helpers shared with the external tests of this package.
+var (
+	ServiceForTest = testService
+	SliceForTest   = testSlice
+)
