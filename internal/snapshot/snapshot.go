@@ -92,11 +92,8 @@ func Build(objs Objects, opts ClassOptions) *Snapshot {
 	}
 	// Sources may hand them over in order already (the Kubernetes source
 	// keeps them so): checking is linear, sorting is not.
-	byName := func(a, b *networkingv1.Ingress) int {
-		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
-	}
-	if !slices.IsSortedFunc(s.Ingresses, byName) {
-		slices.SortFunc(s.Ingresses, byName)
+	if !slices.IsSortedFunc(s.Ingresses, CompareIngresses) {
+		slices.SortFunc(s.Ingresses, CompareIngresses)
 	}
 	for _, o := range objs.Services {
 		s.Services[key(o.Namespace, o.Name)] = o
@@ -119,6 +116,12 @@ func Build(objs Objects, opts ClassOptions) *Snapshot {
 		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
 	}
 	return s
+}
+
+// CompareIngresses orders Ingresses by namespace, then name: the order of
+// Snapshot.Ingresses.
+func CompareIngresses(a, b *networkingv1.Ingress) int {
+	return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 }
 
 // ClassFilter returns whether an Ingress is served, given the

@@ -31,6 +31,7 @@ import (
 	"github.com/straitgw/strait/internal/controller"
 	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/model"
+	"github.com/straitgw/strait/internal/snapshot"
 )
 
 // Options configure the writer, with ingress-nginx's flag meanings.
@@ -279,7 +280,7 @@ func (w *Writer) writeStatus(ctx context.Context, g controller.Generation, addrs
 	for _, ing := range ings {
 		// Both lists are in namespace/name order; an Ingress checked
 		// before, as the same object, needs nothing.
-		for len(old) > 0 && old[0] != ing && cmpIngress(old[0], ing) < 0 {
+		for len(old) > 0 && old[0] != ing && snapshot.CompareIngresses(old[0], ing) < 0 {
 			old = old[1:]
 		}
 		if len(old) > 0 && old[0] == ing {
@@ -303,10 +304,6 @@ func (w *Writer) writeStatus(ctx context.Context, g controller.Generation, addrs
 	if complete {
 		w.checked, w.checkedAddrs = ings, addrs
 	}
-}
-
-func cmpIngress(a, b *networkingv1.Ingress) int {
-	return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 }
 
 // statusOf returns what this replica last wrote for ing, or the status the

@@ -1,11 +1,11 @@
 package translate
 
 import (
-	"cmp"
 	"slices"
 	"strings"
 
 	"github.com/straitgw/strait/internal/model"
+	"github.com/straitgw/strait/internal/snapshot"
 )
 
 // assembly is the model being put together from the components, kept
@@ -267,8 +267,7 @@ func (a *assembly) model(bs *base, prev []model.Problem, keepProblems bool) (*mo
 		n += len(c.problems)
 	}
 	slices.SortFunc(with, func(x, y *component) int {
-		p, q := x.members[0], y.members[0]
-		return cmp.Or(strings.Compare(p.Namespace, q.Namespace), strings.Compare(p.Name, q.Name))
+		return snapshot.CompareIngresses(x.members[0], y.members[0])
 	})
 	ps := make([]model.Problem, 0, n)
 	ps = append(ps, bs.problems...)

@@ -4,4 +4,5 @@ package translate
 var (
 	ServiceForTest = testService
 	SliceForTest   = testSlice
+	CertForTest    = testCert
 )

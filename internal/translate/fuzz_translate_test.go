@@ -3,14 +3,7 @@ package translate_test
 import (
 	"bytes"
 	"cmp"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"reflect"
 	"slices"
 	"strings"
@@ -385,24 +378,7 @@ func goodIngress() *networkingv1.Ingress {
 // certificate for fuzz.test (as "tls", and as a CA), an htpasswd file and
 // a Secret of the wrong type.
 func fuzzSecrets(tb testing.TB) []*corev1.Secret {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "fuzz.test"}, DNSNames: []string{"fuzz.test", "*.fuzz.test"},
-		NotBefore: time.Unix(0, 0), NotAfter: time.Now().Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	crt := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	kpem := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+	crt, kpem := translate.CertForTest(tb, "fuzz.test", "*.fuzz.test")
 	secret := func(name string, typ corev1.SecretType, data map[string][]byte) *corev1.Secret {
 		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "f", Name: name}, Type: typ, Data: data}
 	}

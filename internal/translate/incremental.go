@@ -209,12 +209,12 @@ func (b *Builder) Build(s *snapshot.Snapshot, opts Options) Result {
 			continue
 		}
 		switch {
-		case len(cur) == 0 || len(old) > 0 && less(old[0], cur[0]):
+		case len(cur) == 0 || len(old) > 0 && snapshot.CompareIngresses(old[0], cur[0]) < 0:
 			e := b.entries[nameOf(old[0])]
 			forget(e)
 			delete(b.entries, nameOf(old[0]))
 			old = old[1:]
-		case len(old) == 0 || less(cur[0], old[0]):
+		case len(old) == 0 || snapshot.CompareIngresses(cur[0], old[0]) < 0:
 			learn(cur[0])
 			cur = cur[1:]
 		default:
@@ -443,12 +443,7 @@ func (b *Builder) group(ings []*networkingv1.Ingress) [][]*networkingv1.Ingress 
 	out := make([][]*networkingv1.Ingress, 0, len(roots))
 	for _, r := range roots {
 		g := byRoot[r]
-		slices.SortFunc(g, func(a, b *networkingv1.Ingress) int {
-			if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
-				return c
-			}
-			return strings.Compare(a.Name, b.Name)
-		})
+		slices.SortFunc(g, snapshot.CompareIngresses)
 		out = append(out, g)
 	}
 	return out
@@ -577,13 +572,6 @@ func couplingKeys(ing *networkingv1.Ingress) (keys, services []string) {
 
 func nameOf(ing *networkingv1.Ingress) types.NamespacedName {
 	return types.NamespacedName{Namespace: ing.Namespace, Name: ing.Name}
-}
-
-func less(a, b *networkingv1.Ingress) bool {
-	if a.Namespace != b.Namespace {
-		return a.Namespace < b.Namespace
-	}
-	return a.Name < b.Name
 }
 
 // reads records the snapshot objects a translation looked at, absent ones

@@ -309,7 +309,7 @@ func testSlice(ns, svc string, ips ...string) *discoveryv1.EndpointSlice {
 
 // testCert returns a self-signed certificate (also usable as a CA) for
 // names, and its key, in PEM.
-func testCert(t *testing.T, names ...string) (certPEM, keyPEM []byte) {
+func testCert(t testing.TB, names ...string) (certPEM, keyPEM []byte) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

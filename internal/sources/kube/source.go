@@ -116,18 +116,11 @@ type ingEntry struct {
 	ver    uint64 // 0: not decided yet
 }
 
-func cmpIngress(a *networkingv1.Ingress, ns, name string) int {
-	if c := strings.Compare(a.Namespace, ns); c != 0 {
-		return c
-	}
-	return strings.Compare(a.Name, name)
-}
-
 // put adds ing, or replaces the object of the same name.
 func (l *sortedIngresses) put(ing *networkingv1.Ingress) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	i, found := slices.BinarySearchFunc(l.list, ing, func(a ingEntry, b *networkingv1.Ingress) int { return cmpIngress(a.ing, b.Namespace, b.Name) })
+	i, found := slices.BinarySearchFunc(l.list, ing, func(a ingEntry, b *networkingv1.Ingress) int { return snapshot.CompareIngresses(a.ing, b) })
 	if found {
 		l.list[i] = ingEntry{ing: ing}
 		return
@@ -139,7 +132,7 @@ func (l *sortedIngresses) put(ing *networkingv1.Ingress) {
 func (l *sortedIngresses) remove(ing *networkingv1.Ingress) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	i, found := slices.BinarySearchFunc(l.list, ing, func(a ingEntry, b *networkingv1.Ingress) int { return cmpIngress(a.ing, b.Namespace, b.Name) })
+	i, found := slices.BinarySearchFunc(l.list, ing, func(a ingEntry, b *networkingv1.Ingress) int { return snapshot.CompareIngresses(a.ing, b) })
 	if found {
 		l.list = slices.Delete(l.list, i, i+1)
 	}
