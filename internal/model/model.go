@@ -19,8 +19,10 @@ const CatchAllHost = "*"
 // sorted so that two equal inputs give byte-identical encodings.
 type Model struct {
 	// Hosts are the named virtual hosts, sorted by Name. Exact names and
-	// wildcard names ("*.example.com", one label) both appear here.
-	Hosts []VirtualHost `json:"hosts,omitempty"`
+	// wildcard names ("*.example.com", one label) both appear here. A
+	// host unchanged from one model to the next is the same pointer, so
+	// that a compiler can reuse its work without comparing contents.
+	Hosts []*VirtualHost `json:"hosts,omitempty"`
 	// CatchAll answers requests for hosts that match nothing in Hosts: rules
 	// without a host and the catch-all default backend.
 	CatchAll VirtualHost `json:"catchAll"`

@@ -63,7 +63,7 @@ func accessLogModel(ep model.Endpoint, al model.AccessLog) *model.Model {
 	quiet := prefixRoute("/quiet", "default/web:80")
 	quiet.Policy.AccessLogOff = true
 	return &model.Model{
-		Hosts:     []model.VirtualHost{vhost("shop.test", status(http.StatusNotFound), logged, quiet), vhost("other.test", status(http.StatusNotFound))},
+		Hosts:     []*model.VirtualHost{vhost("shop.test", status(http.StatusNotFound), logged, quiet), vhost("other.test", status(http.StatusNotFound))},
 		CatchAll:  catchAll404(),
 		Backends:  []model.Backend{backend("default/web:80", ep)},
 		AccessLog: al,

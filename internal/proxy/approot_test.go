@@ -19,7 +19,7 @@ func TestAppRootAndUpstreamVhost(t *testing.T) {
 		r.Policy.UpstreamHost = "internal.svc"
 		vh := vhost("app.test", status(http.StatusNotFound), r)
 		vh.AppRoot = "/app"
-		m := &model.Model{Hosts: []model.VirtualHost{vh}, CatchAll: catchAll404(), Backends: []model.Backend{backend("web", ep)}}
+		m := &model.Model{Hosts: []*model.VirtualHost{vh}, CatchAll: catchAll404(), Backends: []model.Backend{backend("web", ep)}}
 		h := startProxy(t, e, proxy.Timeouts{}, m, false)
 		c := newClient(t)
 

@@ -21,7 +21,7 @@ func TestBackendHTTPS(t *testing.T) {
 		b := backend("secure", ep)
 		b.Protocol = model.ProtocolHTTPS
 		m := &model.Model{
-			Hosts:    []model.VirtualHost{vhost("tls-backend.test", status(http.StatusNotFound), prefixRoute("/", "secure"))},
+			Hosts:    []*model.VirtualHost{vhost("tls-backend.test", status(http.StatusNotFound), prefixRoute("/", "secure"))},
 			CatchAll: catchAll404(),
 			Backends: []model.Backend{b},
 		}

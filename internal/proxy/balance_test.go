@@ -26,7 +26,7 @@ func stickyModel(eps []model.Endpoint, a *model.Affinity) *model.Model {
 	other := prefixRoute("/other", "web")
 	be := backend("web", eps...)
 	be.Balance = &model.Balance{Algorithm: model.AlgorithmSticky, Affinity: a}
-	return &model.Model{Hosts: []model.VirtualHost{vhost("s.test", status(404), set, other)}, CatchAll: catchAll404(), Backends: []model.Backend{be}}
+	return &model.Model{Hosts: []*model.VirtualHost{vhost("s.test", status(404), set, other)}, CatchAll: catchAll404(), Backends: []model.Backend{be}}
 }
 
 func getWithCookie(t *testing.T, c *http.Client, url, cookie string) result {
@@ -174,7 +174,7 @@ func TestUpstreamHashBy(t *testing.T) {
 			eps := threeEchoes(t)
 			be := backend("web", eps...)
 			be.Balance = &model.Balance{Algorithm: model.AlgorithmHash, HashBy: &model.HashBy{Parts: tc.parts}}
-			m := &model.Model{Hosts: []model.VirtualHost{vhost("s.test", toBackend("web"))}, CatchAll: catchAll404(), Backends: []model.Backend{be}}
+			m := &model.Model{Hosts: []*model.VirtualHost{vhost("s.test", toBackend("web"))}, CatchAll: catchAll404(), Backends: []model.Backend{be}}
 			h := startProxy(t, e, proxy.Timeouts{}, m, false)
 			c := newClient(t)
 			want := ""
@@ -204,7 +204,7 @@ func TestEWMABackend(t *testing.T) {
 	forEngines(t, func(t *testing.T, e engine) {
 		be := backend("web", threeEchoes(t)...)
 		be.Balance = &model.Balance{Algorithm: model.AlgorithmEWMA}
-		m := &model.Model{Hosts: []model.VirtualHost{vhost("s.test", toBackend("web"))}, CatchAll: catchAll404(), Backends: []model.Backend{be}}
+		m := &model.Model{Hosts: []*model.VirtualHost{vhost("s.test", toBackend("web"))}, CatchAll: catchAll404(), Backends: []model.Backend{be}}
 		h := startProxy(t, e, proxy.Timeouts{}, m, false)
 		c := newClient(t)
 		seen := map[string]bool{}

@@ -33,7 +33,7 @@ func TestBasicAuth(t *testing.T) {
 		denied.Policy.BasicAuth = private.Policy.BasicAuth
 		denied.Policy.DenySourceRange = []string{"0.0.0.0/0", "::/0"}
 		m := &model.Model{
-			Hosts:    []model.VirtualHost{vhost("auth.test", status(http.StatusNotFound), private, denied, prefixRoute("/open", "web"))},
+			Hosts:    []*model.VirtualHost{vhost("auth.test", status(http.StatusNotFound), private, denied, prefixRoute("/open", "web"))},
 			CatchAll: catchAll404(), Backends: []model.Backend{backend("web", ep)},
 		}
 		h := startProxy(t, e, proxy.Timeouts{}, m, false)
@@ -107,7 +107,7 @@ func TestBasicAuthNoUsers(t *testing.T) {
 		_, ep := backendServer(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 		r0 := prefixRoute("/", "web")
 		r0.Policy.BasicAuth = model.NewBasicAuth("", "a/empty", nil)
-		m := &model.Model{Hosts: []model.VirtualHost{vhost("auth.test", status(404), r0)}, CatchAll: catchAll404(), Backends: []model.Backend{backend("web", ep)}}
+		m := &model.Model{Hosts: []*model.VirtualHost{vhost("auth.test", status(404), r0)}, CatchAll: catchAll404(), Backends: []model.Backend{backend("web", ep)}}
 		h := startProxy(t, e, proxy.Timeouts{}, m, false)
 		req, _ := http.NewRequest(http.MethodGet, h.url("/"), nil)
 		req.Host = "auth.test"

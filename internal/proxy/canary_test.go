@@ -28,7 +28,7 @@ func TestCanary(t *testing.T) {
 		}
 		nf := status(http.StatusNotFound)
 		m := &model.Model{
-			Hosts: []model.VirtualHost{
+			Hosts: []*model.VirtualHost{
 				vhost("always.test", nf, route(model.Canary{Header: "X-Canary", Cookie: "canary"})),
 				vhost("value.test", nf, route(model.Canary{Header: "X-Canary", HeaderValue: "yes", Cookie: "canary"})),
 				vhost("pattern.test", nf, route(model.Canary{Header: "X-Canary", HeaderPattern: "^v[0-9]+$"})),

@@ -132,7 +132,7 @@ func TestBodySizeCounted(t *testing.T) {
 	forEngines(t, func(t *testing.T, e engine) {
 		r := prefixRoute("/", "web")
 		r.Policy.MaxBodyBytes = 10
-		m := &model.Model{Hosts: []model.VirtualHost{vhost("b.test", status(404), r)}, CatchAll: catchAll404(),
+		m := &model.Model{Hosts: []*model.VirtualHost{vhost("b.test", status(404), r)}, CatchAll: catchAll404(),
 			Backends: []model.Backend{backend("web", echoBackend(t, "web"))}}
 		h := startProxy(t, e, testTimeouts, m, false)
 		if res := raw(t, h.addr, "POST", "POST / HTTP/1.1\r\nHost: b.test\r\nContent-Length: 11\r\nConnection: close\r\n\r\n01234567890"); res.status != 413 {

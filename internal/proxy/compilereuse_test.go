@@ -23,11 +23,11 @@ func TestCompileReusesUnchangedHosts(t *testing.T) {
 	catchAll := model.VirtualHost{Name: model.CatchAllHost, Default: model.Action{Status: http.StatusNotFound}}
 	a := model.VirtualHost{Name: "a.test", Routes: route("/a"), Default: model.Action{Status: http.StatusNotFound}}
 	b := model.VirtualHost{Name: "b.test", Routes: route("/b"), Default: model.Action{Status: http.StatusNotFound}}
-	g1 := compile(&model.Model{Hosts: []model.VirtualHost{a, b}, CatchAll: catchAll}, nil, nil, hostContext{}, nil)
+	g1 := compile(&model.Model{Hosts: []*model.VirtualHost{&a, &b}, CatchAll: catchAll}, nil, nil, hostContext{}, nil)
 
 	b2 := b
 	b2.Routes = route("/b2")
-	g2 := compile(&model.Model{Hosts: []model.VirtualHost{a, b2}, CatchAll: catchAll}, nil, nil, hostContext{}, g1)
+	g2 := compile(&model.Model{Hosts: []*model.VirtualHost{&a, &b2}, CatchAll: catchAll}, nil, nil, hostContext{}, g1)
 	if g2.exact["a.test"] != g1.exact["a.test"] {
 		t.Errorf("the unchanged host was compiled again")
 	}
@@ -45,21 +45,21 @@ func TestCompileReusesUnchangedHosts(t *testing.T) {
 	// not checked: the translation shares what it did not redo).
 	a2 := a
 	a2.Routes = route("/a")
-	g3 := compile(&model.Model{Hosts: []model.VirtualHost{a2, b2}, CatchAll: catchAll}, nil, nil, hostContext{}, g2)
+	g3 := compile(&model.Model{Hosts: []*model.VirtualHost{&a2, &b2}, CatchAll: catchAll}, nil, nil, hostContext{}, g2)
 	if g3.exact["a.test"] == g2.exact["a.test"] || g3.exact["b.test"] != g2.exact["b.test"] {
 		t.Errorf("reuse does not follow the route arrays")
 	}
 
 	// Global headers are compiled into every route: a change compiles
 	// every host again.
-	g4 := compile(&model.Model{Hosts: []model.VirtualHost{a2, b2}, CatchAll: catchAll}, nil, nil, hostContext{model: model.Headers{ServerTokens: true}}, g3)
+	g4 := compile(&model.Model{Hosts: []*model.VirtualHost{&a2, &b2}, CatchAll: catchAll}, nil, nil, hostContext{model: model.Headers{ServerTokens: true}}, g3)
 	if g4.exact["a.test"] == g3.exact["a.test"] || g4.exact["b.test"] == g3.exact["b.test"] {
 		t.Fatalf("hosts were reused across a change of global headers")
 	}
 	if r := g4.exact["b.test"].match("/b2"); r == nil || r.headers == nil || r.headers != g4.headers {
 		t.Errorf("a route compiled with global headers does not carry them")
 	}
-	g5 := compile(&model.Model{Hosts: []model.VirtualHost{a2, b2}, CatchAll: catchAll}, nil, nil, hostContext{model: model.Headers{ServerTokens: true}}, g4)
+	g5 := compile(&model.Model{Hosts: []*model.VirtualHost{&a2, &b2}, CatchAll: catchAll}, nil, nil, hostContext{model: model.Headers{ServerTokens: true}}, g4)
 	if g5.exact["a.test"] != g4.exact["a.test"] || g5.headers != g4.headers {
 		t.Errorf("equal global headers did not keep the compiled hosts")
 	}
@@ -78,11 +78,12 @@ func TestReusedHostsDoNotKeepOldModels(t *testing.T) {
 	stable := model.VirtualHost{Name: "stable.test", Routes: routes, Default: model.Action{Status: http.StatusNotFound}}
 	gen := func(i int) *model.Model {
 		changing := model.VirtualHost{Name: "changing.test", Routes: slices.Clone(routes), Default: model.Action{Status: 400 + i}}
-		return &model.Model{Hosts: []model.VirtualHost{changing, stable}, CatchAll: catchAll}
+		return &model.Model{Hosts: []*model.VirtualHost{&changing, &stable}, CatchAll: catchAll}
 	}
 	first := gen(0)
 	p.Apply(first)
-	old := weak.Make(&first.Hosts[1])
+	// The host list and the host that changed; the stable host is shared.
+	oldList, oldHost := weak.Make(&first.Hosts[0]), weak.Make(first.Hosts[0])
 	first = nil
 	for i := 1; i <= 3; i++ {
 		p.Apply(gen(i))
@@ -92,7 +93,7 @@ func TestReusedHostsDoNotKeepOldModels(t *testing.T) {
 	}
 	runtime.GC()
 	runtime.GC()
-	if old.Value() != nil {
+	if oldList.Value() != nil || oldHost.Value() != nil {
 		t.Errorf("the first model is still reachable three generations later")
 	}
 	runtime.KeepAlive(p) // the proxy, and what it serves, are live
@@ -103,11 +104,11 @@ func TestReusedHostsDoNotKeepOldModels(t *testing.T) {
 // an added one is served, and aliases fall back to building every map.
 func TestCompileChangesOnlyChangedNames(t *testing.T) {
 	route := []model.Route{{Name: "r", PathType: model.PathPrefix, Path: "/", Action: model.Action{Status: http.StatusTeapot}}}
-	host := func(name string) model.VirtualHost {
-		return model.VirtualHost{Name: name, Routes: route, Default: model.Action{Status: http.StatusNotFound}}
+	host := func(name string) *model.VirtualHost {
+		return &model.VirtualHost{Name: name, Routes: route, Default: model.Action{Status: http.StatusNotFound}}
 	}
 	catchAll := model.VirtualHost{Name: model.CatchAllHost, Default: model.Action{Status: http.StatusNotFound}}
-	gen := func(prev *generation, hosts ...model.VirtualHost) *generation {
+	gen := func(prev *generation, hosts ...*model.VirtualHost) *generation {
 		return compile(&model.Model{Hosts: hosts, CatchAll: catchAll}, nil, nil, hostContext{}, prev)
 	}
 	served := func(g *generation, name string) bool { return g.host(name) != g.catchAll }
@@ -129,9 +130,9 @@ func TestCompileChangesOnlyChangedNames(t *testing.T) {
 	if len(g1.exact) != 2 || len(g1.wildcard) != 1 {
 		t.Errorf("the previous generation's maps changed: %d exact, %d wildcard", len(g1.exact), len(g1.wildcard))
 	}
-	aliased := a
+	aliased := *a
 	aliased.Aliases = []string{"alias.test"}
-	g3 := gen(g2, aliased, c)
+	g3 := gen(g2, &aliased, c)
 	if !served(g3, "alias.test") || g3.host("alias.test") != g3.host("a.test") {
 		t.Error("an alias is not served as its host")
 	}

@@ -25,7 +25,7 @@ func TestCORS(t *testing.T) {
 		list := prefixRoute("/", "web")
 		list.Policy.CORS = &model.CORS{AllowOrigins: []string{"https://app.example.com", "https://*.example.org"}, AllowMethods: "GET", AllowHeaders: "X-A", ExposeHeaders: "X-B", MaxAge: 60}
 		m := &model.Model{
-			Hosts: []model.VirtualHost{
+			Hosts: []*model.VirtualHost{
 				vhost("all.test", status(http.StatusNotFound), all),
 				vhost("list.test", status(http.StatusNotFound), list),
 			},

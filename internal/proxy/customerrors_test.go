@@ -85,7 +85,7 @@ func TestCustomErrors(t *testing.T) {
 		denied := route("/denied", "web", model.Errors{DefaultBackend: "errors", Codes: []int{403, 404, 503}})
 		denied.Policy.AllowSourceRange = []string{"192.0.2.0/24"}
 		m := &model.Model{
-			Hosts: []model.VirtualHost{
+			Hosts: []*model.VirtualHost{
 				vhost("app.test", status(404), route("/", "web", model.Errors{DefaultBackend: "errors", GlobalBackend: "global", Codes: []int{403, 404, 503}}), denied),
 				vhost("global.test", status(404), route("/", "web", model.Errors{DefaultBackend: "empty", GlobalBackend: "global", Codes: []int{404}})),
 				vhost("none.test", status(404), route("/", "web", model.Errors{Codes: []int{404}})),
@@ -177,7 +177,7 @@ func TestWWWRedirectAndAliases(t *testing.T) {
 		site := vhost("example.test", status(404), prefixRoute("/", "web"))
 		site.Aliases = []string{"*.alias.test", "alias.test", `~^app\d+\.test$`}
 		m := &model.Model{
-			Hosts: []model.VirtualHost{
+			Hosts: []*model.VirtualHost{
 				site,
 				{Name: "www.example.test", RedirectTo: &model.WWWRedirect{Host: "example.test", Code: 308}, Default: status(308)},
 			},

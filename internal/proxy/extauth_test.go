@@ -72,7 +72,7 @@ func TestExternalAuth(t *testing.T) {
 		t.Cleanup(tlsAuth.Close)
 		base := []model.TemplatePart{text(authSrv.URL + "/verify?uri="), tvar("escaped_request_uri")}
 		m := &model.Model{
-			Hosts: []model.VirtualHost{
+			Hosts: []*model.VirtualHost{
 				vhost("a.test", status(404), authRoute(model.ExternalAuth{URL: base, ResponseHeaders: []string{"X-Auth-User", "X-Auth-Groups"}})),
 				vhost("post.test", status(404), authRoute(model.ExternalAuth{URL: base, Method: "POST", RequestRedirect: "https://back.example/x"})),
 				vhost("signin.test", status(404), authRoute(model.ExternalAuth{URL: base, SignIn: []model.TemplatePart{text("https://login.example/start")}})),
@@ -226,7 +226,7 @@ func TestExternalAuthCookieStatus(t *testing.T) {
 		}))
 		url := []model.TemplatePart{text(authSrv.URL + "/")}
 		m := &model.Model{
-			Hosts: []model.VirtualHost{
+			Hosts: []*model.VirtualHost{
 				vhost("a.test", status(404), authRoute(model.ExternalAuth{URL: url})),
 				vhost("always.test", status(404), authRoute(model.ExternalAuth{URL: url, AlwaysSetCookie: true})),
 			},

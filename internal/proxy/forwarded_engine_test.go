@@ -18,7 +18,7 @@ func TestUseForwardedHeaders(t *testing.T) {
 		r := prefixRoute("/", "web")
 		r.Policy.AllowSourceRange = []string{"203.0.113.0/24"}
 		m := &model.Model{
-			Hosts:      []model.VirtualHost{vhost("app.test", status(http.StatusNotFound), r)},
+			Hosts:      []*model.VirtualHost{vhost("app.test", status(http.StatusNotFound), r)},
 			CatchAll:   catchAll404(),
 			Backends:   []model.Backend{backend("web", ep)},
 			Forwarding: model.Forwarding{UseForwardedHeaders: true, RealIPHeader: "X-Forwarded-For", TrustedCIDRs: []string{"0.0.0.0/0"}},

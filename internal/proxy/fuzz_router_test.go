@@ -155,8 +155,8 @@ func newRouterRig(tb testing.TB, handoff bool) *routerRig {
 			Policy: model.Policy{Rewrite: &model.Rewrite{Target: "/rewritten/$2", ForwardedPrefix: "/rw"}}})
 	reHost.Regex = true
 	m := &model.Model{
-		Hosts:    []model.VirtualHost{vhost("*.wild.test", toBackend("wild")), fuzzHost, reHost},
-		CatchAll: vhost(model.CatchAllHost, toBackend("catch")),
+		Hosts:    []*model.VirtualHost{vhost("*.wild.test", toBackend("wild")), fuzzHost, reHost},
+		CatchAll: *vhost(model.CatchAllHost, toBackend("catch")),
 		Backends: []model.Backend{be("api"), be("catch"), be("default"), be("exact"), be("public"), be("rw"), be("wild")},
 	}
 	p.Apply(m)

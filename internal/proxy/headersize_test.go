@@ -69,7 +69,7 @@ func TestProxyBufferSize(t *testing.T) {
 		}))
 		r := prefixRoute("/", "web")
 		r.Policy.ProxyBufferBytes = 64 << 10
-		m := &model.Model{Hosts: []model.VirtualHost{vhost("oidc.test", status(404), r)}, CatchAll: catchAll404(), Backends: []model.Backend{backend("web", ep)}}
+		m := &model.Model{Hosts: []*model.VirtualHost{vhost("oidc.test", status(404), r)}, CatchAll: catchAll404(), Backends: []model.Backend{backend("web", ep)}}
 		h := startProxy(t, e, proxy.Timeouts{}, m, false)
 		res := rawGet(t, h.addr, "oidc.test", "/")
 		if res.status != 200 || len(res.header["Set-Cookie"]) != 6 {

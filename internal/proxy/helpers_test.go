@@ -197,8 +197,8 @@ func toBackend(name string) model.Action { return model.Action{Backend: name} }
 
 func status(code int) model.Action { return model.Action{Status: code} }
 
-func vhost(name string, def model.Action, routes ...model.Route) model.VirtualHost {
-	return model.VirtualHost{Name: name, Default: def, Routes: routes}
+func vhost(name string, def model.Action, routes ...model.Route) *model.VirtualHost {
+	return &model.VirtualHost{Name: name, Default: def, Routes: routes}
 }
 
 // catchAll404 is the catch-all of a model without a default backend.
@@ -209,7 +209,7 @@ func catchAll404() model.VirtualHost {
 // singleHost is a model with one host whose every path goes to one backend.
 func singleHost(host, name string, eps ...model.Endpoint) *model.Model {
 	return &model.Model{
-		Hosts:    []model.VirtualHost{vhost(host, toBackend(name))},
+		Hosts:    []*model.VirtualHost{vhost(host, toBackend(name))},
 		CatchAll: catchAll404(),
 		Backends: []model.Backend{backend(name, eps...)},
 	}

@@ -40,7 +40,7 @@ func TestMirror(t *testing.T) {
 		withBody.Policy.Mirror = &model.Mirror{Target: target, Host: "shadow.test"}
 		noBody := prefixRoute("/nobody", "web")
 		noBody.Policy.Mirror = &model.Mirror{Target: target, NoBody: true}
-		m := &model.Model{Hosts: []model.VirtualHost{vhost("m.test", status(404), withBody, noBody)}, CatchAll: catchAll404(), Backends: []model.Backend{backend("web", ep)}}
+		m := &model.Model{Hosts: []*model.VirtualHost{vhost("m.test", status(404), withBody, noBody)}, CatchAll: catchAll404(), Backends: []model.Backend{backend("web", ep)}}
 		h := startProxy(t, e, testTimeouts, m, false)
 		c := newClient(t)
 		for _, path := range []string{"/a?b=1", "/nobody/x"} {

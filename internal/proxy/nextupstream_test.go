@@ -23,7 +23,7 @@ func TestNextUpstream(t *testing.T) {
 			http.Error(w, "bad gateway", http.StatusBadGateway)
 		}))
 		refused := closedPort(t)
-		with := func(host, be string, nu *model.NextUpstream) model.VirtualHost {
+		with := func(host, be string, nu *model.NextUpstream) *model.VirtualHost {
 			r := prefixRoute("/", be)
 			r.Policy.NextUpstream = nu
 			return vhost(host, status(http.StatusNotFound), r)
@@ -31,7 +31,7 @@ func TestNextUpstream(t *testing.T) {
 		on502 := &model.NextUpstream{On: []string{"error", "http_502", "timeout"}, Tries: 3}
 		on502post := &model.NextUpstream{On: []string{"error", "http_502", "timeout"}, NonIdempotent: true, Tries: 3}
 		m := &model.Model{
-			Hosts: []model.VirtualHost{
+			Hosts: []*model.VirtualHost{
 				with("refused.test", "refused", nil),
 				with("dropped.test", "dropped", nil),
 				with("502.test", "502", on502),

@@ -62,7 +62,7 @@ func TestOutlierEjection(t *testing.T) {
 			http.Error(w, "unavailable", http.StatusServiceUnavailable)
 		}))
 		m := &model.Model{
-			Hosts: []model.VirtualHost{
+			Hosts: []*model.VirtualHost{
 				vhost("resets.test", toBackend("resets")),
 				vhost("down.test", toBackend("down")),
 			},

@@ -323,7 +323,7 @@ func polRoute(path string, pol model.Policy) model.Route {
 
 func polModel(ep model.Endpoint, routes ...model.Route) *model.Model {
 	return &model.Model{
-		Hosts:    []model.VirtualHost{{Name: "h.test", Default: model.Action{Status: http.StatusNotFound}, Routes: routes}},
+		Hosts:    []*model.VirtualHost{{Name: "h.test", Default: model.Action{Status: http.StatusNotFound}, Routes: routes}},
 		CatchAll: model.VirtualHost{Name: model.CatchAllHost, Default: model.Action{Status: http.StatusNotFound}},
 		Backends: []model.Backend{{Name: "echo", Protocol: model.ProtocolHTTP, Endpoints: []model.Endpoint{ep}}},
 	}
@@ -471,7 +471,7 @@ func TestPolicyChunkedBodyLimit(t *testing.T) {
 func TestPolicyNoEndpointsBeforeAccessLists(t *testing.T) {
 	forPolEngines(t, func(t *testing.T, e polEngine) {
 		m := &model.Model{
-			Hosts: []model.VirtualHost{{Name: "h.test", Default: model.Action{Status: http.StatusNotFound}, Routes: []model.Route{{
+			Hosts: []*model.VirtualHost{{Name: "h.test", Default: model.Action{Status: http.StatusNotFound}, Routes: []model.Route{{
 				Name: "empty", PathType: model.PathPrefix, Path: "/", Action: model.Action{Backend: "empty"},
 				Policy: model.Policy{DenySourceRange: []string{"127.0.0.0/8"}},
 			}}}},

@@ -24,7 +24,7 @@ import (
 func TestDirectStatuses(t *testing.T) {
 	forEngines(t, func(t *testing.T, eng engine) {
 		m := &model.Model{
-			Hosts: []model.VirtualHost{
+			Hosts: []*model.VirtualHost{
 				vhost("s.test", toBackend("live"),
 					model.Route{Name: "unresolved", PathType: model.PathPrefix, Path: "/unresolved", Action: status(http.StatusServiceUnavailable)},
 					prefixRoute("/empty", "empty"),
@@ -342,7 +342,7 @@ func TestGenerationSwapUnderLoad(t *testing.T) {
 		other := echoBackend(t, "other")
 		base := singleHost("stable.test", "stable", stable)
 		withOther := &model.Model{
-			Hosts: []model.VirtualHost{
+			Hosts: []*model.VirtualHost{
 				vhost("other.test", toBackend("other")),
 				vhost("stable.test", toBackend("stable")),
 			},

@@ -67,7 +67,7 @@ func TestLimitZonesFollowGenerations(t *testing.T) {
 	mk := func(zone string) *model.Model {
 		r := model.Route{Name: "r", PathType: model.PathPrefix, Path: "/", Action: model.Action{Status: 200}}
 		r.Policy.Limit = &model.RateLimit{Zone: zone, RPS: 1}
-		return &model.Model{Hosts: []model.VirtualHost{{Name: "a.test", Routes: []model.Route{r}, Default: model.Action{Status: 404}}},
+		return &model.Model{Hosts: []*model.VirtualHost{{Name: "a.test", Routes: []model.Route{r}, Default: model.Action{Status: 404}}},
 			CatchAll: model.VirtualHost{Name: model.CatchAllHost, Default: model.Action{Status: 404}}}
 	}
 	var lr limitRegistry

@@ -22,7 +22,7 @@ func limitModel(ep model.Endpoint, zoneAB string, lim model.RateLimit) *model.Mo
 		return r
 	}
 	return &model.Model{
-		Hosts:      []model.VirtualHost{vhost("lim.test", status(http.StatusNotFound), route("/a", zoneAB), route("/b", zoneAB), route("/c", "a/c/1"))},
+		Hosts:      []*model.VirtualHost{vhost("lim.test", status(http.StatusNotFound), route("/a", zoneAB), route("/b", zoneAB), route("/c", "a/c/1"))},
 		CatchAll:   catchAll404(),
 		Backends:   []model.Backend{backend("web", ep)},
 		Forwarding: model.Forwarding{UseForwardedHeaders: true, RealIPHeader: "X-Forwarded-For", TrustedCIDRs: []string{"0.0.0.0/0"}},

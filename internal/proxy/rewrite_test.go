@@ -21,7 +21,7 @@ func TestRewriteTarget(t *testing.T) {
 		plain := model.Route{Name: "plain", PathType: model.PathExact, Path: "/exact", Action: toBackend("web")}
 		vh := vhost("regex.test", status(http.StatusNotFound), rw, plain)
 		vh.Regex = true
-		m := &model.Model{Hosts: []model.VirtualHost{vh}, CatchAll: catchAll404(), Backends: []model.Backend{backend("web", ep)}}
+		m := &model.Model{Hosts: []*model.VirtualHost{vh}, CatchAll: catchAll404(), Backends: []model.Backend{backend("web", ep)}}
 		h := startProxy(t, e, proxy.Timeouts{}, m, false)
 		c := newClient(t)
 

@@ -19,7 +19,7 @@ func routingModel(t *testing.T) *model.Model {
 	for _, n := range names {
 		m.Backends = append(m.Backends, backend(n, echoBackend(t, n)))
 	}
-	m.Hosts = []model.VirtualHost{
+	m.Hosts = []*model.VirtualHost{
 		vhost("*.example.com", status(http.StatusNotFound), prefixRoute("/", "wild")),
 		vhost("example.com", toBackend("example-default"),
 			exactRoute("/exact", "exact"),
@@ -138,8 +138,8 @@ func TestCatchAllNotFound(t *testing.T) {
 
 		// A catch-all with a default backend takes unknown hosts.
 		h.p.Apply(&model.Model{
-			Hosts:    []model.VirtualHost{vhost("known.test", status(http.StatusNotFound))},
-			CatchAll: vhost(model.CatchAllHost, toBackend("default"), prefixRoute("/only", "only")),
+			Hosts:    []*model.VirtualHost{vhost("known.test", status(http.StatusNotFound))},
+			CatchAll: *vhost(model.CatchAllHost, toBackend("default"), prefixRoute("/only", "only")),
 			Backends: []model.Backend{backend("default", echoBackend(t, "default")), backend("only", echoBackend(t, "only"))},
 		})
 		if got := get(t, c, h.url("/x"), "nobody.test").header.Get(echo.BackendHeader); got != "default" {

@@ -344,7 +344,10 @@ func BenchmarkChangeOneIngress(b *testing.B) {
 	for _, n := range scaleSizes {
 		b.Run(fmt.Sprintf("ingresses=%d", n), func(b *testing.B) {
 			objs := scaleObjects(b, n)
-			objs.Ingresses = slices.Clone(objs.Ingresses)
+			// As the Kubernetes source hands them over: filtered by class
+			// and in order, kept so as events arrive.
+			objs.Ingresses = slices.Clone(snapshot.Build(objs, scaleClasses).Ingresses)
+			objs.Classified = true
 			p := scaleProxy(b)
 			var tb translate.Builder
 			p.Apply(tb.Build(snapshot.Build(objs, scaleClasses), translate.Options{}).Model)
@@ -355,6 +358,9 @@ func BenchmarkChangeOneIngress(b *testing.B) {
 				k := (i * 7919) % n
 				ing := objs.Ingresses[k].DeepCopy()
 				ing.Spec.Rules[0].HTTP.Paths[0].Path = fmt.Sprintf("/changed-%d", i)
+				// A snapshot keeps the list it was given, as the source
+				// hands over a copy.
+				objs.Ingresses = slices.Clone(objs.Ingresses)
 				objs.Ingresses[k] = ing
 				r := tb.Build(snapshot.Build(objs, scaleClasses), translate.Options{})
 				if !r.Changed || len(r.Problems) > 0 {

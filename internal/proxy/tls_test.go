@@ -14,7 +14,7 @@ const defaultCN = "Strait Default Certificate"
 // certificate, from one echo backend.
 func tlsModel(t *testing.T, ep model.Endpoint, exactCert, wildCert model.Certificate) *model.Model {
 	return &model.Model{
-		Hosts: []model.VirtualHost{
+		Hosts: []*model.VirtualHost{
 			vhost("*.example.com", toBackend("echo")),
 			vhost("exact.example.com", toBackend("echo")),
 		},

@@ -145,7 +145,7 @@ func TestBackendGRPC(t *testing.T) {
 	bGRPCS := backend("grpcs", endpointOf(t, secure.Listener.Addr()))
 	bGRPCS.Protocol = model.ProtocolGRPCS
 	m := &model.Model{
-		Hosts:    []model.VirtualHost{vhost("grpc.test", status(404), prefixRoute("/plain.Service", "grpc"), prefixRoute("/secure.Service", "grpcs"))},
+		Hosts:    []*model.VirtualHost{vhost("grpc.test", status(404), prefixRoute("/plain.Service", "grpc"), prefixRoute("/secure.Service", "grpcs"))},
 		CatchAll: catchAll404(),
 		Backends: []model.Backend{bGRPC, bGRPCS},
 	}
@@ -184,7 +184,7 @@ func TestBackendAutoHTTP(t *testing.T) {
 	t.Cleanup(srv.Close)
 	b := backend("auto", endpointOf(t, srv.Listener.Addr()))
 	b.Protocol = model.ProtocolAutoHTTP
-	m := &model.Model{Hosts: []model.VirtualHost{vhost("auto.test", toBackend("auto"))}, CatchAll: catchAll404(), Backends: []model.Backend{b}}
+	m := &model.Model{Hosts: []*model.VirtualHost{vhost("auto.test", toBackend("auto"))}, CatchAll: catchAll404(), Backends: []model.Backend{b}}
 	h := startProxy(t, engineH1, testTimeouts, m, true)
 	if r := get(t, tlsClient(t, false, nil), "https://"+h.tlsAddr+"/x", "auto.test"); r.status != 200 {
 		t.Fatalf("over TLS: status %d, want 200 from the HTTPS endpoint", r.status)
@@ -224,7 +224,7 @@ func TestBackendProxySSL(t *testing.T) {
 		wrongName := *good
 		wrongName.Fingerprint, wrongName.ServerName = "wrong-name", "other.ns.svc"
 		m := &model.Model{
-			Hosts: []model.VirtualHost{vhost("ssl.test", status(404),
+			Hosts: []*model.VirtualHost{vhost("ssl.test", status(404),
 				prefixRoute("/good", "good"), prefixRoute("/wrong-ca", "wrong-ca"), prefixRoute("/wrong-name", "wrong-name"), prefixRoute("/none", "none"))},
 			CatchAll: catchAll404(),
 			Backends: []model.Backend{mk("good", good), mk("wrong-ca", &wrongCA), mk("wrong-name", &wrongName), mk("none", nil)},
@@ -259,13 +259,13 @@ func TestClientCertificates(t *testing.T) {
 	auth := func(verify string, pass bool) *model.ClientAuth {
 		return &model.ClientAuth{Secret: "ns/ca", CAPEM: ca.certPEM, Verify: verify, VerifyDepth: 1, PassCertificate: pass}
 	}
-	host := func(name string, ca *model.ClientAuth) model.VirtualHost {
+	host := func(name string, ca *model.ClientAuth) *model.VirtualHost {
 		vh := vhost(name, toBackend("web"))
 		vh.ClientAuth = ca
 		return vh
 	}
 	m := &model.Model{
-		Hosts: []model.VirtualHost{
+		Hosts: []*model.VirtualHost{
 			host("on.test", auth("on", true)),
 			host("optional.test", auth("optional", false)),
 			host("noca.test", auth("optional_no_ca", false)),
@@ -422,7 +422,7 @@ func TestBackendGRPCReadTimeout(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Close() })
 	b := backend("grpc", endpointOf(t, ln.Addr()))
 	b.Protocol = model.ProtocolGRPC
-	m := &model.Model{Hosts: []model.VirtualHost{vhost("grpc.test", toBackend("grpc"))}, CatchAll: catchAll404(), Backends: []model.Backend{b}}
+	m := &model.Model{Hosts: []*model.VirtualHost{vhost("grpc.test", toBackend("grpc"))}, CatchAll: catchAll404(), Backends: []model.Backend{b}}
 	h := startProxy(t, engineH1, proxy.Timeouts{Read: 300 * time.Millisecond}, m, true)
 	c := tlsClient(t, true, nil)
 	start := time.Now()
@@ -483,12 +483,12 @@ func TestClientCertificateDepthAndCRL(t *testing.T) {
 	}
 	seen := make(chan http.Header, 1)
 	_, ep := backendServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen <- r.Header.Clone() }))
-	host := func(name string, depth int) model.VirtualHost {
+	host := func(name string, depth int) *model.VirtualHost {
 		vh := vhost(name, toBackend("web"))
 		vh.ClientAuth = &model.ClientAuth{CAPEM: root.certPEM, CRLPEM: pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: crl}), Verify: "optional_no_ca", VerifyDepth: depth}
 		return vh
 	}
-	m := &model.Model{Hosts: []model.VirtualHost{host("d1.test", 1), host("d2.test", 2)}, CatchAll: catchAll404(), Backends: []model.Backend{backend("web", ep)}}
+	m := &model.Model{Hosts: []*model.VirtualHost{host("d1.test", 1), host("d2.test", 2)}, CatchAll: catchAll404(), Backends: []model.Backend{backend("web", ep)}}
 	h := startProxy(t, engineH1, testTimeouts, m, true)
 	for _, tc := range []struct {
 		host string

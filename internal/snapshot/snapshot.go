@@ -90,9 +90,11 @@ func Build(objs Objects, opts ClassOptions) *Snapshot {
 			}
 		}
 	}
-	// Sources may hand them over in order already (the Kubernetes source
-	// keeps them so): checking is linear, sorting is not.
-	if !slices.IsSortedFunc(s.Ingresses, CompareIngresses) {
+	// A classifying source keeps its Ingresses in order as events arrive;
+	// checking that again would cost every generation a pass of string
+	// comparisons. Other sources may hand them over in order already:
+	// checking is linear, sorting is not.
+	if !objs.Classified && !slices.IsSortedFunc(s.Ingresses, CompareIngresses) {
 		slices.SortFunc(s.Ingresses, CompareIngresses)
 	}
 	for _, o := range objs.Services {

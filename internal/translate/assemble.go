@@ -36,6 +36,57 @@ type assembly struct {
 	certN      map[string]int
 	withProbs  map[*component]struct{}
 	probsDirty bool
+
+	// The sorted names of the backends, SNI bindings and passthrough
+	// hosts, kept so that a model costs no sort of them.
+	backendKeys, sniKeys, passKeys keyList
+	// baseBackends are the base model's backends, which the model holds
+	// unless a component configures the catch-all; withBase says whether
+	// backendKeys includes them.
+	base         *base
+	baseBackends map[string]*model.Backend
+	withBase     bool
+}
+
+// keyList is the sorted keys of a map that changes a few keys at a time:
+// touch names a key that may have come or gone.
+type keyList struct {
+	keys    []string
+	touched map[string]struct{}
+}
+
+func (l *keyList) touch(k string) {
+	if l.touched == nil {
+		l.touched = map[string]struct{}{}
+	}
+	l.touched[k] = struct{}{}
+}
+
+// sync brings the keys up to date, has telling which keys are present:
+// a few changes by binary search, many by sorting again.
+func (l *keyList) sync(has func(string) bool) []string {
+	if len(l.touched) > 64 {
+		keys := slices.DeleteFunc(l.keys, func(k string) bool { return !has(k) })
+		for k := range l.touched {
+			if has(k) {
+				keys = append(keys, k)
+			}
+		}
+		slices.Sort(keys)
+		l.keys = slices.Compact(keys)
+	} else {
+		for k := range l.touched {
+			i, found := slices.BinarySearch(l.keys, k)
+			switch now := has(k); {
+			case now && !found:
+				l.keys = slices.Insert(l.keys, i, k)
+			case !now && found:
+				l.keys = slices.Delete(l.keys, i, i+1)
+			}
+		}
+	}
+	clear(l.touched)
+	return l.keys
 }
 
 // owned is a value one component claimed.
@@ -59,8 +110,8 @@ func newAssembly() *assembly {
 // and the Builder then translates every Ingress as one.
 func (a *assembly) add(c *component) bool {
 	m := c.model
-	for i := range m.Hosts {
-		if a.hosts[m.Hosts[i].Name] != nil {
+	for _, h := range m.Hosts {
+		if a.hosts[h.Name] != nil {
 			return false
 		}
 	}
@@ -83,8 +134,7 @@ func (a *assembly) add(c *component) bool {
 		}
 	}
 	a.comps[c] = struct{}{}
-	for i := range m.Hosts {
-		h := &m.Hosts[i]
+	for _, h := range m.Hosts {
 		a.hosts[h.Name] = h
 		a.added = append(a.added, h)
 	}
@@ -93,7 +143,9 @@ func (a *assembly) add(c *component) bool {
 	}
 	for i := range m.Backends {
 		be := &m.Backends[i]
-		a.used[be.Name]++
+		if a.used[be.Name]++; a.used[be.Name] == 1 {
+			a.backendKeys.touch(be.Name)
+		}
 		// Only an untuned copy stands for the others: the tuned one
 		// goes with its component.
 		if !slices.ContainsFunc(c.tuned, func(t model.Backend) bool { return t.Name == be.Name }) {
@@ -106,9 +158,11 @@ func (a *assembly) add(c *component) bool {
 	}
 	for _, b := range m.SNI {
 		a.sni[b.Host] = owned[string]{b.Certificate, c}
+		a.sniKeys.touch(b.Host)
 	}
 	for _, p := range m.Passthrough {
 		a.passthru[p.Host] = owned[string]{p.Backend, c}
+		a.passKeys.touch(p.Host)
 	}
 	for i := range m.Certificates {
 		cert := &m.Certificates[i]
@@ -129,10 +183,10 @@ func (a *assembly) remove(c *component) {
 	}
 	delete(a.comps, c)
 	m := c.model
-	for i := range m.Hosts {
-		if a.hosts[m.Hosts[i].Name] == &m.Hosts[i] {
-			delete(a.hosts, m.Hosts[i].Name)
-			a.removed[m.Hosts[i].Name] = true
+	for _, h := range m.Hosts {
+		if a.hosts[h.Name] == h {
+			delete(a.hosts, h.Name)
+			a.removed[h.Name] = true
 		}
 	}
 	if a.catchAll == c {
@@ -143,6 +197,7 @@ func (a *assembly) remove(c *component) {
 		if a.used[name]--; a.used[name] <= 0 {
 			delete(a.used, name)
 			delete(a.rep, name)
+			a.backendKeys.touch(name)
 		}
 	}
 	for i := range c.tuned {
@@ -154,11 +209,13 @@ func (a *assembly) remove(c *component) {
 	for _, b := range m.SNI {
 		if a.sni[b.Host].c == c {
 			delete(a.sni, b.Host)
+			a.sniKeys.touch(b.Host)
 		}
 	}
 	for _, p := range m.Passthrough {
 		if a.passthru[p.Host].c == c {
 			delete(a.passthru, p.Host)
+			a.passKeys.touch(p.Host)
 		}
 	}
 	for _, cert := range m.Certificates {
@@ -173,6 +230,89 @@ func (a *assembly) remove(c *component) {
 	}
 }
 
+// hostList is the last model's hosts without those gone, with those
+// added put in place. The hosts themselves are shared: a host no change
+// touched is the same pointer in every model. A few changes are found by
+// binary search, so that a change costs a copy of the pointers rather
+// than a look at every host; many are merged by sorting.
+func (a *assembly) hostList() []*model.VirtualHost {
+	byName := func(x, y *model.VirtualHost) int { return strings.Compare(x.Name, y.Name) }
+	// An added host is current unless its component went again.
+	added := slices.DeleteFunc(a.added, func(h *model.VirtualHost) bool { return a.hosts[h.Name] != h })
+	var hosts []*model.VirtualHost
+	if len(a.removed)+len(added) > 64 {
+		hosts = make([]*model.VirtualHost, 0, len(a.hosts))
+		for _, h := range a.sorted {
+			if !a.removed[h.Name] || a.hosts[h.Name] == h {
+				hosts = append(hosts, h)
+			}
+		}
+		hosts = append(hosts, added...)
+		slices.SortFunc(hosts, byName)
+		// A component taken out and put back keeps its hosts.
+		hosts = slices.Compact(hosts)
+	} else {
+		// The last list is the last model's, which must not change.
+		hosts = make([]*model.VirtualHost, len(a.sorted), len(a.sorted)+len(added))
+		copy(hosts, a.sorted)
+		for name := range a.removed {
+			i, ok := slices.BinarySearchFunc(hosts, name, func(h *model.VirtualHost, n string) int { return strings.Compare(h.Name, n) })
+			if ok && a.hosts[name] != hosts[i] {
+				hosts = slices.Delete(hosts, i, i+1)
+			}
+		}
+		for _, h := range added {
+			if i, ok := slices.BinarySearchFunc(hosts, h, byName); !ok || hosts[i] != h {
+				hosts = slices.Insert(hosts, i, h)
+			}
+		}
+	}
+	a.sorted, a.added = hosts, a.added[:0]
+	clear(a.removed)
+	return hosts
+}
+
+// backends lists the model's backends in name order: those of the
+// components, and the base model's unless a component configures the
+// catch-all. Where copies differ, a tuned one wins, then the base's.
+func (a *assembly) backends(bs *base) []model.Backend {
+	withBase := a.catchAll == nil
+	if bs != a.base || withBase != a.withBase {
+		for name := range a.baseBackends {
+			a.backendKeys.touch(name)
+		}
+		a.base, a.withBase = bs, withBase
+		a.baseBackends = make(map[string]*model.Backend, len(bs.model.Backends))
+		for i := range bs.model.Backends {
+			be := &bs.model.Backends[i]
+			a.baseBackends[be.Name] = be
+			a.backendKeys.touch(be.Name)
+		}
+	}
+	fromBase := func(name string) *model.Backend {
+		if !withBase {
+			return nil
+		}
+		return a.baseBackends[name]
+	}
+	names := a.backendKeys.sync(func(name string) bool { return a.used[name] > 0 || fromBase(name) != nil })
+	if len(names) == 0 {
+		return nil
+	}
+	out := make([]model.Backend, len(names))
+	for i, name := range names {
+		be := a.tuned[name]
+		if be == nil {
+			be = fromBase(name)
+		}
+		if be == nil {
+			be = a.rep[name]
+		}
+		out[i] = *be
+	}
+	return out
+}
+
 // model builds the model over base's settings, and its problems; prev
 // are the problems of the last model, kept when no component with
 // problems came or went.
@@ -180,65 +320,21 @@ func (a *assembly) model(bs *base, prev []model.Problem, keepProblems bool) (*mo
 	bm := bs.model
 	m := &model.Model{}
 	*m = *bm
-	// The hosts: the last order without those gone, with those added put
-	// in place (a few, by binary search; many, by sorting everything).
-	sorted := make([]*model.VirtualHost, 0, len(a.hosts))
-	for _, h := range a.sorted {
-		// Only a name removed since may have gone or been replaced;
-		// the others need no lookup.
-		if len(a.removed) == 0 || !a.removed[h.Name] || a.hosts[h.Name] == h {
-			sorted = append(sorted, h)
-		}
-	}
-	byName := func(x, y *model.VirtualHost) int { return strings.Compare(x.Name, y.Name) }
-	if len(a.added) > 64 {
-		sorted = append(sorted, a.added...)
-		slices.SortFunc(sorted, byName)
-	} else {
-		for _, h := range a.added {
-			i, _ := slices.BinarySearchFunc(sorted, h, byName)
-			sorted = slices.Insert(sorted, i, h)
-		}
-	}
-	a.sorted, a.added = sorted, a.added[:0]
-	clear(a.removed)
-	m.Hosts = make([]model.VirtualHost, len(sorted))
-	for k, h := range sorted {
-		m.Hosts[k] = *h
-	}
+	m.Hosts = a.hostList()
 
-	backends := make(map[string]*model.Backend, len(a.used)+len(bm.Backends))
 	if a.catchAll != nil {
 		m.CatchAll = a.catchAll.model.CatchAll
-	} else {
-		for k := range bm.Backends {
-			backends[bm.Backends[k].Name] = &bm.Backends[k]
-		}
 	}
-	for name := range a.used {
-		switch {
-		case a.tuned[name] != nil:
-			backends[name] = a.tuned[name]
-		case backends[name] == nil:
-			backends[name] = a.rep[name]
-		}
+	m.Backends = a.backends(bs)
+	sni := a.sniKeys.sync(func(host string) bool { _, ok := a.sni[host]; return ok })
+	m.SNI = make([]model.SNIBinding, len(sni))
+	for i, host := range sni {
+		m.SNI[i] = model.SNIBinding{Host: host, Certificate: a.sni[host].v}
 	}
-	m.Backends = make([]model.Backend, 0, len(backends))
-	for _, be := range backends {
-		m.Backends = append(m.Backends, *be)
-	}
-	slices.SortFunc(m.Backends, func(x, y model.Backend) int { return strings.Compare(x.Name, y.Name) })
-
-	m.SNI = make([]model.SNIBinding, 0, len(a.sni))
-	for host, o := range a.sni {
-		m.SNI = append(m.SNI, model.SNIBinding{Host: host, Certificate: o.v})
-	}
-	slices.SortFunc(m.SNI, func(x, y model.SNIBinding) int { return strings.Compare(x.Host, y.Host) })
 	m.Passthrough = nil
-	for host, o := range a.passthru {
-		m.Passthrough = append(m.Passthrough, model.Passthrough{Host: host, Backend: o.v})
+	for _, host := range a.passKeys.sync(func(host string) bool { _, ok := a.passthru[host]; return ok }) {
+		m.Passthrough = append(m.Passthrough, model.Passthrough{Host: host, Backend: a.passthru[host].v})
 	}
-	slices.SortFunc(m.Passthrough, func(x, y model.Passthrough) int { return strings.Compare(x.Host, y.Host) })
 	m.Certificates = slices.Clone(bm.Certificates)
 	for name, cert := range a.certs {
 		if !slices.ContainsFunc(bm.Certificates, func(c model.Certificate) bool { return c.Name == name }) {

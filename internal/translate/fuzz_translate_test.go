@@ -210,11 +210,11 @@ func (rig *translateRig) check(t *testing.T, extra snapshot.Objects) {
 
 // goodParts finds the good host and its backend in m.
 func goodParts(m *model.Model) (model.VirtualHost, model.Backend, bool) {
-	i := slices.IndexFunc(m.Hosts, func(h model.VirtualHost) bool { return h.Name == "good.test" })
+	i := slices.IndexFunc(m.Hosts, func(h *model.VirtualHost) bool { return h.Name == "good.test" })
 	if i < 0 || len(m.Hosts[i].Routes) == 0 {
 		return model.VirtualHost{}, model.Backend{}, false
 	}
-	h := m.Hosts[i]
+	h := *m.Hosts[i]
 	j := slices.IndexFunc(m.Backends, func(b model.Backend) bool { return b.Name == h.Routes[0].Action.Backend })
 	if j < 0 {
 		return h, model.Backend{}, false
@@ -272,7 +272,7 @@ func checkModelOrder(m *model.Model) error {
 			errs = append(errs, fmt.Errorf("%s: backend %q is not in the model", where, a.Backend))
 		}
 	}
-	for _, h := range append(slices.Clone(m.Hosts), m.CatchAll) {
+	for _, h := range append(slices.Clone(m.Hosts), &m.CatchAll) {
 		action(h.Name+" default", h.Default)
 		if !slices.IsSorted(h.Aliases) {
 			errs = append(errs, fmt.Errorf("aliases of %s not sorted: %q", h.Name, h.Aliases))

@@ -541,13 +541,14 @@ func (t *translator) finish() (*model.Model, []model.Problem) {
 		}
 	}
 	setRedirects(t.catchAll, false)
-	m := &model.Model{CatchAll: t.catchAll.build(), Hosts: make([]model.VirtualHost, 0, len(t.hosts))}
+	m := &model.Model{CatchAll: t.catchAll.build(), Hosts: make([]*model.VirtualHost, 0, len(t.hosts))}
 	m.Hosts = append(m.Hosts, t.resolveNames()...)
 	for _, hb := range t.hosts {
 		setRedirects(hb, t.hostHasTLS(hb.name))
-		m.Hosts = append(m.Hosts, hb.build())
+		h := hb.build()
+		m.Hosts = append(m.Hosts, &h)
 	}
-	slices.SortFunc(m.Hosts, func(a, b model.VirtualHost) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortFunc(m.Hosts, func(a, b *model.VirtualHost) int { return strings.Compare(a.Name, b.Name) })
 
 	t.finishBalance()
 	used := make(map[string]bool, len(t.backends))
@@ -568,9 +569,9 @@ func (t *translator) finish() (*model.Model, []model.Problem) {
 		markUsed(&m.CatchAll)
 		markErrorBackends(&m.CatchAll, used)
 	}
-	for i := range m.Hosts {
-		markUsed(&m.Hosts[i])
-		markErrorBackends(&m.Hosts[i], used)
+	for _, h := range m.Hosts {
+		markUsed(h)
+		markErrorBackends(h, used)
 	}
 	for host, b := range t.passthrough {
 		used[b] = true

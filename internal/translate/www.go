@@ -52,7 +52,7 @@ func (t *translator) hostSettings(hb *hostBuilder, ref model.ObjectRef, ip *ingr
 // among aliases the oldest Ingress wins. Aliases and redirect names get
 // the host's certificate when it covers them. It returns the redirect
 // hosts.
-func (t *translator) resolveNames() []model.VirtualHost {
+func (t *translator) resolveNames() []*model.VirtualHost {
 	hosts := make([]*hostBuilder, 0, len(t.hosts))
 	for _, hb := range t.hosts {
 		if hb.names.aliases != nil || hb.names.www {
@@ -91,7 +91,7 @@ func (t *translator) resolveNames() []model.VirtualHost {
 		}
 		slices.Sort(hb.aliases)
 	}
-	var out []model.VirtualHost
+	var out []*model.VirtualHost
 	for _, hb := range hosts {
 		n := &hb.names
 		if !n.www {
@@ -114,7 +114,7 @@ func (t *translator) resolveNames() []model.VirtualHost {
 		}
 		claimed[from] = hb.name
 		code := t.settings.httpRedirectCode
-		out = append(out, model.VirtualHost{
+		out = append(out, &model.VirtualHost{
 			Name:       from,
 			RedirectTo: &model.WWWRedirect{Host: hb.name, Code: code},
 			Default:    model.Action{Status: code},

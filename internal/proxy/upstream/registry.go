@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,8 +41,12 @@ type Backend struct {
 	// Name is the model's backend name.
 	Name      string
 	endpoints atomic.Pointer[[]*Endpoint]
-	cursor    atomic.Uint64
-	balance   atomic.Pointer[model.Balance]
+	// from is the model's endpoint list the set was last made from
+	// (guarded by the registry's lock): models are immutable, so the
+	// same list is the same set.
+	from    []model.Endpoint
+	cursor  atomic.Uint64
+	balance atomic.Pointer[model.Balance]
 	// ring is the consistent-hash ring of hashing and balanced-affinity
 	// backends, nil for the others (see balance.go).
 	ring atomic.Pointer[ring]
@@ -222,11 +227,13 @@ func (r *Registry) setEndpointsLocked(b *Backend, eps []model.Endpoint) {
 		r.setEndpointsLocked(b.secure, eps)
 	}
 	old := *b.endpoints.Load()
-	if sameEndpoints(old, eps, b.conns) {
+	if sameList(b.from, eps) || sameEndpoints(old, eps, b.conns) {
 		// Keeping the set keeps the ring and spares rebuilding it on
 		// every generation.
+		b.from = eps
 		return
 	}
+	b.from = eps
 	next := make([]*Endpoint, 0, len(eps))
 	for _, e := range eps {
 		addr := net.JoinHostPort(e.Host, strconv.Itoa(int(e.Port)))
@@ -270,17 +277,35 @@ func sameEndpoints(cur []*Endpoint, eps []model.Endpoint, conns string) bool {
 	if len(cur) != len(eps) {
 		return false
 	}
+	// Compared without building the strings: this runs for every backend
+	// of every generation.
 	for i, e := range eps {
-		addr := net.JoinHostPort(e.Host, strconv.Itoa(int(e.Port)))
-		key := addr
-		if conns != "" {
-			key += "/" + conns
+		c := cur[i]
+		if !isAddr(c.Addr, e.Host, e.Port) {
+			return false
 		}
-		if c := cur[i]; c.pool.key != key || c.Addr != addr {
+		rest, ok := strings.CutPrefix(c.pool.key, c.Addr)
+		if !ok || rest != "" && (conns == "" || rest[0] != '/' || rest[1:] != conns) || rest == "" && conns != "" {
 			return false
 		}
 	}
 	return true
+}
+
+// isAddr reports whether addr, which net.JoinHostPort made, joins host
+// and port.
+func isAddr(addr, host string, port int32) bool {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil || h != host {
+		return false
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n == int(port)
+}
+
+// sameList reports whether a and b are the same list of one array.
+func sameList(a, b []model.Endpoint) bool {
+	return len(a) == len(b) && len(a) > 0 && &a[0] == &b[0]
 }
 
 // Adopt wraps a one-off connection (not from a pool) so that it can be
