@@ -89,13 +89,13 @@ func serveCommand() *cobra.Command {
 			// ingress-nginx writes its access log to /dev/stdout; the
 			// ConfigMap's disable-access-log turns it off.
 			f.cfg.AccessLog = os.Stdout
-			tuneRuntime()
 			srv, err := server.New(f.cfg)
 			if err != nil {
 				return err
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
+			tuneRuntime(ctx)
 			return srv.Run(ctx)
 		},
 	}
