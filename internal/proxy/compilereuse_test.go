@@ -28,16 +28,16 @@ func TestCompileReusesUnchangedHosts(t *testing.T) {
 	b2 := b
 	b2.Routes = route("/b2")
 	g2 := compile(&model.Model{Hosts: []*model.VirtualHost{&a, &b2}, CatchAll: catchAll}, nil, nil, hostContext{}, g1)
-	if g2.exact["a.test"] != g1.exact["a.test"] {
+	if g2.exact.get("a.test") != g1.exact.get("a.test") {
 		t.Errorf("the unchanged host was compiled again")
 	}
-	if g2.exact["b.test"] == g1.exact["b.test"] {
+	if g2.exact.get("b.test") == g1.exact.get("b.test") {
 		t.Fatalf("the changed host was reused")
 	}
-	if r := g2.exact["b.test"].match("/b2/x"); r == nil || r.status != http.StatusTeapot {
+	if r := g2.exact.get("b.test").match("/b2/x"); r == nil || r.status != http.StatusTeapot {
 		t.Errorf("the changed host does not serve its new route: %+v", r)
 	}
-	if r := g2.exact["b.test"].match("/b"); r != g2.exact["b.test"].def {
+	if r := g2.exact.get("b.test").match("/b"); r != g2.exact.get("b.test").def {
 		t.Errorf("the changed host still serves its old route")
 	}
 
@@ -46,21 +46,21 @@ func TestCompileReusesUnchangedHosts(t *testing.T) {
 	a2 := a
 	a2.Routes = route("/a")
 	g3 := compile(&model.Model{Hosts: []*model.VirtualHost{&a2, &b2}, CatchAll: catchAll}, nil, nil, hostContext{}, g2)
-	if g3.exact["a.test"] == g2.exact["a.test"] || g3.exact["b.test"] != g2.exact["b.test"] {
+	if g3.exact.get("a.test") == g2.exact.get("a.test") || g3.exact.get("b.test") != g2.exact.get("b.test") {
 		t.Errorf("reuse does not follow the route arrays")
 	}
 
 	// Global headers are compiled into every route: a change compiles
 	// every host again.
 	g4 := compile(&model.Model{Hosts: []*model.VirtualHost{&a2, &b2}, CatchAll: catchAll}, nil, nil, hostContext{model: model.Headers{ServerTokens: true}}, g3)
-	if g4.exact["a.test"] == g3.exact["a.test"] || g4.exact["b.test"] == g3.exact["b.test"] {
+	if g4.exact.get("a.test") == g3.exact.get("a.test") || g4.exact.get("b.test") == g3.exact.get("b.test") {
 		t.Fatalf("hosts were reused across a change of global headers")
 	}
-	if r := g4.exact["b.test"].match("/b2"); r == nil || r.headers == nil || r.headers != g4.headers {
+	if r := g4.exact.get("b.test").match("/b2"); r == nil || r.headers == nil || r.headers != g4.headers {
 		t.Errorf("a route compiled with global headers does not carry them")
 	}
 	g5 := compile(&model.Model{Hosts: []*model.VirtualHost{&a2, &b2}, CatchAll: catchAll}, nil, nil, hostContext{model: model.Headers{ServerTokens: true}}, g4)
-	if g5.exact["a.test"] != g4.exact["a.test"] || g5.headers != g4.headers {
+	if g5.exact.get("a.test") != g4.exact.get("a.test") || g5.headers != g4.headers {
 		t.Errorf("equal global headers did not keep the compiled hosts")
 	}
 }
@@ -88,7 +88,7 @@ func TestReusedHostsDoNotKeepOldModels(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		p.Apply(gen(i))
 	}
-	if p.gen.Load().exact["stable.test"] == nil {
+	if p.gen.Load().exact.get("stable.test") == nil {
 		t.Fatal("the stable host is not served")
 	}
 	runtime.GC()
@@ -124,11 +124,11 @@ func TestCompileChangesOnlyChangedNames(t *testing.T) {
 			t.Errorf("after the change, %s served: %v, want %v", name, !want, want)
 		}
 	}
-	if g2.exact["a.test"] != g1.exact["a.test"] {
+	if g2.exact.get("a.test") != g1.exact.get("a.test") {
 		t.Error("the unchanged host was compiled again")
 	}
-	if len(g1.exact) != 2 || len(g1.wildcard) != 1 {
-		t.Errorf("the previous generation's maps changed: %d exact, %d wildcard", len(g1.exact), len(g1.wildcard))
+	if g1.exact.n != 2 || g1.wildcard.n != 1 {
+		t.Errorf("the previous generation's maps changed: %d exact, %d wildcard", g1.exact.n, g1.wildcard.n)
 	}
 	aliased := *a
 	aliased.Aliases = []string{"alias.test"}

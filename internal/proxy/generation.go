@@ -7,7 +7,6 @@ package proxy
 
 import (
 	"crypto/tls"
-	"maps"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -22,8 +21,8 @@ import (
 // current generation once and use it to the end.
 type generation struct {
 	model    *model.Model
-	exact    map[string]*vhost
-	wildcard map[string]*vhost // keyed by the parent domain, "example.com" for "*.example.com"
+	exact    *hostMap
+	wildcard *hostMap // keyed by the parent domain, "example.com" for "*.example.com"
 	// patterns are regular-expression server aliases, tried in order
 	// after exact and wildcard names.
 	patterns []hostPattern
@@ -275,16 +274,16 @@ func (g *generation) compileChanged(m *model.Model, backends map[string]*upstrea
 		changes = append(changes, change{c.src.Name, nil})
 		limits = limits || len(c.vh.limited) > 0
 	}
-	g.exact, g.wildcard = maps.Clone(prev.exact), maps.Clone(prev.wildcard)
+	g.exact, g.wildcard = prev.exact.derive(), prev.wildcard.derive()
 	for _, c := range changes {
 		key, byName := c.name, g.exact
 		if rest, ok := strings.CutPrefix(c.name, "*."); ok {
 			key, byName = rest, g.wildcard
 		}
 		if c.vh == nil {
-			delete(byName, key)
+			byName.del(key)
 		} else {
-			byName[key] = c.vh
+			byName.set(key, c.vh)
 		}
 	}
 	if limits {
@@ -299,8 +298,7 @@ func (g *generation) compileChanged(m *model.Model, backends map[string]*upstrea
 // the name maps: hosts first, then aliases, which never take a host's
 // name.
 func (g *generation) compileAll(m *model.Model, backends map[string]*upstream.Backend, prev *generation) {
-	g.exact = make(map[string]*vhost, len(m.Hosts))
-	g.wildcard = map[string]*vhost{}
+	g.exact, g.wildcard = newHostMap(), newHostMap()
 	g.patterns = nil
 	var old []compiledHost
 	if prev != nil {
@@ -442,11 +440,11 @@ func (g *generation) add(name string, vh *vhost) {
 		return
 	}
 	if strings.HasPrefix(name, "*.") {
-		if g.wildcard[name[2:]] == nil {
-			g.wildcard[name[2:]] = vh
+		if g.wildcard.get(name[2:]) == nil {
+			g.wildcard.set(name[2:], vh)
 		}
-	} else if g.exact[name] == nil {
-		g.exact[name] = vh
+	} else if g.exact.get(name) == nil {
+		g.exact.set(name, vh)
 	}
 }
 
@@ -484,12 +482,9 @@ func (g *generation) limitedRoutes(f func(*route)) {
 
 // routes calls f for every route of the generation.
 func (g *generation) routes(f func(*route)) {
-	for _, vh := range g.exact {
-		vh.each(f)
-	}
-	for _, vh := range g.wildcard {
-		vh.each(f)
-	}
+	each := func(_ string, vh *vhost) { vh.each(f) }
+	g.exact.each(each)
+	g.wildcard.each(each)
 	g.catchAll.each(f)
 }
 
@@ -498,12 +493,12 @@ func (g *generation) routes(f func(*route)) {
 func (g *generation) host(hostport string) *vhost {
 	h := stripPort(hostport)
 	h = lower(h)
-	if vh := g.exact[h]; vh != nil {
+	if vh := g.exact.get(h); vh != nil {
 		return vh
 	}
-	if len(g.wildcard) > 0 {
+	if g.wildcard.n > 0 {
 		if i := strings.IndexByte(h, '.'); i > 0 {
-			if vh := g.wildcard[h[i+1:]]; vh != nil {
+			if vh := g.wildcard.get(h[i+1:]); vh != nil {
 				return vh
 			}
 		}
