@@ -13,11 +13,12 @@ import (
 // CPU: with a small live heap (a few hundred routes) the heap may grow to
 // five times it. A large live heap (thousands of Ingresses) would then
 // grow by gigabytes under churn, so the headroom is capped at gcHeadroom
-// or the live heap itself, whichever is more.
+// or twice the live heap, whichever is more. Less than that makes
+// collections frequent enough under churn to show in propagation times.
 const (
 	gcMaxPercent = 400
-	gcMinPercent = 100
-	gcHeadroom   = 64 << 20
+	gcMinPercent = 200
+	gcHeadroom   = 128 << 20
 	gcEvery      = time.Second
 )
 
@@ -26,7 +27,7 @@ func gcPercent(live uint64) int {
 	if live == 0 {
 		return gcMaxPercent
 	}
-	headroom := max(live, min(4*live, gcHeadroom))
+	headroom := max(2*live, min(4*live, gcHeadroom))
 	return max(gcMinPercent, min(gcMaxPercent, int(headroom*100/live)))
 }
 
