@@ -288,8 +288,13 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, c upstreamConn, 
 	// shut: the send timeout applies to each write on the stream (HTTP/1
 	// connections have it on the connection, see connlimit.go). An HTTP/2
 	// write deadline ends the stream when it passes even between writes,
-	// so it is lifted after each one.
+	// so it is lifted whenever the next read may wait for the upstream.
+	// Each change of it is a message to the connection's goroutine and a
+	// timer: it is renewed only once half of it has passed, and a small
+	// response, read whole with its head, sets it once.
 	h2 := r.ProtoMajor == 2
+	var dl time.Time // the stream's write deadline; zero when none is set
+	var got int64    // body bytes read
 	var rc *http.ResponseController
 	if stream || h2 {
 		rc = http.NewResponseController(w)
@@ -302,21 +307,24 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, c upstreamConn, 
 		c.extendRead(rt.timeouts.Read)
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
-			var start time.Time
+			got += int64(n)
 			if h2 {
-				start = time.Now()
-				_ = rc.SetWriteDeadline(start.Add(send))
+				if now := time.Now(); dl.Sub(now) < send/2 {
+					dl = now.Add(send)
+					_ = rc.SetWriteDeadline(dl)
+				}
 			}
 			_, werr := w.Write(buf[:n])
 			if werr != nil {
-				if h2 && time.Since(start) >= send {
+				if h2 && !time.Now().Before(dl) {
 					p.stats.limitHit(LimitSendTimeout)
 				}
 				_ = c.Close()
 				return
 			}
-			if h2 {
+			if h2 && (stream || got < resp.ContentLength && c.buffered() == 0) {
 				_ = rc.SetWriteDeadline(time.Time{})
+				dl = time.Time{}
 			}
 			if stream {
 				_ = rc.Flush()
@@ -336,9 +344,9 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, c upstreamConn, 
 		}
 	}
 	_ = resp.Body.Close()
-	if h2 {
+	if now := time.Now(); h2 && dl.Sub(now) < send/2 {
 		// What the handler buffered goes out when it returns.
-		_ = rc.SetWriteDeadline(time.Now().Add(send))
+		_ = rc.SetWriteDeadline(now.Add(send))
 	}
 	copyTrailers(h, resp)
 	if resp.Close || r.Context().Err() != nil {
@@ -368,6 +376,9 @@ func copyTrailers(h http.Header, resp *http.Response) {
 // released.
 type upstreamConn interface {
 	extendRead(d time.Duration)
+	// buffered is how many response bytes are read ahead: a read of
+	// fewer does not wait for the upstream.
+	buffered() int
 	Close() error
 	Release()
 }
@@ -376,6 +387,8 @@ type upstreamConn interface {
 type pooledConn struct{ *upstream.Conn }
 
 func (c pooledConn) extendRead(d time.Duration) { c.ReadDL.Extend(time.Now(), d, c.SetReadDeadline) }
+
+func (c pooledConn) buffered() int { return c.R.Buffered() }
 
 // closeOnly is a one-off upstream connection: releasing it closes it.
 type closeOnly struct {
@@ -386,6 +399,9 @@ type closeOnly struct {
 func (c closeOnly) Release() { _ = c.Conn.Close() }
 
 func (c closeOnly) extendRead(d time.Duration) { c.dl.Extend(time.Now(), d, c.SetReadDeadline) }
+
+// buffered is 0: the response is read from the connection itself.
+func (c closeOnly) buffered() int { return 0 }
 
 // deadlineWriter renews a write deadline before each write.
 type deadlineWriter struct {

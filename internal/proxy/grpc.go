@@ -151,6 +151,9 @@ func (s *h2Stream) extendRead(d time.Duration) { s.timer.Reset(d) }
 func (s *h2Stream) Close() error               { return s.resp.Body.Close() }
 func (s *h2Stream) Release()                   { _ = s.resp.Body.Close() }
 
+// buffered is 0: what the HTTP/2 transport holds is not known here.
+func (s *h2Stream) buffered() int { return 0 }
+
 // grpcBackend reports a backend spoken to over HTTP/2, which only the
 // net/http handler can serve.
 func grpcBackend(b *upstream.Backend) bool { return b != nil && b.HTTP2() != nil }

@@ -78,6 +78,7 @@ func (p *Proxy) countH2Error(errType string) {
 // length, type, flags, stream id) and its payload, which is passed over.
 type h2Guard struct {
 	*tls.Conn
+	out   *coalescer // writes go through it (h2write.go)
 	stats *stats
 	// Limits: resets per second (and burst), CONTINUATION frames per
 	// header block, bytes per continued header block.
@@ -97,10 +98,20 @@ type h2Guard struct {
 
 func (p *Proxy) guardH2(c *tls.Conn, g *generation) *h2Guard {
 	maxResets := float64(p.clientLimits.HTTP2MaxResets)
-	return &h2Guard{Conn: c, stats: &p.stats,
+	return &h2Guard{Conn: c, out: newCoalescer(c, &p.h2Bufs), stats: &p.stats,
 		maxResets: maxResets, maxConts: p.clientLimits.HTTP2MaxContinuations,
 		maxBlock: max(2*g.limits.head, 16<<10),
 		skip:     len(http2.ClientPreface), tokens: maxResets, refill: time.Now()}
+}
+
+// Write queues b for the connection's writer.
+func (g *h2Guard) Write(b []byte) (int, error) { return g.out.Write(b) }
+
+// Close closes the connection once the frames written before, a GOAWAY
+// among them, are out (or after coalesceCloseWait).
+func (g *h2Guard) Close() error {
+	g.out.wait(coalesceCloseWait)
+	return g.Conn.Close()
 }
 
 // Read passes the bytes read on, unless they complete a frame over a

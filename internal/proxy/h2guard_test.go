@@ -370,8 +370,12 @@ func TestH2SendTimeout(t *testing.T) {
 		case "/small":
 			_, _ = io.WriteString(w, "ok")
 			return
-		case "/pause":
-			// Silent for longer than the send timeout between writes.
+		case "/pause", "/pause-length":
+			// Silent for longer than the send timeout between writes,
+			// with and without a length.
+			if r.URL.Path == "/pause-length" {
+				w.Header().Set("Content-Length", "2")
+			}
 			_, _ = io.WriteString(w, "a")
 			w.(http.Flusher).Flush()
 			time.Sleep(700 * time.Millisecond)
@@ -429,16 +433,18 @@ func TestH2SendTimeout(t *testing.T) {
 	// a client that reads, is not cut.
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true}}
 	t.Cleanup(c.CloseIdleConnections)
-	req, _ := http.NewRequest(http.MethodGet, "https://"+addr+"/pause", nil)
-	req.Host = "h2.test"
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || string(b) != "ab" || resp.ProtoMajor != 2 {
-		t.Errorf("paused stream: %q, %v (%s); want \"ab\" over HTTP/2", b, err, resp.Proto)
+	for _, path := range []string{"/pause", "/pause-length"} {
+		req, _ := http.NewRequest(http.MethodGet, "https://"+addr+path, nil)
+		req.Host = "h2.test"
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || string(b) != "ab" || resp.ProtoMajor != 2 {
+			t.Errorf("paused stream %s: %q, %v (%s); want \"ab\" over HTTP/2", path, b, err, resp.Proto)
+		}
 	}
 	if n := p.LimitHits(proxy.LimitSendTimeout); n != 1 {
 		t.Errorf("send_timeout counted %d times in all, want 1", n)

@@ -36,6 +36,8 @@ type Proxy struct {
 	certs    *certStore
 	tunnels  tunnels
 	stats    stats
+	// h2Bufs are the HTTP/2 connections' write buffers (h2write.go).
+	h2Bufs sync.Pool
 	// conns counts client connections (max-worker-connections).
 	conns connLimiter
 	// clientLimits are the flag-set client-side protections.
@@ -185,6 +187,7 @@ func New(opts Options) (*Proxy, error) {
 	p := &Proxy{log: log, registry: upstream.NewRegistry(to.Connect), certs: newCertStore(def), timeouts: to, ticketKeys: keys,
 		clientLimits: opts.ClientLimits.withDefaults()}
 	p.conns.init(p)
+	p.h2Bufs.New = func() any { b := make([]byte, 0, 16<<10); return &b }
 	if o := opts.Outlier; o != nil {
 		if err := o.Validate(); err != nil {
 			return nil, err
