@@ -129,7 +129,7 @@ func (c *Controller) Run(ctx context.Context) error {
 // and swaps.
 func (c *Controller) full() {
 	start := time.Now()
-	snap := snapshot.Build(c.Source.Objects(), c.Classes)
+	snap := c.Source.Snapshot(c.Classes)
 	r := c.builder.Build(snap, c.Translate)
 	m, problems := r.Model, r.Problems
 	c.mu.Lock()

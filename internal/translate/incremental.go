@@ -688,6 +688,10 @@ func changedObjects(prev, cur *snapshot.Snapshot) []readKey {
 }
 
 func appendChanged[V any](out []readKey, kind readKind, prev, cur map[types.NamespacedName]V, same func(a, b V) bool) []readKey {
+	if len(prev) == len(cur) && reflect.ValueOf(prev).UnsafePointer() == reflect.ValueOf(cur).UnsafePointer() {
+		// A source shares the maps of a snapshot whose objects stayed.
+		return out
+	}
 	for k, v := range cur {
 		if p, ok := prev[k]; !ok || !same(p, v) {
 			out = append(out, readKey{kind, k})

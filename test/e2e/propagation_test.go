@@ -213,3 +213,37 @@ func TestAPIServerOutage(t *testing.T) {
 		t.Errorf("the new Ingress took %v to serve, want at most 2 s", lag)
 	}
 }
+
+// TestServiceAfterIngressChurn: an Ingress whose Service does not exist
+// yet answers 503 while other Ingresses come and go, and serves once the
+// Service and its endpoints appear: generations built from Ingress
+// changes alone share the indexed Services, and a Service event ends that.
+func TestServiceAfterIngressChurn(t *testing.T) {
+	c := kubetest.Start(t)
+	backend(t, "10.244.6.1", "early")
+	backend(t, "10.244.6.2", "late")
+	o := newObjects(t, c, "late")
+	o.service("web")
+	o.slice("web", "10.244.6.1")
+	ingressClass(t, c, "strait", "strait.dev/ingress-controller", false)
+	s := startStrait(t, c)
+
+	o.ingress("waits", "waits.late.test", "missing", ingressOpts{class: "strait"})
+	for i := range 5 {
+		host := fmt.Sprintf("c%d.late.test", i)
+		o.ingress(fmt.Sprintf("c%d", i), host, "web", ingressOpts{class: "strait"})
+		waitFor(t, 5*time.Second, host+" to serve", func() bool {
+			code, got := s.get(host, "/")
+			return code == 200 && got == "early"
+		})
+		if code, _ := s.get("waits.late.test", "/"); code != 503 {
+			t.Fatalf("the Ingress of a missing Service answers %d, want 503", code)
+		}
+	}
+	o.service("missing")
+	o.slice("missing", "10.244.6.2")
+	waitFor(t, 5*time.Second, "the late Service to serve", func() bool {
+		code, got := s.get("waits.late.test", "/")
+		return code == 200 && got == "late"
+	})
+}

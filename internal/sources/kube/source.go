@@ -101,6 +101,14 @@ type Source struct {
 	// classVer counts IngressClass events (from 1): the Ingresses'
 	// verdicts hold while it stays.
 	classVer atomic.Uint64
+	// othersVer counts the events of every kind but Ingresses: while it
+	// stays, a snapshot shares the indexed objects of the last one (see
+	// Snapshot), built at othersVer lastVer with classes of lastClassVer.
+	othersVer    atomic.Uint64
+	snapMu       sync.Mutex
+	last         *snapshot.Snapshot
+	lastVer      uint64
+	lastClassVer uint64
 }
 
 // sortedIngresses is a list of Ingresses in namespace/name order, each
@@ -222,7 +230,10 @@ func New(client kubernetes.Interface, opts Options, log *slog.Logger) *Source {
 		}
 	})
 	s.classVer.Store(1)
-	s.handleTracked(s.classes, full, specChanged, func(any, bool) { s.classVer.Add(1) })
+	s.handleTracked(s.classes, full, specChanged, func(any, bool) {
+		s.classVer.Add(1)
+		s.othersVer.Add(1)
+	})
 	for _, inf := range s.services {
 		s.handle(inf, full, specChanged)
 	}
@@ -278,7 +289,7 @@ func trim(obj any) (any, error) {
 
 // handle registers onChange for adds, deletes and relevant updates.
 func (s *Source) handle(inf cache.SharedIndexInformer, onChange func(any), relevant func(o, n any) bool) {
-	s.handleTracked(inf, onChange, relevant, func(any, bool) {})
+	s.handleTracked(inf, onChange, relevant, func(any, bool) { s.othersVer.Add(1) })
 }
 
 // handleTracked is handle with track called first on every event, with
@@ -386,6 +397,36 @@ func specChanged(o, n any) bool {
 
 // Objects lists the caches into an object set for snapshot.Build.
 func (s *Source) Objects() snapshot.Objects {
+	objs, _ := s.objects()
+	return objs
+}
+
+// Snapshot builds the snapshot of the objects cached now. While nothing
+// but Ingresses changed since the last one, it shares that snapshot's
+// indexed objects and classes and takes only the Ingress list anew: under
+// Ingress churn a generation then costs no pass over every Service,
+// Secret and EndpointSlice. An event is counted when its handler runs,
+// after the cache changed: the snapshot it notifies of sees the change.
+func (s *Source) Snapshot(opts snapshot.ClassOptions) *snapshot.Snapshot {
+	ver := s.othersVer.Load()
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
+	if s.last != nil && s.lastVer == ver {
+		snap := *s.last
+		// The verdicts are cached under the class version the classes
+		// were read at.
+		snap.Ingresses = s.ingList.copy(s.namespaceFilter(), snapshot.ClassFilter(snap.IngressClasses, s.opts.Classes), s.lastClassVer)
+		return &snap
+	}
+	objs, classVer := s.objects()
+	snap := snapshot.Build(objs, opts)
+	s.last, s.lastVer, s.lastClassVer = snap, ver, classVer
+	return snap
+}
+
+// objects is Objects, and the class version its Ingresses were filtered
+// under.
+func (s *Source) objects() (snapshot.Objects, uint64) {
 	var objs snapshot.Objects
 	keepNS := s.namespaceFilter()
 	inNS := keepNS
@@ -433,7 +474,7 @@ func (s *Source) Objects() snapshot.Objects {
 			}
 		}
 	}
-	return objs
+	return objs, ver
 }
 
 func (s *Source) isExtraService(svc *corev1.Service) bool {
