@@ -93,7 +93,7 @@ func configMapKeys() []Key {
 			"A change applies to HTTP/2 connections opened after it; open connections keep the value they started with. Streams beyond it are refused and counted in strait_limit_triggered_total{limit=\"h2_streams\"}."),
 		k("ignore-invalid-headers", "true", Supported, "Drops request headers whose names have characters other than letters, digits, - and _ (false passes them on).", ""),
 		u("keep-alive", "75", "Seconds an idle client connection stays open; 0 turns keepalive off."),
-		u("keep-alive-requests", "1000", "Most requests served over one client connection."),
+		u("keep-alive-requests", "1000", "Most requests served over one client connection, HTTP/2 included (then a GOAWAY ends it)."),
 		u("large-client-header-buffers", "4 8k", "Number and size of nginx's buffers for request headers, which bound the request line and each header line."),
 		u("limit-conn-status-code", "503", "Status returned when limit-connections is exceeded."),
 		u("limit-conn-zone-variable", "$binary_remote_addr", "Expression the rate and connection limits count clients by."),

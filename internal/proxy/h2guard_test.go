@@ -450,3 +450,49 @@ func TestH2SendTimeout(t *testing.T) {
 		t.Errorf("send_timeout counted %d times in all, want 1", n)
 	}
 }
+
+// TestH2KeepAliveRequests: an HTTP/2 connection that served
+// keep-alive-requests requests gets a graceful GOAWAY with the last one,
+// as nginx's keepalive_requests does, and that last response completes.
+func TestH2KeepAliveRequests(t *testing.T) {
+	t.Parallel()
+	m := singleHost("h2.test", "web", echoBackend(t, "a"))
+	m.Client = model.Client{KeepAliveRequests: 3}
+	p := limitedProxy(t, proxy.ClientLimits{}, m)
+	addr := serveLimited(t, p, false, true)
+	h := dialH2(t, addr)
+	for id := uint32(1); id <= 3; id += 2 {
+		if err := h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: h.head("/"), EndHeaders: true, EndStream: true}); err != nil {
+			t.Fatal(err)
+		}
+		if st := h.response(id); st != "200" {
+			t.Fatalf("request %d: status %q, want 200", (id+1)/2, st)
+		}
+	}
+	if err := h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 5, BlockFragment: h.head("/"), EndHeaders: true, EndStream: true}); err != nil {
+		t.Fatal(err)
+	}
+	_ = h.c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var goAway *http2.GoAwayFrame
+	ended := false
+	for !ended || goAway == nil {
+		f, err := h.fr.ReadFrame()
+		if err != nil {
+			t.Fatalf("third request: GOAWAY %v, response complete %v, then %v", goAway != nil, ended, err)
+		}
+		switch f := f.(type) {
+		case *http2.GoAwayFrame:
+			goAway = f
+		case *http2.HeadersFrame:
+			_, _ = h.dec.DecodeFull(f.HeaderBlockFragment())
+			ended = ended || f.StreamID == 5 && f.StreamEnded()
+		case *http2.DataFrame:
+			ended = ended || f.StreamID == 5 && f.StreamEnded()
+		case *http2.RSTStreamFrame:
+			t.Fatalf("stream %d reset: %v", f.StreamID, f.ErrCode)
+		}
+	}
+	if goAway.ErrCode != http2.ErrCodeNo || goAway.LastStreamID != 5 {
+		t.Errorf("GOAWAY %v with last stream %d, want NO_ERROR and 5", goAway.ErrCode, goAway.LastStreamID)
+	}
+}

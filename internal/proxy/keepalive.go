@@ -83,13 +83,17 @@ func countRequests(ctx context.Context, _ net.Conn) context.Context {
 }
 
 // keepAliveHeader closes an HTTP/1 connection after this response when
-// keep-alive is off or the connection reached keep-alive-requests.
+// keep-alive is off or the connection reached keep-alive-requests. An
+// HTTP/2 connection that reached keep-alive-requests gets a GOAWAY (the
+// HTTP/2 server's reading of the header), its streams in flight
+// finishing: nginx applies keepalive_requests to HTTP/2 connections too.
 func keepAliveHeader(g *generation, w http.ResponseWriter, r *http.Request) {
-	if r.ProtoMajor != 1 {
+	n, _ := r.Context().Value(requestCountKey{}).(*atomic.Int64)
+	if n == nil {
 		return
 	}
-	n, _ := r.Context().Value(requestCountKey{}).(*atomic.Int64)
-	if n != nil && g.keepAlive.lastRequest(int(n.Add(1))) {
+	c := int(n.Add(1))
+	if r.ProtoMajor == 1 && g.keepAlive.lastRequest(c) || r.ProtoMajor == 2 && c >= g.keepAlive.requests {
 		w.Header().Set("Connection", "close")
 	}
 }
