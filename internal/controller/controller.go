@@ -45,7 +45,6 @@ type Generation struct {
 // Controller owns the loop.
 type Controller struct {
 	Source    *kube.Source
-	Classes   snapshot.ClassOptions
 	Translate translate.Options
 	Proxy     *proxy.Proxy
 	Metrics   *metrics.Set
@@ -129,7 +128,7 @@ func (c *Controller) Run(ctx context.Context) error {
 // and swaps.
 func (c *Controller) full() {
 	start := time.Now()
-	snap := c.Source.Snapshot(c.Classes)
+	snap := c.Source.Snapshot()
 	r := c.builder.Build(snap, c.Translate)
 	m, problems := r.Model, r.Problems
 	c.mu.Lock()

@@ -125,7 +125,7 @@ func newCluster(cfg Config, p *proxy.Proxy, m *metrics.Set) (*cluster, error) {
 		ControllerName:         "strait",
 	}, m, cfg.Log)
 	ctrl := &controller.Controller{
-		Source: src, Classes: cfg.Classes, Translate: cfg.Translate, Proxy: p, Metrics: m, Log: cfg.Log,
+		Source: src, Translate: cfg.Translate, Proxy: p, Metrics: m, Log: cfg.Log,
 		Observe: w.Observe,
 	}
 	return &cluster{ctrl: ctrl, writer: w}, nil

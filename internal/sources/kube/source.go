@@ -395,19 +395,14 @@ func specChanged(o, n any) bool {
 	return a.GetResourceVersion() != b.GetResourceVersion()
 }
 
-// Objects lists the caches into an object set for snapshot.Build.
-func (s *Source) Objects() snapshot.Objects {
-	objs, _ := s.objects()
-	return objs
-}
-
 // Snapshot builds the snapshot of the objects cached now. While nothing
 // but Ingresses changed since the last one, it shares that snapshot's
 // indexed objects and classes and takes only the Ingress list anew: under
 // Ingress churn a generation then costs no pass over every Service,
 // Secret and EndpointSlice. An event is counted when its handler runs,
 // after the cache changed: the snapshot it notifies of sees the change.
-func (s *Source) Snapshot(opts snapshot.ClassOptions) *snapshot.Snapshot {
+// Ingresses are filtered by Options.Classes.
+func (s *Source) Snapshot() *snapshot.Snapshot {
 	ver := s.othersVer.Load()
 	s.snapMu.Lock()
 	defer s.snapMu.Unlock()
@@ -419,13 +414,13 @@ func (s *Source) Snapshot(opts snapshot.ClassOptions) *snapshot.Snapshot {
 		return &snap
 	}
 	objs, classVer := s.objects()
-	snap := snapshot.Build(objs, opts)
+	snap := snapshot.Build(objs, s.opts.Classes)
 	s.last, s.lastVer, s.lastClassVer = snap, ver, classVer
 	return snap
 }
 
-// objects is Objects, and the class version its Ingresses were filtered
-// under.
+// objects lists the caches into an object set for snapshot.Build, and
+// returns the class version its Ingresses were filtered under.
 func (s *Source) objects() (snapshot.Objects, uint64) {
 	var objs snapshot.Objects
 	keepNS := s.namespaceFilter()
