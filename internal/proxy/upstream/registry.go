@@ -284,8 +284,12 @@ func sameEndpoints(cur []*Endpoint, eps []model.Endpoint, conns string) bool {
 		if !isAddr(c.Addr, e.Host, e.Port) {
 			return false
 		}
+		// The pool key is the address, then "/" and conns if any.
 		rest, ok := strings.CutPrefix(c.pool.key, c.Addr)
-		if !ok || rest != "" && (conns == "" || rest[0] != '/' || rest[1:] != conns) || rest == "" && conns != "" {
+		if ok && conns != "" {
+			rest, ok = strings.CutPrefix(rest, "/")
+		}
+		if !ok || rest != conns {
 			return false
 		}
 	}
