@@ -1,27 +1,21 @@
 package proxy
 
 import (
-	"context"
 	"crypto/tls"
-	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"golang.org/x/net/http2"
 )
 
-// HTTP/2 on the TLS listeners. The streams limit is
+// HTTP/2 on the TLS listeners (h2server.go). The streams limit is
 // http2-max-concurrent-streams, taken from the generation current when a
 // connection starts, and every connection's frames pass a guard that
-// closes it, with GOAWAY ENHANCE_YOUR_CALM, on floods Go's HTTP/2 server
-// would otherwise absorb: stream resets faster than --http2-max-resets
-// (rapid reset, CVE-2023-44487) and header blocks in more than
-// --http2-max-continuations CONTINUATION frames or larger than twice the
-// head limit (CONTINUATION flood, CVE-2024-27316). The guard sits between
-// TLS and HTTP/2, so the server is golang.org/x/net/http2's, whose
-// ServeConn takes any connection; net/http's bundled copy only takes a
-// *tls.Conn.
+// closes it, with GOAWAY ENHANCE_YOUR_CALM, on floods: stream resets
+// faster than --http2-max-resets (rapid reset, CVE-2023-44487) and header
+// blocks in more than --http2-max-continuations CONTINUATION frames or
+// larger than twice the head limit (CONTINUATION flood, CVE-2024-27316).
+// The guard counts on the bytes read, before any frame is parsed.
 
 // defaultHTTP2Streams is http2-max-concurrent-streams' default.
 const defaultHTTP2Streams = 128
@@ -35,41 +29,14 @@ const (
 	h2FrameHeaderLen    = 9
 )
 
-// configureHTTP2 makes srv serve HTTP/2 through the frame guard.
+// configureHTTP2 makes srv serve HTTP/2, negotiated by ALPN, with
+// Strait's server; its graceful shutdown sends GOAWAY to every HTTP/2
+// connection. h2c is not served.
 func (p *Proxy) configureHTTP2(srv *http.Server) {
-	// One http2.Server per http.Server: ConfigureServer registers it for
-	// graceful shutdown (GOAWAY) with srv.
-	base := &http2.Server{CountError: p.countH2Error}
-	if err := http2.ConfigureServer(srv, base); err != nil {
-		// Only a TLS configuration with cipher suites HTTP/2 forbids
-		// fails, and Strait's sets none at this level.
-		p.log.Error("HTTP/2 not configured", "error", err)
-		return
-	}
-	delete(srv.TLSNextProto, "unencrypted_http2") // h2c is not served
-	srv.TLSNextProto["h2"] = func(hs *http.Server, c *tls.Conn, h http.Handler) {
-		g := p.gen.Load()
-		// A copy per connection takes the current generation's streams
-		// limit; the shared internal state keeps graceful shutdown.
-		conf := *base
-		conf.MaxConcurrentStreams = g.h2Streams
-		var ctx context.Context
-		if bc, ok := h.(interface{ BaseContext() context.Context }); ok {
-			ctx = bc.BaseContext()
-		}
-		conf.ServeConn(p.guardH2(c, g), &http2.ServeConnOpts{Context: ctx, Handler: h, BaseConfig: hs})
-	}
-}
-
-// countH2Error counts the HTTP/2 server's own protections among the
-// limits. errType is "conn_" or "stream_", the error code, then the
-// error's name.
-func (p *Proxy) countH2Error(errType string) {
-	switch {
-	case strings.HasSuffix(errType, "_over_max_streams"), strings.HasSuffix(errType, "_over_max_streams_race"):
-		p.stats.limitHit(LimitH2Streams)
-	case strings.HasSuffix(errType, "_too_many_early_resets"):
-		p.stats.limitHit(LimitH2RapidReset)
+	reg := &h2Conns{}
+	srv.RegisterOnShutdown(reg.stopAll)
+	srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){
+		"h2": func(hs *http.Server, c *tls.Conn, h http.Handler) { p.serveH2(hs, c, h, reg) },
 	}
 }
 
@@ -78,7 +45,6 @@ func (p *Proxy) countH2Error(errType string) {
 // length, type, flags, stream id) and its payload, which is passed over.
 type h2Guard struct {
 	*tls.Conn
-	out   *coalescer // writes go through it (h2write.go)
 	stats *stats
 	// Limits: resets per second (and burst), CONTINUATION frames per
 	// header block, bytes per continued header block.
@@ -98,20 +64,10 @@ type h2Guard struct {
 
 func (p *Proxy) guardH2(c *tls.Conn, g *generation) *h2Guard {
 	maxResets := float64(p.clientLimits.HTTP2MaxResets)
-	return &h2Guard{Conn: c, out: newCoalescer(c, &p.h2Bufs), stats: &p.stats,
+	return &h2Guard{Conn: c, stats: &p.stats,
 		maxResets: maxResets, maxConts: p.clientLimits.HTTP2MaxContinuations,
 		maxBlock: max(2*g.limits.head, 16<<10),
 		skip:     len(http2.ClientPreface), tokens: maxResets, refill: time.Now()}
-}
-
-// Write queues b for the connection's writer.
-func (g *h2Guard) Write(b []byte) (int, error) { return g.out.Write(b) }
-
-// Close closes the connection once the frames written before, a GOAWAY
-// among them, are out (or after coalesceCloseWait).
-func (g *h2Guard) Close() error {
-	g.out.wait(coalesceCloseWait)
-	return g.Conn.Close()
 }
 
 // Read passes the bytes read on, unless they complete a frame over a
@@ -180,13 +136,4 @@ func (g *h2Guard) frame(typ, flags byte, length int) Limit {
 		}
 	}
 	return numLimits
-}
-
-// connKey is the connection net/http's ConnState hook knows c by: the
-// *tls.Conn under an h2Guard.
-func connKey(c net.Conn) net.Conn {
-	if g, ok := c.(*h2Guard); ok {
-		return g.Conn
-	}
-	return c
 }

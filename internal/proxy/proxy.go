@@ -36,8 +36,11 @@ type Proxy struct {
 	certs    *certStore
 	tunnels  tunnels
 	stats    stats
-	// h2Bufs are the HTTP/2 connections' write buffers (h2write.go).
+	// h2Bufs are the HTTP/2 connections' output and the streams' body
+	// buffers (h2server.go).
 	h2Bufs sync.Pool
+	// h2Work hands HTTP/2 streams to idle stream goroutines.
+	h2Work chan *h2stream
 	// conns counts client connections (max-worker-connections).
 	conns connLimiter
 	// clientLimits are the flag-set client-side protections.
@@ -185,7 +188,7 @@ func New(opts Options) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{log: log, registry: upstream.NewRegistry(to.Connect), certs: newCertStore(def), timeouts: to, ticketKeys: keys,
-		clientLimits: opts.ClientLimits.withDefaults()}
+		clientLimits: opts.ClientLimits.withDefaults(), h2Work: make(chan *h2stream)}
 	p.conns.init(p)
 	p.h2Bufs.New = func() any { b := make([]byte, 0, 16<<10); return &b }
 	if o := opts.Outlier; o != nil {
