@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -183,6 +184,10 @@ func (c *h2conn) kick() {
 
 // flush writes the output, again and again until nothing is queued.
 func (c *h2conn) flush() {
+	// A new goroutine runs before those already runnable; yielding once
+	// lets the streams whose upstream answered meanwhile add their frames
+	// first, so that one record carries them all.
+	runtime.Gosched()
 	c.mu.Lock()
 	for len(c.out) > 0 && c.werr == nil {
 		b, bp := c.out, c.outp
