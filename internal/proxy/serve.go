@@ -337,5 +337,5 @@ func (p *Proxy) CloseTunnels() {
 		_ = tn.backend.Close()
 	}
 	p.tunnels.mu.Unlock()
-	p.tunnels.wg.Wait()
+	p.tunnels.wait()
 }

@@ -182,7 +182,7 @@ func (p *Proxy) DrainTunnels(deadline time.Time) {
 	}
 	t.mu.Unlock()
 	done := make(chan struct{})
-	go func() { t.wg.Wait(); close(done) }()
+	go func() { t.wait(); close(done) }()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	end := time.NewTimer(time.Until(deadline))

@@ -55,7 +55,9 @@ func upgradeAsked(r *http.Request) bool {
 type tunnels struct {
 	mu    sync.Mutex
 	conns map[*tunnel]struct{}
-	wg    sync.WaitGroup
+	// ended is signalled when the last tunnel ends. (A WaitGroup would
+	// race: tunnels open while a drain already waits.)
+	ended sync.Cond
 }
 
 type tunnel struct {
@@ -79,15 +81,28 @@ func (t *tunnels) add(tn *tunnel) {
 		t.conns = map[*tunnel]struct{}{}
 	}
 	t.conns[tn] = struct{}{}
-	t.wg.Add(1)
 	t.mu.Unlock()
 }
 
 func (t *tunnels) remove(tn *tunnel) {
 	t.mu.Lock()
 	delete(t.conns, tn)
+	if len(t.conns) == 0 && t.ended.L != nil {
+		t.ended.Broadcast()
+	}
 	t.mu.Unlock()
-	t.wg.Done()
+}
+
+// wait returns once no tunnel is open.
+func (t *tunnels) wait() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ended.L == nil {
+		t.ended.L = &t.mu
+	}
+	for len(t.conns) > 0 {
+		t.ended.Wait()
+	}
 }
 
 // count returns the number of open upgraded connections.
