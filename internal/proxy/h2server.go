@@ -117,6 +117,7 @@ type h2conn struct {
 
 	stateMu sync.Mutex
 	idle    bool // what ConnState was last told
+	ended   bool // the connection is closed: ConnState is told no more
 }
 
 // serveH2 serves one HTTP/2 connection until it ends. net/http calls it
@@ -139,6 +140,7 @@ func (p *Proxy) serveH2(hs *http.Server, tc *tls.Conn, h http.Handler, reg *h2Co
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	c.fr.MaxHeaderListSize = c.maxList
 	c.fr.SetReuseFrames()
+	c.fr.SetMaxReadFrameSize(h2DefaultFrame) // SETTINGS_MAX_FRAME_SIZE is not raised
 	c.henc = hpack.NewEncoder(&c.hbuf)
 	if !reg.add(c) {
 		_ = tc.Close() // the server is shutting down
@@ -314,6 +316,9 @@ func (c *h2conn) fail(code http2.ErrCode) {
 // written (for a moment at most), every stream is cancelled and the
 // connection closed.
 func (c *h2conn) teardown() {
+	c.stateMu.Lock()
+	c.ended = true // net/http reports the close itself
+	c.stateMu.Unlock()
 	c.mu.Lock()
 	c.closing = true
 	c.kick()
@@ -503,6 +508,12 @@ func (c *h2conn) closeLocked(st *h2stream) {
 	if c.open[st.id] == st {
 		delete(c.open, st.id)
 	}
+	if n := len(st.body); n > 0 {
+		// Body bytes nobody will read: the connection's window gets them
+		// back.
+		c.consumedLocked(nil, int64(n))
+	}
+	st.body, st.bodyBase = nil, nil
 	if c.goAway && len(c.open) == 0 {
 		c.closing = true
 		c.kick()
@@ -691,7 +702,7 @@ func (c *h2conn) trailersLocked(st *h2stream, f *http2.MetaHeadersFrame) error {
 func (c *h2conn) setIdle(idle bool) {
 	c.stateMu.Lock()
 	defer c.stateMu.Unlock()
-	if c.idle == idle || c.hs.ConnState == nil {
+	if c.idle == idle || c.ended || c.hs.ConnState == nil {
 		c.idle = idle
 		return
 	}
@@ -710,7 +721,7 @@ func (c *h2conn) updateIdle() {
 	c.mu.Lock()
 	idle := len(c.open) == 0
 	c.mu.Unlock()
-	if c.idle == idle || c.hs.ConnState == nil {
+	if c.idle == idle || c.ended || c.hs.ConnState == nil {
 		c.idle = idle
 		c.stateMu.Unlock()
 		return

@@ -32,11 +32,14 @@ type h2stream struct {
 	remoteDone bool // the request ended (END_STREAM)
 	localDone  bool // the response ended
 	bodyClosed bool // the handler closed the body: DATA is dropped
-	body       []byte
-	bodyBase   []byte    // body's buffer from its start, reused once drained
-	bodyCond   sync.Cond // the body's reader waits on it
-	declLen    int64     // the request's Content-Length, -1 without one
-	recvd      int64     // body bytes received
+	// needsContinue: the client waits for 100 Continue before it sends
+	// the body; the first read sends it.
+	needsContinue bool
+	body          []byte
+	bodyBase      []byte    // body's buffer from its start, reused once drained
+	bodyCond      sync.Cond // the body's reader waits on it
+	declLen       int64     // the request's Content-Length, -1 without one
+	recvd         int64     // body bytes received
 	// recvWindow is what the client may still send on the stream,
 	// recvUnacked what the handler read and was not yet given back,
 	// sendWindow the stream's window for response DATA.
@@ -155,6 +158,9 @@ func (st *h2stream) request(f *http2.MetaHeadersFrame) http2.ErrCode {
 	} else {
 		body = (*h2body)(st)
 		st.declLen = cl
+		if vv := hdr["Expect"]; len(vv) == 1 && strings.EqualFold(vv[0], "100-continue") {
+			st.needsContinue = true
+		}
 		trailer = declaredTrailers(hdr["Trailer"])
 	}
 	r := &http.Request{Method: method, URL: u, Proto: "HTTP/2.0", ProtoMajor: 2, Header: hdr,
@@ -193,6 +199,13 @@ func (b *h2body) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var timer *time.Timer
+	if st.needsContinue {
+		st.needsContinue = false
+		if !st.gone && len(st.body) == 0 && !st.remoteDone {
+			c.writeHeadersLocked(st.id, http.StatusContinue, nil, nil, false)
+			c.kick()
+		}
+	}
 	for len(st.body) == 0 {
 		switch {
 		case st.bodyClosed:
@@ -522,6 +535,7 @@ func (rw *h2rw) emit(p []byte, end bool, trailers http.Header) error {
 	dataEnd := end && trailers == nil
 	if !rw.sentHeader {
 		rw.sentHeader = true
+		st.needsContinue = false // the final status answers the expectation
 		only := dataEnd && len(rw.buf) == 0 && len(p) == 0
 		c.writeHeadersLocked(st.id, rw.status, rw.hdr, rw.trailers, only)
 		if only {
