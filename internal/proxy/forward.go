@@ -299,6 +299,12 @@ func (p *Proxy) respond(w http.ResponseWriter, r *http.Request, c upstreamConn, 
 	if stream || h2 {
 		rc = http.NewResponseController(w)
 	}
+	if stream && c.buffered() == 0 {
+		// The head goes out as soon as it arrived, as nginx's unbuffered
+		// proxying sends it: a client of a stream that starts with a
+		// pause (server-sent events, long polls) sees the status first.
+		_ = rc.Flush()
+	}
 	send := p.clientLimits.SendTimeout
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)

@@ -374,6 +374,10 @@ func (hc *h1conn) relay(uc *upstream.Conn, rt *route, addr string) bool {
 	case noBody:
 	case resp.contentLength >= 0:
 		err = hc.copyResponseN(uc, resp.contentLength)
+	case uc.R.Buffered() == 0 && hc.flushClient() != nil:
+		// A body without a length streams: the head goes out as soon as
+		// it arrived, before the upstream's first chunk.
+		err = errClientGone
 	case resp.chunked:
 		err = hc.copyResponseChunked(uc, chunkOut)
 	default:

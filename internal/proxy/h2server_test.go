@@ -338,3 +338,50 @@ func TestH2GracefulShutdown(t *testing.T) {
 func hpackField(name, value string) hpack.HeaderField {
 	return hpack.HeaderField{Name: name, Value: value}
 }
+
+// TestStreamingHeadFirst: the head of a response without a length
+// reaches the client while the upstream pauses before its body, over
+// HTTP/2, HTTP/1.1 with TLS and the plain HTTP/1 engine.
+func TestStreamingHeadFirst(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	pause := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	_, ep := backendServer(t, pause)
+	t.Cleanup(func() { close(release) }) // before the backend's own
+	p := limitedProxy(t, proxy.ClientLimits{}, singleHost("h2.test", "b", ep))
+	addr := serveLimited(t, p, false, true)
+	plain := serveLimited(t, p, true, false)
+	for _, h2 := range []bool{true, false, false} {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: h2}
+		url := "https://" + addr + "/events"
+		if !h2 {
+			tr.TLSClientConfig.NextProtos = []string{"http/1.1"}
+		}
+		if !h2 && plain != "" {
+			url, plain = "http://"+plain+"/events", ""
+		}
+		t.Cleanup(tr.CloseIdleConnections)
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Host = "h2.test"
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		resp, err := tr.RoundTrip(req.WithContext(ctx))
+		if err != nil {
+			t.Errorf("%s: no head while the upstream pauses: %v", url, err)
+			cancel()
+			continue
+		}
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream" || (resp.ProtoMajor == 2) != h2 {
+			t.Errorf("%s: %d %s %q", url, resp.StatusCode, resp.Proto, resp.Header.Get("Content-Type"))
+		}
+		resp.Body.Close()
+		cancel()
+	}
+}
