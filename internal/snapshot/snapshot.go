@@ -13,6 +13,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/types"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // ServiceNameLabel is the label that ties an EndpointSlice to its Service.
@@ -35,6 +36,21 @@ type Snapshot struct {
 	Secrets map[types.NamespacedName]*corev1.Secret
 	// ConfigMaps by namespace/name.
 	ConfigMaps map[types.NamespacedName]*corev1.ConfigMap
+
+	// Gateway API objects, present when ClassOptions.GatewayController
+	// is set. GatewayClasses are those whose spec.controllerName is
+	// ours and Gateways those of these classes; routes and grants are
+	// all the source has: which route attaches where, and which grant
+	// permits what, is translate's to decide.
+	GatewayClasses []*gatewayv1.GatewayClass // sorted by name
+	Gateways       []*gatewayv1.Gateway      // sorted by namespace/name
+	HTTPRoutes     []*gatewayv1.HTTPRoute    // sorted by namespace/name
+	GRPCRoutes     []*gatewayv1.GRPCRoute    // sorted by namespace/name
+	// ReferenceGrants by the namespace they grant access to, each list
+	// sorted by name.
+	ReferenceGrants map[string][]*gatewayv1.ReferenceGrant
+	// Namespaces by name, for listeners' allowedRoutes selectors.
+	Namespaces map[string]*corev1.Namespace
 }
 
 // Objects is an unfiltered bag of objects as a source read them.
@@ -45,6 +61,13 @@ type Objects struct {
 	EndpointSlices []*discoveryv1.EndpointSlice
 	Secrets        []*corev1.Secret
 	ConfigMaps     []*corev1.ConfigMap
+	// Gateway API objects, unfiltered.
+	GatewayClasses  []*gatewayv1.GatewayClass
+	Gateways        []*gatewayv1.Gateway
+	HTTPRoutes      []*gatewayv1.HTTPRoute
+	GRPCRoutes      []*gatewayv1.GRPCRoute
+	ReferenceGrants []*gatewayv1.ReferenceGrant
+	Namespaces      []*corev1.Namespace
 	// Classified says the source filtered Ingresses by class already
 	// (with ClassFilter and the same options) and gives them in
 	// namespace/name order.
@@ -64,6 +87,9 @@ type ClassOptions struct {
 	IngressClassByName bool `json:"ingressClassByName,omitempty"`
 	// WatchWithoutClass serves Ingresses that name no class at all.
 	WatchWithoutClass bool `json:"watchWithoutClass,omitempty"`
+	// GatewayController is the GatewayClass spec.controllerName we own;
+	// empty leaves the Gateway API objects out.
+	GatewayController string `json:"gatewayController,omitempty"`
 }
 
 // LegacyClassAnnotation is the deprecated annotation naming an Ingress class.
@@ -117,7 +143,53 @@ func Build(objs Objects, opts ClassOptions) *Snapshot {
 	for _, list := range s.EndpointSlices {
 		sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
 	}
+	if opts.GatewayController != "" {
+		s.addGatewayAPI(objs, opts.GatewayController)
+	}
 	return s
+}
+
+// addGatewayAPI indexes the Gateway API objects: the classes controller
+// owns, their Gateways, and every route, grant and namespace.
+func (s *Snapshot) addGatewayAPI(objs Objects, controller string) {
+	ours := map[string]bool{}
+	for _, c := range objs.GatewayClasses {
+		if string(c.Spec.ControllerName) == controller {
+			s.GatewayClasses = append(s.GatewayClasses, c)
+			ours[c.Name] = true
+		}
+	}
+	slices.SortFunc(s.GatewayClasses, func(a, b *gatewayv1.GatewayClass) int { return strings.Compare(a.Name, b.Name) })
+	for _, g := range objs.Gateways {
+		if ours[string(g.Spec.GatewayClassName)] {
+			s.Gateways = append(s.Gateways, g)
+		}
+	}
+	sortByKey(s.Gateways)
+	s.HTTPRoutes = sortByKey(slices.Clone(objs.HTTPRoutes))
+	s.GRPCRoutes = sortByKey(slices.Clone(objs.GRPCRoutes))
+	s.ReferenceGrants = map[string][]*gatewayv1.ReferenceGrant{}
+	for _, g := range objs.ReferenceGrants {
+		s.ReferenceGrants[g.Namespace] = append(s.ReferenceGrants[g.Namespace], g)
+	}
+	for _, list := range s.ReferenceGrants {
+		sortByKey(list)
+	}
+	s.Namespaces = make(map[string]*corev1.Namespace, len(objs.Namespaces))
+	for _, n := range objs.Namespaces {
+		s.Namespaces[n.Name] = n
+	}
+}
+
+// sortByKey sorts objects by namespace, then name, and returns them.
+func sortByKey[T interface {
+	GetNamespace() string
+	GetName() string
+}](list []T) []T {
+	slices.SortFunc(list, func(a, b T) int {
+		return cmp.Or(strings.Compare(a.GetNamespace(), b.GetNamespace()), strings.Compare(a.GetName(), b.GetName()))
+	})
+	return list
 }
 
 // CompareIngresses orders Ingresses by namespace, then name: the order of

@@ -18,6 +18,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
@@ -175,11 +176,56 @@ func decodeOne(raw []byte, objs *snapshot.Objects) *DocumentError {
 		}
 		o.Namespace = ns
 		objs.ConfigMaps = append(objs.ConfigMaps, o)
+	case "v1/Namespace":
+		o := &corev1.Namespace{}
+		if err := strict(o); err != nil {
+			return err
+		}
+		objs.Namespaces = append(objs.Namespaces, o)
+	case gatewayGroup + "/v1/GatewayClass":
+		o := &gatewayv1.GatewayClass{}
+		if err := strict(o); err != nil {
+			return err
+		}
+		objs.GatewayClasses = append(objs.GatewayClasses, o)
+	case gatewayGroup + "/v1/Gateway":
+		o := &gatewayv1.Gateway{}
+		if err := strict(o); err != nil {
+			return err
+		}
+		o.Namespace = ns
+		objs.Gateways = append(objs.Gateways, o)
+	case gatewayGroup + "/v1/HTTPRoute":
+		o := &gatewayv1.HTTPRoute{}
+		if err := strict(o); err != nil {
+			return err
+		}
+		o.Namespace = ns
+		objs.HTTPRoutes = append(objs.HTTPRoutes, o)
+	case gatewayGroup + "/v1/GRPCRoute":
+		o := &gatewayv1.GRPCRoute{}
+		if err := strict(o); err != nil {
+			return err
+		}
+		o.Namespace = ns
+		objs.GRPCRoutes = append(objs.GRPCRoutes, o)
+	case gatewayGroup + "/v1/ReferenceGrant", gatewayGroup + "/v1beta1/ReferenceGrant":
+		// v1beta1 is still served and common in manifests; the schema is
+		// the same.
+		o := &gatewayv1.ReferenceGrant{}
+		if err := strict(o); err != nil {
+			return err
+		}
+		o.Namespace = ns
+		objs.ReferenceGrants = append(objs.ReferenceGrants, o)
 	default:
 		return &DocumentError{Object: id, Err: fmt.Errorf("%s: %w", gvk, errUnsupportedKind)}
 	}
 	return nil
 }
+
+// gatewayGroup is the Gateway API's API group.
+const gatewayGroup = "gateway.networking.k8s.io"
 
 // mergeStringData folds stringData into data, as the API server does on
 // write, so manifests may carry PEM text as it is.

@@ -206,6 +206,12 @@ func (s *Source) objects() snapshot.Objects {
 		all.EndpointSlices = append(all.EndpointSlices, o.EndpointSlices...)
 		all.Secrets = append(all.Secrets, o.Secrets...)
 		all.ConfigMaps = append(all.ConfigMaps, o.ConfigMaps...)
+		all.GatewayClasses = append(all.GatewayClasses, o.GatewayClasses...)
+		all.Gateways = append(all.Gateways, o.Gateways...)
+		all.HTTPRoutes = append(all.HTTPRoutes, o.HTTPRoutes...)
+		all.GRPCRoutes = append(all.GRPCRoutes, o.GRPCRoutes...)
+		all.ReferenceGrants = append(all.ReferenceGrants, o.ReferenceGrants...)
+		all.Namespaces = append(all.Namespaces, o.Namespaces...)
 	}
 	return all
 }
