@@ -22,6 +22,8 @@ type Options struct {
 	RouteKinds []gatewayv1.Kind
 	// Features are the supported features GatewayClasses announce.
 	Features []gatewayv1.FeatureName
+	// ControllerName is ours, as route parent statuses name it.
+	ControllerName gatewayv1.GatewayController
 }
 
 // Result is what the Gateway API objects of a snapshot come to.
@@ -30,6 +32,9 @@ type Result struct {
 	Classes []ClassStatus `json:"classes,omitempty"`
 	// Gateways are the statuses of their Gateways, by namespace/name.
 	Gateways []GatewayStatus `json:"gateways,omitempty"`
+	// Routes are the statuses of the routes that name one of those
+	// Gateways as a parent, by kind, then namespace/name.
+	Routes []RouteStatus `json:"routes,omitempty"`
 }
 
 // ClassStatus is one GatewayClass's status.
@@ -57,6 +62,7 @@ func Translate(s *snapshot.Snapshot, opts Options) Result {
 	for _, g := range s.Gateways {
 		r.Gateways = append(r.Gateways, gatewayStatus(s, g, opts))
 	}
+	r.Routes = routeStatuses(s, r.Gateways, opts)
 	return r
 }
 

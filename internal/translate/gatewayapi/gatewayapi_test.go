@@ -17,8 +17,9 @@ import (
 
 // testOptions serve HTTPRoutes and announce two features.
 var testOptions = gatewayapi.Options{
-	RouteKinds: []gatewayv1.Kind{"HTTPRoute"},
-	Features:   []gatewayv1.FeatureName{"HTTPRoute", "Gateway", "HTTPRoute"},
+	RouteKinds:     []gatewayv1.Kind{"HTTPRoute"},
+	Features:       []gatewayv1.FeatureName{"HTTPRoute", "Gateway", "HTTPRoute"},
+	ControllerName: "strait.dev/gateway-controller",
 }
 
 // TestGolden translates every testdata/*.in.yaml and compares the
