@@ -15,9 +15,9 @@ import (
 	"github.com/straitgw/strait/internal/translate/gatewayapi"
 )
 
-// testOptions serve HTTPRoutes and announce two features.
+// testOptions serve HTTPRoutes and GRPCRoutes and announce two features.
 var testOptions = gatewayapi.Options{
-	RouteKinds:     []gatewayv1.Kind{"HTTPRoute"},
+	RouteKinds:     []gatewayv1.Kind{"HTTPRoute", "GRPCRoute"},
 	Features:       []gatewayv1.FeatureName{"HTTPRoute", "Gateway", "HTTPRoute"},
 	ControllerName: "strait.dev/gateway-controller",
 }

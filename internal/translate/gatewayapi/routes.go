@@ -19,7 +19,45 @@ type RouteStatus struct {
 	Parents   []gatewayv1.RouteParentStatus `json:"parents"`
 }
 
-// routeStatuses attaches the HTTPRoutes to the listeners of our Gateways,
+// route is what attachment reads of a route of any kind.
+type route struct {
+	kind       gatewayv1.Kind
+	namespace  string
+	name       string
+	generation int64
+	parents    []gatewayv1.ParentReference
+	hostnames  []gatewayv1.Hostname
+	backends   []gatewayv1.BackendObjectReference
+}
+
+// routes lists the snapshot's routes in the order of their statuses: by
+// kind, then namespace/name (the snapshot's order within a kind).
+func routes(s *snapshot.Snapshot) []route {
+	var out []route
+	for _, r := range s.GRPCRoutes {
+		rt := route{kind: "GRPCRoute", namespace: r.Namespace, name: r.Name, generation: r.Generation,
+			parents: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames}
+		for _, rule := range r.Spec.Rules {
+			for _, b := range rule.BackendRefs {
+				rt.backends = append(rt.backends, b.BackendObjectReference)
+			}
+		}
+		out = append(out, rt)
+	}
+	for _, r := range s.HTTPRoutes {
+		rt := route{kind: "HTTPRoute", namespace: r.Namespace, name: r.Name, generation: r.Generation,
+			parents: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames}
+		for _, rule := range r.Spec.Rules {
+			for _, b := range rule.BackendRefs {
+				rt.backends = append(rt.backends, b.BackendObjectReference)
+			}
+		}
+		out = append(out, rt)
+	}
+	return out
+}
+
+// routeStatuses attaches the routes to the listeners of our Gateways,
 // counting attachedRoutes in gws' statuses, and returns the routes'
 // statuses.
 func routeStatuses(s *snapshot.Snapshot, gws []GatewayStatus, opts Options) []RouteStatus {
@@ -28,14 +66,14 @@ func routeStatuses(s *snapshot.Snapshot, gws []GatewayStatus, opts Options) []Ro
 		byName[types.NamespacedName{Namespace: g.Namespace, Name: g.Name}] = i
 	}
 	var out []RouteStatus
-	for _, r := range s.HTTPRoutes {
-		rs := RouteStatus{Kind: "HTTPRoute", Namespace: r.Namespace, Name: r.Name}
-		refsReason, refsMessage := backendRefs(s, "HTTPRoute", r.Namespace, httpBackendRefs(r))
-		for _, pr := range r.Spec.ParentRefs {
+	for _, r := range routes(s) {
+		rs := RouteStatus{Kind: string(r.kind), Namespace: r.namespace, Name: r.name}
+		refsReason, refsMessage := backendRefs(s, string(r.kind), r.namespace, r.backends)
+		for _, pr := range r.parents {
 			if (pr.Group != nil && string(*pr.Group) != gatewayGroup) || (pr.Kind != nil && *pr.Kind != "Gateway") {
 				continue // not a Gateway: not ours to report on
 			}
-			ns := r.Namespace
+			ns := r.namespace
 			if pr.Namespace != nil {
 				ns = string(*pr.Namespace)
 			}
@@ -43,13 +81,13 @@ func routeStatuses(s *snapshot.Snapshot, gws []GatewayStatus, opts Options) []Ro
 			if !ok {
 				continue // not one of our Gateways
 			}
-			reason, message := attach(s, s.Gateways[i], &gws[i], "HTTPRoute", r.Namespace, r.Spec.Hostnames, pr)
+			reason, message := attach(s, s.Gateways[i], &gws[i], r.kind, r.namespace, r.hostnames, pr)
 			rs.Parents = append(rs.Parents, gatewayv1.RouteParentStatus{
 				ParentRef:      pr,
 				ControllerName: opts.ControllerName,
 				Conditions: []metav1.Condition{
-					condition(string(gatewayv1.RouteConditionAccepted), reason == gatewayv1.RouteReasonAccepted, string(reason), message, r.Generation),
-					condition(string(gatewayv1.RouteConditionResolvedRefs), refsReason == gatewayv1.RouteReasonResolvedRefs, string(refsReason), refsMessage, r.Generation),
+					condition(string(gatewayv1.RouteConditionAccepted), reason == gatewayv1.RouteReasonAccepted, string(reason), message, r.generation),
+					condition(string(gatewayv1.RouteConditionResolvedRefs), refsReason == gatewayv1.RouteReasonResolvedRefs, string(refsReason), refsMessage, r.generation),
 				},
 			})
 		}
@@ -58,17 +96,6 @@ func routeStatuses(s *snapshot.Snapshot, gws []GatewayStatus, opts Options) []Ro
 		}
 	}
 	return out
-}
-
-// httpBackendRefs lists the backends of every rule of r.
-func httpBackendRefs(r *gatewayv1.HTTPRoute) []gatewayv1.BackendObjectReference {
-	var refs []gatewayv1.BackendObjectReference
-	for _, rule := range r.Spec.Rules {
-		for _, b := range rule.BackendRefs {
-			refs = append(refs, b.BackendObjectReference)
-		}
-	}
-	return refs
 }
 
 // attach attaches a route to the listeners of g that parent reference pr
