@@ -27,6 +27,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/straitgw/strait/internal/snapshot"
 )
@@ -51,6 +53,11 @@ type Options struct {
 	// the IngressClasses change, so that a snapshot need not look at
 	// thousands of Ingresses again for every generation.
 	Classes snapshot.ClassOptions
+	// Gateway is the Gateway API client: with it the source watches
+	// GatewayClasses, Gateways, HTTPRoutes, GRPCRoutes, ReferenceGrants
+	// and Namespaces. Nil leaves the Gateway API out (its CRDs are not
+	// installed, or the controller may not read them).
+	Gateway gatewayclient.Interface
 }
 
 // Change says what an event batch touched.
@@ -88,6 +95,9 @@ type Source struct {
 	secrets    []cache.SharedIndexInformer
 	configMaps []cache.SharedIndexInformer
 	namespaces cache.SharedIndexInformer
+	// The Gateway API's informers, nil without Options.Gateway; gwNS
+	// lists every namespace, for listeners' allowedRoutes selectors.
+	gwClasses, gateways, httpRoutes, grpcRoutes, grants, gwNS cache.SharedIndexInformer
 
 	outageMu sync.Mutex
 	outage   bool
@@ -215,6 +225,19 @@ func New(client kubernetes.Interface, opts Options, log *slog.Logger) *Source {
 		}
 	}
 
+	if gw := opts.Gateway; gw != nil {
+		v1 := gw.GatewayV1()
+		s.gwClasses = informerFor(s, &gatewayv1.GatewayClass{}, v1.GatewayClasses().List, v1.GatewayClasses().Watch, nil)
+		s.gateways = informerFor(s, &gatewayv1.Gateway{}, v1.Gateways(ns).List, v1.Gateways(ns).Watch, nil)
+		s.httpRoutes = informerFor(s, &gatewayv1.HTTPRoute{}, v1.HTTPRoutes(ns).List, v1.HTTPRoutes(ns).Watch, nil)
+		s.grpcRoutes = informerFor(s, &gatewayv1.GRPCRoute{}, v1.GRPCRoutes(ns).List, v1.GRPCRoutes(ns).Watch, nil)
+		s.grants = informerFor(s, &gatewayv1.ReferenceGrant{}, v1.ReferenceGrants(ns).List, v1.ReferenceGrants(ns).Watch, nil)
+		s.gwNS = s.namespaces
+		if s.gwNS == nil {
+			s.gwNS = informerFor(s, &corev1.Namespace{}, core.Namespaces().List, core.Namespaces().Watch, nil)
+		}
+	}
+
 	full := func(any) { s.notify(Change{Full: true}) }
 	// The Ingress list is kept in order by the same handler that
 	// notifies, so a generation always sees what it was told about; every
@@ -243,10 +266,19 @@ func New(client kubernetes.Interface, opts Options, log *slog.Logger) *Source {
 	for _, inf := range s.configMaps {
 		s.handle(inf, full, specChanged)
 	}
-	if s.namespaces != nil {
-		s.handle(s.namespaces, full, func(o, n any) bool {
+	if s.namespaces != nil || s.gwNS != nil {
+		inf := s.namespaces
+		if inf == nil {
+			inf = s.gwNS
+		}
+		s.handle(inf, full, func(o, n any) bool {
 			return !reflect.DeepEqual(o.(*corev1.Namespace).Labels, n.(*corev1.Namespace).Labels)
 		})
+	}
+	for _, inf := range []cache.SharedIndexInformer{s.gwClasses, s.gateways, s.httpRoutes, s.grpcRoutes, s.grants} {
+		if inf != nil {
+			s.handle(inf, full, metaChanged)
+		}
 	}
 	s.handle(s.slices, func(obj any) {
 		if es, ok := obj.(*discoveryv1.EndpointSlice); ok {
@@ -389,6 +421,18 @@ func ingressChanged(o, n any) bool {
 		!reflect.DeepEqual(a.Labels, b.Labels) || !reflect.DeepEqual(a.Spec, b.Spec)
 }
 
+// metaChanged drops resyncs and status-only updates (Strait's own status
+// writes among them): a Gateway API object's generation counts its spec
+// changes; labels and annotations are compared directly.
+func metaChanged(o, n any) bool {
+	a, b := o.(metav1.Object), n.(metav1.Object)
+	if a.GetResourceVersion() == b.GetResourceVersion() {
+		return false
+	}
+	return a.GetGeneration() != b.GetGeneration() || !reflect.DeepEqual(a.GetLabels(), b.GetLabels()) ||
+		!reflect.DeepEqual(a.GetAnnotations(), b.GetAnnotations())
+}
+
 // specChanged drops resyncs, which redeliver the same version.
 func specChanged(o, n any) bool {
 	a, b := o.(metav1.Object), n.(metav1.Object)
@@ -469,7 +513,41 @@ func (s *Source) objects() (snapshot.Objects, uint64) {
 			}
 		}
 	}
+	if s.gwClasses != nil {
+		s.gatewayObjects(&objs, inNS)
+	}
 	return objs, ver
+}
+
+// gatewayObjects adds the Gateway API objects in the watched namespaces
+// to objs.
+func (s *Source) gatewayObjects(objs *snapshot.Objects, inNS func(string) bool) {
+	for _, o := range s.gwClasses.GetStore().List() {
+		objs.GatewayClasses = append(objs.GatewayClasses, o.(*gatewayv1.GatewayClass))
+	}
+	for _, o := range s.gateways.GetStore().List() {
+		if g := o.(*gatewayv1.Gateway); inNS(g.Namespace) {
+			objs.Gateways = append(objs.Gateways, g)
+		}
+	}
+	for _, o := range s.httpRoutes.GetStore().List() {
+		if r := o.(*gatewayv1.HTTPRoute); inNS(r.Namespace) {
+			objs.HTTPRoutes = append(objs.HTTPRoutes, r)
+		}
+	}
+	for _, o := range s.grpcRoutes.GetStore().List() {
+		if r := o.(*gatewayv1.GRPCRoute); inNS(r.Namespace) {
+			objs.GRPCRoutes = append(objs.GRPCRoutes, r)
+		}
+	}
+	for _, o := range s.grants.GetStore().List() {
+		if g := o.(*gatewayv1.ReferenceGrant); inNS(g.Namespace) {
+			objs.ReferenceGrants = append(objs.ReferenceGrants, g)
+		}
+	}
+	for _, o := range s.gwNS.GetStore().List() {
+		objs.Namespaces = append(objs.Namespaces, o.(*corev1.Namespace))
+	}
 }
 
 func (s *Source) isExtraService(svc *corev1.Service) bool {
