@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
+	"github.com/straitgw/strait/internal/model"
 	"github.com/straitgw/strait/internal/snapshot"
 )
 
@@ -35,6 +36,10 @@ type Result struct {
 	// Routes are the statuses of the routes that name one of those
 	// Gateways as a parent, by kind, then namespace/name.
 	Routes []RouteStatus `json:"routes,omitempty"`
+	// Model is the routing of the Gateways, by Name, and Backends the
+	// upstream sets its rules name, by Name.
+	Model    []model.Gateway `json:"model,omitempty"`
+	Backends []model.Backend `json:"backends,omitempty"`
 }
 
 // ClassStatus is one GatewayClass's status.
@@ -62,7 +67,9 @@ func Translate(s *snapshot.Snapshot, opts Options) Result {
 	for _, g := range s.Gateways {
 		r.Gateways = append(r.Gateways, gatewayStatus(s, g, opts))
 	}
-	r.Routes = routeStatuses(s, r.Gateways, opts)
+	var atts []attachment
+	r.Routes, atts = routeStatuses(s, r.Gateways, opts)
+	r.Model, r.Backends = routing(s, r.Gateways, atts)
 	return r
 }
 

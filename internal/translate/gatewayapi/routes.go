@@ -28,6 +28,14 @@ type route struct {
 	parents    []gatewayv1.ParentReference
 	hostnames  []gatewayv1.Hostname
 	backends   []gatewayv1.BackendObjectReference
+	created    metav1.Time
+	http       *gatewayv1.HTTPRoute // the route, when an HTTPRoute
+}
+
+// attachment is a route attached to one listener of a Gateway.
+type attachment struct {
+	gateway, listener int // indexes in the snapshot's Gateways and the Gateway's listeners
+	route             *route
 }
 
 // routes lists the snapshot's routes in the order of their statuses: by
@@ -36,7 +44,7 @@ func routes(s *snapshot.Snapshot) []route {
 	var out []route
 	for _, r := range s.GRPCRoutes {
 		rt := route{kind: "GRPCRoute", namespace: r.Namespace, name: r.Name, generation: r.Generation,
-			parents: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames}
+			parents: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames, created: r.CreationTimestamp}
 		for _, rule := range r.Spec.Rules {
 			for _, b := range rule.BackendRefs {
 				rt.backends = append(rt.backends, b.BackendObjectReference)
@@ -46,7 +54,7 @@ func routes(s *snapshot.Snapshot) []route {
 	}
 	for _, r := range s.HTTPRoutes {
 		rt := route{kind: "HTTPRoute", namespace: r.Namespace, name: r.Name, generation: r.Generation,
-			parents: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames}
+			parents: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames, created: r.CreationTimestamp, http: r}
 		for _, rule := range r.Spec.Rules {
 			for _, b := range rule.BackendRefs {
 				rt.backends = append(rt.backends, b.BackendObjectReference)
@@ -59,14 +67,17 @@ func routes(s *snapshot.Snapshot) []route {
 
 // routeStatuses attaches the routes to the listeners of our Gateways,
 // counting attachedRoutes in gws' statuses, and returns the routes'
-// statuses.
-func routeStatuses(s *snapshot.Snapshot, gws []GatewayStatus, opts Options) []RouteStatus {
+// statuses and the attachments.
+func routeStatuses(s *snapshot.Snapshot, gws []GatewayStatus, opts Options) ([]RouteStatus, []attachment) {
 	byName := make(map[types.NamespacedName]int, len(s.Gateways))
 	for i, g := range s.Gateways {
 		byName[types.NamespacedName{Namespace: g.Namespace, Name: g.Name}] = i
 	}
 	var out []RouteStatus
-	for _, r := range routes(s) {
+	var atts []attachment
+	all := routes(s)
+	for ri := range all {
+		r := &all[ri]
 		rs := RouteStatus{Kind: string(r.kind), Namespace: r.namespace, Name: r.name}
 		refsReason, refsMessage := backendRefs(s, string(r.kind), r.namespace, r.backends)
 		for _, pr := range r.parents {
@@ -81,7 +92,9 @@ func routeStatuses(s *snapshot.Snapshot, gws []GatewayStatus, opts Options) []Ro
 			if !ok {
 				continue // not one of our Gateways
 			}
-			reason, message := attach(s, s.Gateways[i], &gws[i], r.kind, r.namespace, r.hostnames, pr)
+			reason, message := attach(s, s.Gateways[i], &gws[i], r.kind, r.namespace, r.hostnames, pr, func(l int) {
+				atts = append(atts, attachment{gateway: i, listener: l, route: r})
+			})
 			rs.Parents = append(rs.Parents, gatewayv1.RouteParentStatus{
 				ParentRef:      pr,
 				ControllerName: opts.ControllerName,
@@ -95,15 +108,15 @@ func routeStatuses(s *snapshot.Snapshot, gws []GatewayStatus, opts Options) []Ro
 			out = append(out, rs)
 		}
 	}
-	return out
+	return out, atts
 }
 
 // attach attaches a route to the listeners of g that parent reference pr
 // selects and that allow it, counting it in each listener's
 // attachedRoutes; the reason says why it attached nowhere, when it did
 // not.
-func attach(s *snapshot.Snapshot, g *gatewayv1.Gateway, st *GatewayStatus, kind gatewayv1.Kind, routeNS string, hosts []gatewayv1.Hostname, pr gatewayv1.ParentReference) (gatewayv1.RouteConditionReason, string) {
-	matched, notAllowed, noHost, attached := false, false, false, false
+func attach(s *snapshot.Snapshot, g *gatewayv1.Gateway, st *GatewayStatus, kind gatewayv1.Kind, routeNS string, hosts []gatewayv1.Hostname, pr gatewayv1.ParentReference, attached func(listener int)) (gatewayv1.RouteConditionReason, string) {
+	matched, notAllowed, noHost, ok := false, false, false, false
 	for i, l := range g.Spec.Listeners {
 		if pr.SectionName != nil && *pr.SectionName != l.Name || pr.Port != nil && *pr.Port != l.Port {
 			continue
@@ -119,10 +132,11 @@ func attach(s *snapshot.Snapshot, g *gatewayv1.Gateway, st *GatewayStatus, kind 
 			continue
 		}
 		ls.AttachedRoutes++
-		attached = true
+		ok = true
+		attached(i)
 	}
 	switch {
-	case attached:
+	case ok:
 		return gatewayv1.RouteReasonAccepted, ""
 	case !matched:
 		return gatewayv1.RouteReasonNoMatchingParent, "no listener of the Gateway has the section name or port the parent reference names"
