@@ -74,6 +74,9 @@ type Model struct {
 	// Passthrough lists the hosts whose TLS connections are passed,
 	// unterminated, to a backend (ssl-passthrough), sorted by Host.
 	Passthrough []Passthrough `json:"passthrough,omitempty"`
+	// Gateways are the Gateway API Gateways served, sorted by Name (see
+	// gateway.go).
+	Gateways []Gateway `json:"gateways,omitempty"`
 }
 
 // Passthrough sends TLS connections whose SNI is Host to an endpoint of

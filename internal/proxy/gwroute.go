@@ -2,13 +2,17 @@ package proxy
 
 import (
 	"cmp"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/straitgw/strait/internal/model"
+	"github.com/straitgw/strait/internal/proxy/upstream"
 )
 
 // Gateway API request matching. The listeners of one port are compiled
@@ -41,6 +45,29 @@ type gwRule struct {
 	path    func(string) bool
 	headers []gwValue
 	query   []gwValue
+	// routes are the rule's backends, each a route of its own, and
+	// weights their cumulative weights.
+	routes  []*route
+	weights []int32
+}
+
+// pick chooses a backend by weight; n is a random number below the total
+// weight.
+func (r *gwRule) pick(n int32) *route {
+	for i, w := range r.weights {
+		if n < w {
+			return r.routes[i]
+		}
+	}
+	return nil
+}
+
+// total is the sum of the rule's weights.
+func (r *gwRule) total() int32 {
+	if len(r.weights) == 0 {
+		return 0
+	}
+	return r.weights[len(r.weights)-1]
 }
 
 // gwValue is a compiled header or query condition.
@@ -110,10 +137,31 @@ func (h *gwHosts[T]) get(host string) (T, bool) {
 	return h.any, h.hasAny
 }
 
+// compileGateways compiles the Gateways' listeners, by port. On a port
+// that several Gateways share, the first Gateway (by name) with a
+// listener of a hostname serves it.
+func compileGateways(gws []model.Gateway, backends map[string]*upstream.Backend, to Timeouts, headers *globalHeaders) map[int32]*gwPort {
+	if len(gws) == 0 {
+		return nil
+	}
+	byPort := map[int32][]*model.Listener{}
+	for i := range gws {
+		for j := range gws[i].Listeners {
+			l := &gws[i].Listeners[j]
+			byPort[l.Port] = append(byPort[l.Port], l)
+		}
+	}
+	out := make(map[int32]*gwPort, len(byPort))
+	for port, ls := range byPort {
+		out[port] = compileGatewayPort(ls, backends, to, headers)
+	}
+	return out
+}
+
 // compileGatewayPort compiles the listeners of one port. A rule whose
 // regular expression does not compile never matches (translate reports
 // it); the others keep serving.
-func compileGatewayPort(ls []*model.Listener) *gwPort {
+func compileGatewayPort(ls []*model.Listener, backends map[string]*upstream.Backend, to Timeouts, headers *globalHeaders) *gwPort {
 	p := &gwPort{}
 	for _, l := range ls {
 		gl := p.listeners.put(l.Hostname, func() *gwListener { return &gwListener{l: l} })
@@ -125,6 +173,14 @@ func compileGatewayPort(ls []*model.Listener) *gwPort {
 			cr := compileGatewayRule(r)
 			if cr == nil {
 				continue
+			}
+			var sum int32
+			for _, b := range r.Backends {
+				sum += b.Weight
+				rt := compileAction(r.Route, b.Action, backends, to)
+				rt.headers = headers
+				cr.routes = append(cr.routes, rt)
+				cr.weights = append(cr.weights, sum)
 			}
 			hosts := r.Hostnames
 			if len(hosts) == 0 {
@@ -254,4 +310,101 @@ func queryMatches(ms []gwValue, q url.Values) bool {
 		}
 	}
 	return true
+}
+
+// GatewayServer returns the net/http server for a Gateway API listener
+// port: requests are routed by the Gateways' listeners on the port of ln
+// in the current generation.
+func (p *Proxy) GatewayServer(ln net.Listener) *http.Server {
+	li := listenerInfo{scheme: "http", port: "80"}
+	var port int32
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
+		li.port, port = strconv.Itoa(tcp.Port), int32(tcp.Port)
+	}
+	srv := p.plainServer(li)
+	srv.Handler = &gwHandler{p: p, port: port, li: li}
+	return srv
+}
+
+// gwHandler serves one Gateway API listener port.
+type gwHandler struct {
+	p    *Proxy
+	port int32
+	li   listenerInfo
+}
+
+func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g := h.p.gen.Load()
+	gp := g.gwPorts[h.port]
+	if gp == nil {
+		plainError(w, http.StatusNotFound)
+		return
+	}
+	rule, _ := gp.match(r.Host, r.URL.Path, r.Method, r.Header, r.URL.RawQuery)
+	if rule == nil {
+		plainError(w, http.StatusNotFound)
+		return
+	}
+	if rd := rule.r.Redirect; rd != nil {
+		http.Redirect(w, r, gatewayRedirect(r, rd, rule.r.Path, h.li.scheme), rd.Status)
+		return
+	}
+	if c := rule.r.RequestHeaders; c != nil {
+		for _, kv := range c.Set {
+			r.Header.Set(kv.Name, kv.Value)
+		}
+		for _, kv := range c.Add {
+			r.Header.Add(kv.Name, kv.Value)
+		}
+		for _, name := range c.Remove {
+			r.Header.Del(name)
+		}
+	}
+	total := rule.total()
+	if total <= 0 {
+		plainError(w, http.StatusInternalServerError)
+		return
+	}
+	rt := rule.pick(rand.Int32N(total))
+	if rt.backend == nil {
+		plainError(w, cmp.Or(rt.status, http.StatusInternalServerError))
+		return
+	}
+	h.p.forward(w, r, rt, &h.li, nil)
+}
+
+// gatewayRedirect is the Location of a RequestRedirect: the request's
+// URL with the parts the filter sets replaced.
+func gatewayRedirect(r *http.Request, rd *model.GatewayRedirect, match model.PathMatch, scheme string) string {
+	u := url.URL{Scheme: scheme, Host: stripPort(r.Host), Path: r.URL.Path, RawQuery: r.URL.RawQuery}
+	port := ""
+	if _, p, err := net.SplitHostPort(r.Host); err == nil {
+		port = p
+	}
+	if rd.Scheme != "" && rd.Scheme != scheme {
+		u.Scheme, port = rd.Scheme, "" // the new scheme's default port
+	}
+	if rd.Hostname != "" {
+		u.Host = rd.Hostname
+	}
+	if rd.Port != 0 {
+		port = strconv.Itoa(int(rd.Port))
+	}
+	if port == "80" && u.Scheme == "http" || port == "443" && u.Scheme == "https" {
+		port = ""
+	}
+	if port != "" {
+		u.Host = net.JoinHostPort(u.Host, port)
+	}
+	switch {
+	case rd.PrefixPath && match.Type != "Exact":
+		rest := strings.TrimPrefix(u.Path, strings.TrimSuffix(match.Value, "/"))
+		u.Path = strings.TrimSuffix(rd.Path, "/") + rest
+		if u.Path == "" {
+			u.Path = "/"
+		}
+	case rd.Path != "":
+		u.Path = rd.Path
+	}
+	return u.String()
 }
