@@ -30,6 +30,7 @@ type route struct {
 	backends   []gatewayv1.BackendObjectReference
 	created    metav1.Time
 	http       *gatewayv1.HTTPRoute // the route, when an HTTPRoute
+	grpc       *gatewayv1.GRPCRoute // the route, when a GRPCRoute
 }
 
 // attachment is a route attached to one listener of a Gateway.
@@ -44,7 +45,7 @@ func routes(s *snapshot.Snapshot) []route {
 	var out []route
 	for _, r := range s.GRPCRoutes {
 		rt := route{kind: "GRPCRoute", namespace: r.Namespace, name: r.Name, generation: r.Generation,
-			parents: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames, created: r.CreationTimestamp}
+			parents: r.Spec.ParentRefs, hostnames: r.Spec.Hostnames, created: r.CreationTimestamp, grpc: r}
 		for _, rule := range r.Spec.Rules {
 			for _, b := range rule.BackendRefs {
 				rt.backends = append(rt.backends, b.BackendObjectReference)

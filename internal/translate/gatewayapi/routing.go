@@ -3,6 +3,7 @@ package gatewayapi
 import (
 	"cmp"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -48,8 +49,11 @@ func routing(s *snapshot.Snapshot, gws []GatewayStatus, atts []attachment) ([]mo
 			}
 			var rules []ruleEntry
 			for _, r := range attached[[2]int{i, j}] {
-				if r.http != nil {
+				switch {
+				case r.http != nil:
 					rules = append(rules, httpRules(s, r, ml.Hostname, backends)...)
+				case r.grpc != nil:
+					rules = append(rules, grpcRules(s, r, ml.Hostname, backends)...)
 				}
 			}
 			slices.SortStableFunc(rules, compareRules)
@@ -91,21 +95,22 @@ type ruleEntry struct {
 	index, match int
 }
 
-// pathRank orders path match types: exact paths first, then prefixes,
-// then regular expressions (whose order the API leaves to
-// implementations).
+// pathRank orders path match types: exact paths first, then regular
+// expressions (whose place the API leaves to implementations: before
+// prefixes, so that a catch-all prefix does not hide them), then
+// prefixes.
 func pathRank(t string) int {
 	switch t {
 	case string(gatewayv1.PathMatchExact):
 		return 0
 	case string(gatewayv1.PathMatchRegularExpression):
-		return 2
+		return 1
 	}
-	return 1
+	return 2
 }
 
 // compareRules is the Gateway API's precedence: exact paths, then the
-// longest paths, then a method, then the most header matches, then the
+// longest paths (regular expressions before prefixes), then a method, then the most header matches, then the
 // most query matches; ties go to the oldest route, then the first by
 // namespace/name, then rule and match order.
 func compareRules(a, b ruleEntry) int {
@@ -158,7 +163,7 @@ func httpRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 	hosts := effectiveHostnames(listenerHost, r.hostnames)
 	var out []ruleEntry
 	for ri, rule := range r.http.Spec.Rules {
-		actions := ruleBackends(s, r, rule.BackendRefs, backends)
+		actions := ruleBackends(s, r, httpRefs(rule.BackendRefs), "", backends)
 		var reqHeaders *model.HeaderChanges
 		var redirect *model.GatewayRedirect
 		for _, f := range rule.Filters {
@@ -288,7 +293,7 @@ func requestRedirect(f *gatewayv1.HTTPRequestRedirectFilter) *model.GatewayRedir
 // ruleBackends resolves a rule's backends to model backends, adding them
 // to backends. A reference that does not resolve keeps its weight and is
 // answered 500; weights of 0 are left out.
-func ruleBackends(s *snapshot.Snapshot, r *route, refs []gatewayv1.HTTPBackendRef, backends map[string]model.Backend) []model.WeightedAction {
+func ruleBackends(s *snapshot.Snapshot, r *route, refs []gatewayv1.BackendRef, proto model.Protocol, backends map[string]model.Backend) []model.WeightedAction {
 	var out []model.WeightedAction
 	for _, ref := range refs {
 		w := int32(1)
@@ -299,7 +304,7 @@ func ruleBackends(s *snapshot.Snapshot, r *route, refs []gatewayv1.HTTPBackendRe
 			continue
 		}
 		a := model.Action{Status: 500}
-		if name, b, ok := serviceBackend(s, r, ref.BackendObjectReference); ok {
+		if name, b, ok := serviceBackend(s, r, ref.BackendObjectReference, proto); ok {
 			backends[name] = b
 			a = model.Action{Backend: name}
 		}
@@ -315,9 +320,22 @@ func ruleBackends(s *snapshot.Snapshot, r *route, refs []gatewayv1.HTTPBackendRe
 	return out
 }
 
+// httpRefs are an HTTPRoute rule's backend references.
+func httpRefs(refs []gatewayv1.HTTPBackendRef) []gatewayv1.BackendRef {
+	out := make([]gatewayv1.BackendRef, len(refs))
+	for i := range refs {
+		out[i] = refs[i].BackendRef
+	}
+	return out
+}
+
 // serviceBackend resolves a backend reference to a Service port's
 // backend, when the reference is valid and permitted and the port exists.
-func serviceBackend(s *snapshot.Snapshot, r *route, ref gatewayv1.BackendObjectReference) (string, model.Backend, bool) {
+// proto is the protocol spoken to it, or "" for what the port's
+// appProtocol asks. Backends are named as the Ingress translation names
+// them: "namespace/service:port", with the protocol after a slash unless
+// it is HTTP.
+func serviceBackend(s *snapshot.Snapshot, r *route, ref gatewayv1.BackendObjectReference, proto model.Protocol) (string, model.Backend, bool) {
 	if ref.Group != nil && *ref.Group != "" || ref.Kind != nil && *ref.Kind != "Service" || ref.Port == nil {
 		return "", model.Backend{}, false
 	}
@@ -338,9 +356,15 @@ func serviceBackend(s *snapshot.Snapshot, r *route, ref gatewayv1.BackendObjectR
 	if sp == nil {
 		return "", model.Backend{}, false
 	}
+	if proto == "" {
+		proto = appProtocol(sp)
+	}
 	name := fmt.Sprintf("%s/%s:%d", ns, ref.Name, sp.Port)
+	if proto != model.ProtocolHTTP {
+		name += "/" + strings.ToLower(string(proto))
+	}
 	b := model.Backend{Name: name, Service: model.ObjectRef{Kind: "Service", Namespace: ns, Name: string(ref.Name)},
-		Port: sp.Port, Protocol: appProtocol(sp), Endpoints: translate.Endpoints(s.EndpointSlices[nn], sp)}
+		Port: sp.Port, Protocol: proto, Endpoints: translate.Endpoints(s.EndpointSlices[nn], sp)}
 	return name, b, true
 }
 
@@ -352,4 +376,78 @@ func appProtocol(sp *corev1.ServicePort) model.Protocol {
 		return model.ProtocolGRPC
 	}
 	return model.ProtocolHTTP
+}
+
+// grpcRules turns an attached GRPCRoute into rule entries: a method match
+// is a path match on "/service/method" (exact, or a regular expression
+// with either part open), headers as for HTTP; backends speak HTTP/2 in
+// clear text.
+func grpcRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map[string]model.Backend) []ruleEntry {
+	hosts := effectiveHostnames(listenerHost, r.hostnames)
+	var out []ruleEntry
+	for ri, rule := range r.grpc.Spec.Rules {
+		refs := make([]gatewayv1.BackendRef, len(rule.BackendRefs))
+		for i := range rule.BackendRefs {
+			refs[i] = rule.BackendRefs[i].BackendRef
+		}
+		actions := ruleBackends(s, r, refs, model.ProtocolGRPC, backends)
+		if len(actions) == 0 {
+			actions = []model.WeightedAction{{Action: model.Action{Status: 500}, Weight: 1}}
+		}
+		var reqHeaders *model.HeaderChanges
+		for _, f := range rule.Filters {
+			if f.Type == gatewayv1.GRPCRouteFilterRequestHeaderModifier {
+				reqHeaders = headerChanges(f.RequestHeaderModifier)
+			}
+		}
+		matches := rule.Matches
+		if len(matches) == 0 {
+			matches = []gatewayv1.GRPCRouteMatch{{}}
+		}
+		for mi, m := range matches {
+			gr := model.GatewayRule{
+				Route:          fmt.Sprintf("GRPCRoute %s/%s rule %d match %d", r.namespace, r.name, ri, mi),
+				Hostnames:      hosts,
+				Path:           grpcPath(m.Method),
+				RequestHeaders: reqHeaders,
+				Backends:       actions,
+			}
+			for _, h := range m.Headers {
+				gr.Headers = addMatch(gr.Headers, strings.ToLower(string(h.Name)), (*string)(h.Type), h.Value)
+			}
+			slices.SortFunc(gr.Headers, func(a, b model.ValueMatch) int { return strings.Compare(a.Name, b.Name) })
+			out = append(out, ruleEntry{rule: gr, created: r.created, route: r.namespace + "/" + r.name, index: ri, match: mi})
+		}
+	}
+	return out
+}
+
+// grpcPath is a gRPC method match as a path match.
+func grpcPath(m *gatewayv1.GRPCMethodMatch) model.PathMatch {
+	if m == nil || m.Service == nil && m.Method == nil {
+		return model.PathMatch{Type: string(gatewayv1.PathMatchPathPrefix), Value: "/"}
+	}
+	service, method := "", ""
+	if m.Service != nil {
+		service = *m.Service
+	}
+	if m.Method != nil {
+		method = *m.Method
+	}
+	if m.Type == nil || *m.Type == gatewayv1.GRPCMethodMatchExact {
+		if method == "" {
+			return model.PathMatch{Type: string(gatewayv1.PathMatchPathPrefix), Value: "/" + service}
+		}
+		if service == "" {
+			return model.PathMatch{Type: string(gatewayv1.PathMatchRegularExpression), Value: "/[^/]+/" + regexp.QuoteMeta(method)}
+		}
+		return model.PathMatch{Type: string(gatewayv1.PathMatchExact), Value: "/" + service + "/" + method}
+	}
+	if service == "" {
+		service = "[^/]+"
+	}
+	if method == "" {
+		method = "[^/]+"
+	}
+	return model.PathMatch{Type: string(gatewayv1.PathMatchRegularExpression), Value: "/(?:" + service + ")/(?:" + method + ")"}
 }
