@@ -702,28 +702,24 @@ func (c *h2conn) trailersLocked(st *h2stream, f *http2.MetaHeadersFrame) error {
 func (c *h2conn) setIdle(idle bool) {
 	c.stateMu.Lock()
 	defer c.stateMu.Unlock()
-	if c.idle == idle || c.ended || c.hs.ConnState == nil {
-		c.idle = idle
-		return
-	}
-	c.idle = idle
-	s := http.StateActive
-	if idle {
-		s = http.StateIdle
-	}
-	c.hs.ConnState(c.guard, s)
+	c.reportLocked(idle)
 }
 
 // updateIdle reports the state after streams opened or closed. stateMu
 // orders the reports: the count is read under it.
 func (c *h2conn) updateIdle() {
 	c.stateMu.Lock()
+	defer c.stateMu.Unlock()
 	c.mu.Lock()
 	idle := len(c.open) == 0
 	c.mu.Unlock()
+	c.reportLocked(idle)
+}
+
+// reportLocked tells ConnState a change of state; stateMu is held.
+func (c *h2conn) reportLocked(idle bool) {
 	if c.idle == idle || c.ended || c.hs.ConnState == nil {
 		c.idle = idle
-		c.stateMu.Unlock()
 		return
 	}
 	c.idle = idle
@@ -732,7 +728,6 @@ func (c *h2conn) updateIdle() {
 		s = http.StateIdle
 	}
 	c.hs.ConnState(c.guard, s)
-	c.stateMu.Unlock()
 }
 
 // dateLocked returns the Date header of the current second.

@@ -724,10 +724,5 @@ func lowerHeader(k string) string {
 	case "Proxy-Connection":
 		return "proxy-connection"
 	}
-	for i := 0; i < len(k); i++ {
-		if 'A' <= k[i] && k[i] <= 'Z' {
-			return strings.ToLower(k)
-		}
-	}
-	return k
+	return lower(k)
 }
