@@ -401,22 +401,8 @@ func TestH2SendTimeout(t *testing.T) {
 	if err := h.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: h.head("/"), EndHeaders: true, EndStream: true}); err != nil {
 		t.Fatal(err)
 	}
-	_ = h.c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for reset := false; !reset; {
-		f, err := h.fr.ReadFrame()
-		if err != nil {
-			t.Fatalf("stream never reset: %v", err)
-		}
-		switch f := f.(type) {
-		case *http2.SettingsFrame:
-			if !f.IsAck() {
-				_ = h.fr.WriteSettingsAck()
-			}
-		case *http2.HeadersFrame:
-			_, _ = h.dec.DecodeFull(f.HeaderBlockFragment())
-		case *http2.RSTStreamFrame:
-			reset = f.StreamID == 1
-		}
+	if got := h.awaitReset(1); got == "response" {
+		t.Fatal("the stream completed: it was not reset")
 	}
 	if !waitFor(2*time.Second, func() bool { return p.LimitHits(proxy.LimitSendTimeout) == 1 }) {
 		t.Errorf("send_timeout counted %d times, want 1", p.LimitHits(proxy.LimitSendTimeout))

@@ -203,12 +203,19 @@ func httpRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 			for _, q := range m.QueryParams {
 				gr.Query = addMatch(gr.Query, string(q.Name), (*string)(q.Type), q.Value)
 			}
-			slices.SortFunc(gr.Headers, func(a, b model.ValueMatch) int { return strings.Compare(a.Name, b.Name) })
-			slices.SortFunc(gr.Query, func(a, b model.ValueMatch) int { return strings.Compare(a.Name, b.Name) })
-			out = append(out, ruleEntry{rule: gr, created: r.created, route: r.namespace + "/" + r.name, index: ri, match: mi})
+			out = append(out, r.entry(gr, ri, mi))
 		}
 	}
 	return out
+}
+
+// entry is rule ri's match mi of r, its conditions sorted by name, with
+// what precedence reads of the route.
+func (r *route) entry(gr model.GatewayRule, ri, mi int) ruleEntry {
+	byName := func(a, b model.ValueMatch) int { return strings.Compare(a.Name, b.Name) }
+	slices.SortFunc(gr.Headers, byName)
+	slices.SortFunc(gr.Query, byName)
+	return ruleEntry{rule: gr, created: r.created, route: r.namespace + "/" + r.name, index: ri, match: mi}
 }
 
 // addMatch adds a header or query condition unless one of the same name
@@ -415,8 +422,7 @@ func grpcRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 			for _, h := range m.Headers {
 				gr.Headers = addMatch(gr.Headers, strings.ToLower(string(h.Name)), (*string)(h.Type), h.Value)
 			}
-			slices.SortFunc(gr.Headers, func(a, b model.ValueMatch) int { return strings.Compare(a.Name, b.Name) })
-			out = append(out, ruleEntry{rule: gr, created: r.created, route: r.namespace + "/" + r.name, index: ri, match: mi})
+			out = append(out, r.entry(gr, ri, mi))
 		}
 	}
 	return out
