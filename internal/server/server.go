@@ -8,11 +8,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -114,6 +117,11 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
+	// The listeners use SO_REUSEPORT, so a port named twice would not
+	// fail to bind: its connections would be shared between two servers.
+	if err := distinctPorts(map[string]int{"--http-port": cfg.HTTPPort, "--https-port": cfg.HTTPSPort, "--healthz-port": cfg.HealthzPort}); err != nil {
+		return nil, err
+	}
 	listen := func(port int) (net.Listener, error) {
 		return proxy.Listen(net.JoinHostPort(cfg.BindAddress, strconv.Itoa(port)))
 	}
@@ -133,6 +141,20 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// distinctPorts fails when two flags name the same port (0, any free port,
+// may repeat).
+func distinctPorts(ports map[string]int) error {
+	flags := slices.Sorted(maps.Keys(ports))
+	for i, a := range flags {
+		for _, b := range flags[i+1:] {
+			if ports[a] != 0 && ports[a] == ports[b] {
+				return fmt.Errorf("%s and %s are both %d; each listener needs its own port", a, b, ports[a])
+			}
+		}
+	}
+	return nil
 }
 
 func (s *Server) closeListeners() {

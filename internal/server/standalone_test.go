@@ -2,11 +2,15 @@ package server_test
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/straitgw/strait/internal/server"
 )
 
 // TestMalformedFileKeepsServing checks that a broken edit to a manifest
@@ -70,5 +74,20 @@ func waitStatus(t *testing.T, base, host string, want int) {
 			t.Fatalf("%s answers %d, want %d", host, got, want)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestSamePortTwiceRefused: the listeners share ports by SO_REUSEPORT, so a
+// port named by two flags would bind twice and split its connections
+// between two servers; New refuses it with the flags' names.
+func TestSamePortTwiceRefused(t *testing.T) {
+	_, err := server.New(server.Config{
+		Manifests:   t.TempDir(),
+		BindAddress: "127.0.0.1",
+		HTTPPort:    18080, HTTPSPort: 18443, HealthzPort: 18080,
+		Log: slog.New(slog.NewTextHandler(logSink(), nil)),
+	})
+	if err == nil || !strings.Contains(err.Error(), "--healthz-port and --http-port are both 18080") {
+		t.Fatalf("New: %v, want the two flags named", err)
 	}
 }

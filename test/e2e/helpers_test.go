@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -53,14 +54,15 @@ func startStrait(t *testing.T, c *kubetest.Cluster, flags ...string) *strait {
 // reports ready.
 func startStraitAs(t *testing.T, env []string, args ...string) *strait {
 	t.Helper()
-	return startStraitAt(t, env, freeAddr(t), freeAddr(t), args...)
+	addrs := freeAddrs(t, 2)
+	return startStraitAt(t, env, addrs[0], addrs[1], args...)
 }
 
 // startStraitAt is startStraitAs on given HTTP and HTTPS addresses, which
 // another Strait may hold as well (the listeners use SO_REUSEPORT).
 func startStraitAt(t *testing.T, env []string, httpAddr, httpsAddr string, args ...string) *strait {
 	t.Helper()
-	s := &strait{t: t, http: httpAddr, https: httpsAddr, healthz: freeAddr(t), exited: make(chan error, 1)}
+	s := &strait{t: t, http: httpAddr, https: httpsAddr, healthz: freeAddrs(t, 1, httpAddr, httpsAddr)[0], exited: make(chan error, 1)}
 	flags := args
 	args = append(append([]string{}, args...), "--bind-address", "127.0.0.1",
 		"--http-port", port(s.http), "--https-port", port(s.https), "--healthz-port", port(s.healthz))
@@ -183,12 +185,27 @@ func waitFor(t *testing.T, timeout time.Duration, what string, f func() bool) ti
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	return freeAddrs(t, 1)[0]
+}
+
+// freeAddrs returns n loopback addresses whose ports were free, distinct
+// from each other and from taken. The ports are held open until all are
+// chosen: a port closed at once may be handed out again by the next call,
+// and Strait's listeners (SO_REUSEPORT) would then share it silently.
+func freeAddrs(t *testing.T, n int, taken ...string) []string {
+	t.Helper()
+	var addrs []string
+	for len(addrs) < n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		if a := ln.Addr().String(); !slices.Contains(taken, a) {
+			addrs = append(addrs, a)
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return addrs
 }
 
 func port(addr string) string {

@@ -37,7 +37,8 @@ func TestRollingReplacement(t *testing.T) {
 
 	env := []string{"POD_NAMESPACE=default"}
 	args := []string{"serve", "--kubeconfig", c.Kubeconfig, "--shutdown-delay=1s", "--shutdown-grace-period=10s"}
-	httpAddr, httpsAddr := freeAddr(t), freeAddr(t)
+	addrs := freeAddrs(t, 2)
+	httpAddr, httpsAddr := addrs[0], addrs[1]
 	cur := startStraitAt(t, env, httpAddr, httpsAddr, args...)
 
 	plain := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
