@@ -42,6 +42,8 @@ func (f *serveFlags) register(fs *pflag.FlagSet, httpPort, httpsPort int) {
 	fs.BoolVar(&f.cfg.Classes.IngressClassByName, "ingress-class-by-name", false, "also serve the IngressClass named by --ingress-class, whatever its controller")
 	fs.BoolVar(&f.cfg.Classes.WatchWithoutClass, "watch-ingress-without-class", false, "also serve Ingresses that name no class")
 	fs.BoolVar(&f.cfg.Translate.EnableSSLPassthrough, "enable-ssl-passthrough", false, "honour the ssl-passthrough annotation: TLS connections for its hosts are passed, unterminated, to their Service")
+	fs.StringVar(&f.cfg.Gateway.ControllerName, "gateway-controller-name", "strait.dev/gateway-controller", "GatewayClass spec.controllerName whose Gateways, HTTPRoutes and GRPCRoutes are served; empty leaves the Gateway API out (it is also left out when its CRDs are not installed)")
+	fs.StringVar(&f.cfg.Gateway.AddressPool, "gateway-address-pool", "", "CIDR from which each Gateway gets an address of its own, bound by its listeners and written to its status (the range must be routed to this host); default: Gateways share --bind-address and report the --publish-service addresses")
 	fs.StringVar(&f.cfg.Translate.DefaultBackendService, "default-backend-service", "", "namespace/name of the Service answering unmatched requests (default: built-in 404)")
 	fs.DurationVar(&f.cfg.ShutdownDelay, "shutdown-delay", 5*time.Second, "on SIGTERM/SIGQUIT, how long to keep serving with readiness failing before closing the listeners (replaces a preStop sleep; 0 closes at once)")
 	fs.DurationVar(&f.cfg.ShutdownGracePeriod, "shutdown-grace-period", 10*time.Second, "how long in-flight requests may take to finish on shutdown")

@@ -21,6 +21,7 @@ import (
 	"github.com/straitgw/strait/internal/snapshot"
 	"github.com/straitgw/strait/internal/sources/kube"
 	"github.com/straitgw/strait/internal/translate"
+	"github.com/straitgw/strait/internal/translate/gatewayapi"
 )
 
 // Coalescing of Kubernetes events: a batch is processed HoldOff after its
@@ -40,6 +41,9 @@ type Generation struct {
 	Snapshot *snapshot.Snapshot
 	Model    *model.Model
 	Problems []model.Problem
+	// Gateway is the Gateway API translation; nil when the Gateway API
+	// is not served.
+	Gateway *gatewayapi.Result
 }
 
 // Controller owns the loop.
@@ -49,6 +53,9 @@ type Controller struct {
 	Proxy     *proxy.Proxy
 	Metrics   *metrics.Set
 	Log       *slog.Logger
+	// Gateway, when set, serves the Gateway API objects of the snapshot
+	// too.
+	Gateway *GatewayAPI
 	// Observe is called after every full generation that changed
 	// something; it must not block.
 	Observe func(Generation)
@@ -131,17 +138,23 @@ func (c *Controller) full() {
 	snap := c.Source.Snapshot()
 	r := c.builder.Build(snap, c.Translate)
 	m, problems := r.Model, r.Problems
+	var gw *gatewayapi.Result
+	if c.Gateway != nil {
+		gw = c.Gateway.Translate(snap)
+		m = WithGateways(m, gw)
+	}
 	c.mu.Lock()
 	// The Builder knows when nothing it translated changed; the endpoints
 	// fast path's changes since make the components they touch change.
-	same := c.cur.Model != nil && !r.Changed
+	// The Gateway API translation is whole each time, and compared.
+	same := c.cur.Model != nil && !r.Changed && sameGatewayModel(gw, c.cur.Gateway)
 	old := c.cur.Problems
 	served := c.cur.Model
 	if same {
 		// Keep the model the proxy serves; the new one is equal.
 		m = served
 	}
-	c.cur = Generation{Snapshot: snap, Model: m, Problems: problems}
+	c.cur = Generation{Snapshot: snap, Model: m, Problems: problems, Gateway: gw}
 	c.mu.Unlock()
 	LogNewProblems(c.Log, old, problems)
 	c.setProblemGauge(problems)
@@ -157,7 +170,7 @@ func (c *Controller) full() {
 	took := time.Since(start)
 	c.Metrics.Generations.WithLabelValues(metrics.KindFull).Inc()
 	c.Metrics.BuildSeconds.WithLabelValues(metrics.KindFull).Observe(took.Seconds())
-	c.Log.Info("generation applied", "ingresses", len(snap.Ingresses), "translated", r.Translated, "hosts", len(m.Hosts), "backends", len(m.Backends), "problems", len(problems), "took", took.Round(time.Microsecond))
+	c.Log.Info("generation applied", "ingresses", len(snap.Ingresses), "translated", r.Translated, "hosts", len(m.Hosts), "gateways", len(m.Gateways), "backends", len(m.Backends), "problems", len(problems), "took", took.Round(time.Microsecond))
 	if r.Fallback {
 		c.Log.Warn("Ingress components conflicted; every Ingress was translated together", "ingresses", len(snap.Ingresses))
 	}

@@ -9,6 +9,10 @@ package model
 type Gateway struct {
 	// Name is the Gateway's "namespace/name".
 	Name string `json:"name"`
+	// Addresses are the IP addresses the Gateway's listeners bind, when
+	// each Gateway has addresses of its own (an address pool); empty
+	// means the listeners share the controller's bind address.
+	Addresses []string `json:"addresses,omitempty"`
 	// Listeners are its valid listeners, sorted by Port, then Name.
 	Listeners []Listener `json:"listeners"`
 }

@@ -20,7 +20,7 @@ func serveGateway(t *testing.T, p *proxy.Proxy) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := p.GatewayServer(ln)
+	srv := p.GatewayServer(ln, "", false)
 	done := make(chan error, 1)
 	go func() { done <- proxy.Serve(srv, ln) }()
 	t.Cleanup(func() { _ = srv.Close(); <-done })

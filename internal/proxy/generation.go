@@ -55,8 +55,8 @@ type generation struct {
 	proxyProtocolTimeout time.Duration
 	// maxConns is max-worker-connections (see connlimit.go).
 	maxConns int64
-	// gwPorts route the Gateway API listeners, by port.
-	gwPorts map[int32]*gwPort
+	// gwPorts route the Gateway API listeners, by Gateway and port.
+	gwPorts map[gwKey]*gwPort
 	// h2Streams is http2-max-concurrent-streams, for HTTP/2 connections
 	// opened while the generation is current.
 	h2Streams uint32
@@ -196,7 +196,7 @@ func compile(m *model.Model, backends map[string]*upstream.Backend, certs map[st
 		g.h2Streams = uint32(m.Client.HTTP2MaxConcurrentStreams)
 	}
 	g.gzip = compileGzip(m.Gzip)
-	g.gwPorts = compileGateways(m.Gateways, backends, ctx.to, g.headers)
+	g.gwPorts = compileGateways(m.Gateways, backends, certs, ctx.to, g.headers)
 	g.proxyProtocol = m.ProxyProtocol
 	g.proxyProtocolTimeout = proxyHeaderTimeout
 	if m.ProxyProtocolHeaderSeconds > 0 {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"cmp"
+	"crypto/tls"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -22,9 +23,20 @@ import (
 // before wildcards), and the first rule of that hostname that matches the
 // request wins: rules come in the API's precedence order from translate.
 
+// gwKey names the listeners of one port: those of one Gateway when it has
+// addresses of its own, or those of every Gateway without addresses
+// (gateway "").
+type gwKey struct {
+	gateway string
+	port    int32
+}
+
 // gwPort routes the requests of one port of the Gateway API listeners.
 type gwPort struct {
 	listeners gwHosts[*gwListener]
+	// first is the first TLS listener, whose certificate a handshake
+	// naming no listener's hostname gets.
+	first *gwListener
 }
 
 // gwListener is one listener: its rules grouped by the hostnames they
@@ -32,6 +44,8 @@ type gwPort struct {
 type gwListener struct {
 	l     *model.Listener
 	hosts gwHosts[*gwHost]
+	// cert is the first of the listener's certificates (HTTPS).
+	cert *tls.Certificate
 }
 
 // gwHost is the rules that serve one hostname, in order.
@@ -137,23 +151,29 @@ func (h *gwHosts[T]) get(host string) (T, bool) {
 	return h.any, h.hasAny
 }
 
-// compileGateways compiles the Gateways' listeners, by port. On a port
-// that several Gateways share, the first Gateway (by name) with a
-// listener of a hostname serves it.
-func compileGateways(gws []model.Gateway, backends map[string]*upstream.Backend, to Timeouts, headers *globalHeaders) map[int32]*gwPort {
+// compileGateways compiles the Gateways' listeners, by Gateway (those
+// with addresses of their own) and port. On a port that several Gateways
+// without addresses share, the first Gateway (by name) with a listener of
+// a hostname serves it.
+func compileGateways(gws []model.Gateway, backends map[string]*upstream.Backend, certs map[string]*tls.Certificate, to Timeouts, headers *globalHeaders) map[gwKey]*gwPort {
 	if len(gws) == 0 {
 		return nil
 	}
-	byPort := map[int32][]*model.Listener{}
+	byKey := map[gwKey][]*model.Listener{}
 	for i := range gws {
+		owner := ""
+		if len(gws[i].Addresses) > 0 {
+			owner = gws[i].Name
+		}
 		for j := range gws[i].Listeners {
 			l := &gws[i].Listeners[j]
-			byPort[l.Port] = append(byPort[l.Port], l)
+			k := gwKey{gateway: owner, port: l.Port}
+			byKey[k] = append(byKey[k], l)
 		}
 	}
-	out := make(map[int32]*gwPort, len(byPort))
-	for port, ls := range byPort {
-		out[port] = compileGatewayPort(ls, backends, to, headers)
+	out := make(map[gwKey]*gwPort, len(byKey))
+	for k, ls := range byKey {
+		out[k] = compileGatewayPort(ls, backends, certs, to, headers)
 	}
 	return out
 }
@@ -161,12 +181,21 @@ func compileGateways(gws []model.Gateway, backends map[string]*upstream.Backend,
 // compileGatewayPort compiles the listeners of one port. A rule whose
 // regular expression does not compile never matches (translate reports
 // it); the others keep serving.
-func compileGatewayPort(ls []*model.Listener, backends map[string]*upstream.Backend, to Timeouts, headers *globalHeaders) *gwPort {
+func compileGatewayPort(ls []*model.Listener, backends map[string]*upstream.Backend, certs map[string]*tls.Certificate, to Timeouts, headers *globalHeaders) *gwPort {
 	p := &gwPort{}
 	for _, l := range ls {
 		gl := p.listeners.put(l.Hostname, func() *gwListener { return &gwListener{l: l} })
 		if gl.l != l {
 			continue // a listener of the same hostname came first
+		}
+		for _, name := range l.Certificates {
+			if c := certs[name]; c != nil {
+				gl.cert = c
+				break
+			}
+		}
+		if l.TLS && p.first == nil {
+			p.first = gl
 		}
 		for i := range l.Rules {
 			r := &l.Rules[i]
@@ -312,30 +341,16 @@ func queryMatches(ms []gwValue, q url.Values) bool {
 	return true
 }
 
-// GatewayServer returns the net/http server for a Gateway API listener
-// port: requests are routed by the Gateways' listeners on the port of ln
-// in the current generation.
-func (p *Proxy) GatewayServer(ln net.Listener) *http.Server {
-	li := listenerInfo{scheme: "http", port: "80"}
-	var port int32
-	if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
-		li.port, port = strconv.Itoa(tcp.Port), int32(tcp.Port)
-	}
-	srv := p.plainServer(li)
-	srv.Handler = &gwHandler{p: p, port: port, li: li}
-	return srv
-}
-
 // gwHandler serves one Gateway API listener port.
 type gwHandler struct {
-	p    *Proxy
-	port int32
-	li   listenerInfo
+	p   *Proxy
+	key gwKey
+	li  listenerInfo
 }
 
 func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := h.p.gen.Load()
-	gp := g.gwPorts[h.port]
+	gp := g.gwPorts[h.key]
 	if gp == nil {
 		plainError(w, http.StatusNotFound)
 		return

@@ -30,7 +30,7 @@ func TestGatewayMatching(t *testing.T) {
 	}}
 	wild := &model.Listener{Name: "wild", Port: 80, Hostname: "*.wild.test", Rules: []model.GatewayRule{rule("E", nil, prefix("/w"))}}
 	exact := &model.Listener{Name: "exact", Port: 80, Hostname: "exact.wild.test", Rules: []model.GatewayRule{rule("F", nil, prefix("/"))}}
-	p := compileGatewayPort([]*model.Listener{any, wild, exact}, nil, Timeouts{}, nil)
+	p := compileGatewayPort([]*model.Listener{any, wild, exact}, nil, nil, Timeouts{}, nil)
 
 	cases := []struct {
 		host, method, path, query string

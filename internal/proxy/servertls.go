@@ -12,6 +12,8 @@ import (
 // and ssl-ciphers, with and without a request for a client certificate.
 type serverTLS struct {
 	plain, clientCert *tls.Config
+	// gateway are the Gateway API HTTPS ports' configurations.
+	gateway map[gwKey]*tls.Config
 }
 
 // compileServerTLS builds the listener configurations of a generation.
@@ -78,6 +80,7 @@ func (p *Proxy) applyTLS(g *generation, m *model.Model) {
 	// Hosts' client-certificate checks are compiled with the hosts
 	// (finishHost).
 	g.tls = p.compileServerTLS(m.ServerTLS, m.NoHTTP2)
+	g.tls.gateway = compileGatewayTLS(g.tls.plain, g.gwPorts)
 }
 
 // setClientAuth sets a host's client-certificate check. Its routes are

@@ -3,15 +3,19 @@ package server
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/straitgw/strait/internal/controller"
 	"github.com/straitgw/strait/internal/metrics"
@@ -55,7 +59,7 @@ type cluster struct {
 	writer *status.Writer
 }
 
-func newCluster(cfg Config, p *proxy.Proxy, m *metrics.Set) (*cluster, error) {
+func newCluster(cfg Config, p *proxy.Proxy, m *metrics.Set, gl *gatewayListeners) (*cluster, error) {
 	k := cfg.Kube
 	if k.WatchNamespace != "" && k.WatchNamespaceSelector != "" {
 		return nil, fmt.Errorf("--watch-namespace and --watch-namespace-selector are mutually exclusive")
@@ -95,6 +99,22 @@ func newCluster(cfg Config, p *proxy.Proxy, m *metrics.Set) (*cluster, error) {
 	}
 	opts.ExtraServices = []types.NamespacedName{publish, defBackend}
 	opts.ExtraSecrets = []types.NamespacedName{defCert}
+	gw, err := gatewayAPI(cfg.Gateway)
+	if err != nil {
+		return nil, err
+	}
+	var gwClient gatewayclient.Interface
+	if gw != nil {
+		if gwClient, err = gatewayClient(rc, client, cfg.Log); err != nil {
+			return nil, err
+		}
+		if gwClient == nil {
+			gw = nil
+		} else {
+			opts.Gateway = gwClient
+			opts.Classes.GatewayController = cfg.Gateway.ControllerName
+		}
+	}
 	src := kube.New(client, opts, cfg.Log)
 
 	ns := k.ControllerNamespace
@@ -114,6 +134,10 @@ func newCluster(cfg Config, p *proxy.Proxy, m *metrics.Set) (*cluster, error) {
 	if k.PublishStatusAddress != "" {
 		addrs = strings.Split(k.PublishStatusAddress, ",")
 	}
+	var gwStatus *status.GatewayOptions
+	if gw != nil {
+		gwStatus = &status.GatewayOptions{Client: gwClient, ControllerName: gw.Options.ControllerName, ListenerFailures: gl.failures}
+	}
 	w := status.New(client, status.Options{
 		UpdateStatus:           k.UpdateStatus,
 		UpdateStatusOnShutdown: k.UpdateStatusOnShutdown,
@@ -123,10 +147,17 @@ func newCluster(cfg Config, p *proxy.Proxy, m *metrics.Set) (*cluster, error) {
 		Namespace:              ns,
 		Identity:               identity,
 		ControllerName:         "strait",
+		Gateway:                gwStatus,
 	}, m, cfg.Log)
 	ctrl := &controller.Controller{
 		Source: src, Translate: cfg.Translate, Proxy: p, Metrics: m, Log: cfg.Log,
-		Observe: w.Observe,
+		Gateway: gw,
+		Observe: func(g controller.Generation) {
+			// Listeners first, so that the status written next knows
+			// which could not be opened.
+			gl.reconcile(g.Model)
+			w.Observe(g)
+		},
 	}
 	return &cluster{ctrl: ctrl, writer: w}, nil
 }
@@ -184,3 +215,18 @@ func (c *cluster) debug() any {
 
 // waitTick paces the readiness poll.
 func waitTick() <-chan time.Time { return time.After(20 * time.Millisecond) }
+
+// gatewayClient returns the Gateway API client, or nil, logged, when the
+// cluster has no Gateway API (its CRDs are not installed): Ingresses are
+// served all the same.
+func gatewayClient(rc *rest.Config, client kubernetes.Interface, log *slog.Logger) (gatewayclient.Interface, error) {
+	gv := gatewayv1.GroupVersion.String()
+	if _, err := client.Discovery().ServerResourcesForGroupVersion(gv); err != nil {
+		if apierrors.IsNotFound(err) {
+			log.Warn("the Gateway API is not installed in the cluster (no "+gv+"); serving Ingresses only", "error", err)
+			return nil, nil
+		}
+		return nil, fmt.Errorf("discovering the Gateway API (%s): %w", gv, err)
+	}
+	return gatewayclient.NewForConfig(rc)
+}

@@ -69,6 +69,19 @@ type Config struct {
 	// ClientLimits are the client-side protections set by flags; zero
 	// fields take their defaults.
 	ClientLimits proxy.ClientLimits
+	// Gateway configures the Gateway API.
+	Gateway GatewayConfig
+}
+
+// GatewayConfig configures the Gateway API side.
+type GatewayConfig struct {
+	// ControllerName is the GatewayClass spec.controllerName served;
+	// empty leaves the Gateway API out.
+	ControllerName string
+	// AddressPool is a CIDR from which each Gateway gets an address of
+	// its own; empty means Gateways share the bind address and report
+	// the published addresses.
+	AddressPool string
 }
 
 // pipeline is a source of generations: the manifests directory or the
@@ -93,6 +106,8 @@ type Server struct {
 	stopping atomic.Bool
 
 	httpLn, httpsLn, healthLn net.Listener
+	// gateways are the Gateway API listeners.
+	gateways *gatewayListeners
 }
 
 // New checks the configuration, connects what it needs and opens the
@@ -110,10 +125,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Log, proxy: p, metrics: metrics.New()}
 	s.metrics.AddSampler(p.Samples)
+	// Gateway listeners open as generations name them; the ports of
+	// Strait's own listeners are filled in once those are open.
+	s.gateways = newGatewayListeners(p, cfg.Log, cfg.BindAddress)
 	if cfg.Manifests != "" {
-		s.pipe = newStandalone(cfg, p, s.metrics)
+		if s.pipe, err = newStandalone(cfg, p, s.metrics, s.gateways); err != nil {
+			return nil, err
+		}
 	} else {
-		if s.pipe, err = newCluster(cfg, p, s.metrics); err != nil {
+		if s.pipe, err = newCluster(cfg, p, s.metrics, s.gateways); err != nil {
 			return nil, err
 		}
 	}
@@ -139,6 +159,11 @@ func New(cfg Config) (*Server, error) {
 	if s.healthLn, err = listen(cfg.HealthzPort); err != nil {
 		s.closeListeners()
 		return nil, err
+	}
+	for _, ln := range []net.Listener{s.httpLn, s.httpsLn, s.healthLn} {
+		if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
+			s.gateways.reserved = append(s.gateways.reserved, tcp.Port)
+		}
 	}
 	return s, nil
 }
@@ -249,6 +274,11 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		_ = h1.Shutdown(sctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		s.gateways.shutdown(sctx)
 	}()
 	// Upgraded connections get the grace period too; WebSockets are then
 	// sent a close frame (HTTP/2 connections got a GOAWAY from Shutdown).

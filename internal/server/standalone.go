@@ -25,13 +25,25 @@ type standalone struct {
 	metrics *metrics.Set
 	isReady atomic.Bool
 
+	// gateway serves the Gateway API objects of the manifests; nil when
+	// it is left out. listeners opens what their listeners need.
+	gateway   *controller.GatewayAPI
+	listeners *gatewayListeners
+
 	mu       sync.Mutex
 	served   *model.Model
 	problems []model.Problem
 }
 
-func newStandalone(cfg Config, p *proxy.Proxy, m *metrics.Set) *standalone {
-	return &standalone{cfg: cfg, log: cfg.Log, proxy: p, metrics: m}
+func newStandalone(cfg Config, p *proxy.Proxy, m *metrics.Set, gl *gatewayListeners) (*standalone, error) {
+	gw, err := gatewayAPI(cfg.Gateway)
+	if err != nil {
+		return nil, err
+	}
+	if gw != nil {
+		cfg.Classes.GatewayController = cfg.Gateway.ControllerName
+	}
+	return &standalone{cfg: cfg, log: cfg.Log, proxy: p, metrics: m, gateway: gw, listeners: gl}, nil
 }
 
 func (s *standalone) ready() bool { return s.isReady.Load() }
@@ -55,6 +67,9 @@ func (s *standalone) apply(objs snapshot.Objects) {
 	start := time.Now()
 	snap := snapshot.Build(objs, s.cfg.Classes)
 	m, problems := translate.Translate(snap, s.cfg.Translate)
+	if s.gateway != nil {
+		m = controller.WithGateways(m, s.gateway.Translate(snap))
+	}
 	s.mu.Lock()
 	same := s.served != nil && model.Equal(s.served, m)
 	old := s.problems
@@ -69,10 +84,11 @@ func (s *standalone) apply(objs snapshot.Objects) {
 		return
 	}
 	s.proxy.Apply(m)
+	s.listeners.reconcile(m)
 	took := time.Since(start)
 	s.metrics.Generations.WithLabelValues(metrics.KindFull).Inc()
 	s.metrics.BuildSeconds.WithLabelValues(metrics.KindFull).Observe(took.Seconds())
-	s.log.Info("generation applied", "hosts", len(m.Hosts), "backends", len(m.Backends), "problems", len(problems), "took", took.Round(time.Microsecond))
+	s.log.Info("generation applied", "hosts", len(m.Hosts), "gateways", len(m.Gateways), "backends", len(m.Backends), "problems", len(problems), "took", took.Round(time.Microsecond))
 }
 
 func (s *standalone) debug() any {

@@ -55,6 +55,9 @@ type Options struct {
 	Identity string
 	// ControllerName is the Events' reporting component.
 	ControllerName string
+	// Gateway, when set, writes the statuses of the Gateway API objects
+	// too.
+	Gateway *GatewayOptions
 }
 
 // Writer is the single status and event writer of a process.
@@ -85,16 +88,23 @@ type Writer struct {
 	// checks only the Ingresses not among them.
 	checked      []*networkingv1.Ingress
 	checkedAddrs []networkingv1.IngressLoadBalancerIngress
+	// gwWritten holds, by object, the Gateway API status this replica
+	// last wrote or found in place (as JSON, transition times aside).
+	gwWritten map[statusKey]string
+	// retry is set while a sync is scheduled after a failed write
+	// (guarded by leaderMu).
+	retry *time.Timer
 }
 
 // New returns a Writer; Run starts it.
 func New(client kubernetes.Interface, opts Options, m *metrics.Set, log *slog.Logger) *Writer {
 	return &Writer{
 		client: client, opts: opts, log: log, metrics: m,
-		latest:  make(chan controller.Generation, 1),
-		wake:    make(chan struct{}, 1),
-		emitted: map[model.Problem]bool{},
-		written: map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress{},
+		latest:    make(chan controller.Generation, 1),
+		wake:      make(chan struct{}, 1),
+		emitted:   map[model.Problem]bool{},
+		written:   map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress{},
+		gwWritten: map[statusKey]string{},
 		// Status writes are paced so that thousands of Ingresses never
 		// flood the API server.
 		limiter: flowcontrol.NewTokenBucketRateLimiter(20, 50),
@@ -202,11 +212,34 @@ func (w *Writer) sync(ctx context.Context) {
 		w.emitted = map[model.Problem]bool{}
 		w.written = map[types.NamespacedName][]networkingv1.IngressLoadBalancerIngress{}
 		w.checked, w.checkedAddrs = nil, nil
+		w.gwWritten = map[statusKey]string{}
 	}
 	w.events(w.last)
 	if w.opts.UpdateStatus {
-		w.writeStatus(ctx, w.last, w.addresses(w.last))
+		w.writeIngressStatus(ctx, w.last, w.addresses(w.last))
 	}
+	// The Gateway API's status is its interface (conditions, addresses),
+	// written whatever --update-status says.
+	w.writeGateways(ctx, w.last)
+}
+
+// retryLater syncs again in a second, after a failed write; the next
+// generation would otherwise be the next chance.
+func (w *Writer) retryLater() {
+	w.leaderMu.Lock()
+	defer w.leaderMu.Unlock()
+	if w.retry != nil {
+		return
+	}
+	w.retry = time.AfterFunc(time.Second, func() {
+		w.leaderMu.Lock()
+		w.retry = nil
+		w.leaderMu.Unlock()
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	})
 }
 
 // addresses computes the published addresses: the fixed list, or the
@@ -269,8 +302,8 @@ func (w *Writer) addresses(g controller.Generation) []networkingv1.IngressLoadBa
 	})
 }
 
-// writeStatus updates the Ingresses whose addresses differ.
-func (w *Writer) writeStatus(ctx context.Context, g controller.Generation, addrs []networkingv1.IngressLoadBalancerIngress) {
+// writeIngressStatus updates the Ingresses whose addresses differ.
+func (w *Writer) writeIngressStatus(ctx context.Context, g controller.Generation, addrs []networkingv1.IngressLoadBalancerIngress) {
 	ings := g.Snapshot.Ingresses
 	old := w.checked
 	if w.checked == nil || !equalAddresses(addrs, w.checkedAddrs) {

@@ -40,6 +40,9 @@ type Result struct {
 	// upstream sets its rules name, by Name.
 	Model    []model.Gateway `json:"model,omitempty"`
 	Backends []model.Backend `json:"backends,omitempty"`
+	// Certificates are those the HTTPS listeners name, by Name
+	// ("namespace/secret").
+	Certificates []model.Certificate `json:"certificates,omitempty"`
 }
 
 // ClassStatus is one GatewayClass's status.
@@ -70,6 +73,7 @@ func Translate(s *snapshot.Snapshot, opts Options) Result {
 	var atts []attachment
 	r.Routes, atts = routeStatuses(s, r.Gateways, opts)
 	r.Model, r.Backends = routing(s, r.Gateways, atts)
+	r.Certificates = certificates(s, r.Model)
 	return r
 }
 

@@ -1,0 +1,321 @@
+package status
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
+
+	"github.com/straitgw/strait/internal/controller"
+	"github.com/straitgw/strait/internal/model"
+	"github.com/straitgw/strait/internal/translate/gatewayapi"
+)
+
+// GatewayOptions configure the Gateway API status writes.
+type GatewayOptions struct {
+	// Client writes the statuses.
+	Client gatewayclient.Interface
+	// ControllerName is ours: route parent statuses under another
+	// controller's name are left as they are.
+	ControllerName gatewayv1.GatewayController
+	// ListenerFailures, when set, returns why listening sockets could not
+	// be opened, by "address:port"; their listeners are not Programmed.
+	ListenerFailures func() map[string]string
+}
+
+// statusKey names an object whose status was written.
+type statusKey struct {
+	kind, namespace, name string
+}
+
+// writeGateways brings the status of every GatewayClass, Gateway and route
+// of ours to what the generation says, writing only those that differ.
+// Conditions keep their lastTransitionTime while their status stays.
+func (w *Writer) writeGateways(ctx context.Context, g controller.Generation) {
+	gw := w.opts.Gateway
+	r := g.Gateway
+	if gw == nil || gw.Client == nil || r == nil {
+		return
+	}
+	v1 := gw.Client.GatewayV1()
+	for _, cs := range r.Classes {
+		want := gatewayv1.GatewayClassStatus{Conditions: cs.Conditions, SupportedFeatures: cs.SupportedFeatures}
+		w.writeStatus(ctx, statusKey{"GatewayClass", "", cs.Name}, want, func(ctx context.Context) error {
+			cur, err := v1.GatewayClasses().Get(ctx, cs.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			st := want
+			st.Conditions = keepTransitions(want.Conditions, cur.Status.Conditions)
+			if equality.Semantic.DeepEqual(st, cur.Status) {
+				return nil
+			}
+			cur.Status = st
+			_, err = v1.GatewayClasses().UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+			return err
+		})
+	}
+	models := map[string]*model.Gateway{}
+	for i := range g.Model.Gateways {
+		models[g.Model.Gateways[i].Name] = &g.Model.Gateways[i]
+	}
+	var failures map[string]string
+	if gw.ListenerFailures != nil {
+		failures = gw.ListenerFailures()
+	}
+	shared := w.gatewayAddresses(g)
+	for _, gs := range r.Gateways {
+		want := w.gatewayStatus(gs, models[gs.Namespace+"/"+gs.Name], shared, failures)
+		w.writeStatus(ctx, statusKey{"Gateway", gs.Namespace, gs.Name}, want, func(ctx context.Context) error {
+			cur, err := v1.Gateways(gs.Namespace).Get(ctx, gs.Name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			st := want
+			st.Conditions = keepTransitions(want.Conditions, cur.Status.Conditions)
+			st.Listeners = slices.Clone(want.Listeners)
+			for i := range st.Listeners {
+				for _, old := range cur.Status.Listeners {
+					if old.Name == st.Listeners[i].Name {
+						st.Listeners[i].Conditions = keepTransitions(st.Listeners[i].Conditions, old.Conditions)
+					}
+				}
+			}
+			if equality.Semantic.DeepEqual(st, cur.Status) {
+				return nil
+			}
+			cur.Status = st
+			_, err = v1.Gateways(gs.Namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+			return err
+		})
+	}
+	ours := map[statusKey][]gatewayv1.RouteParentStatus{}
+	for _, rs := range r.Routes {
+		ours[statusKey{rs.Kind, rs.Namespace, rs.Name}] = rs.Parents
+	}
+	// Routes that no longer name a Gateway of ours lose the parent
+	// statuses written for them before.
+	for _, hr := range g.Snapshot.HTTPRoutes {
+		k := statusKey{"HTTPRoute", hr.Namespace, hr.Name}
+		if _, ok := ours[k]; !ok && hasParentOf(hr.Status.Parents, gw.ControllerName) {
+			ours[k] = nil
+		}
+	}
+	for _, gr := range g.Snapshot.GRPCRoutes {
+		k := statusKey{"GRPCRoute", gr.Namespace, gr.Name}
+		if _, ok := ours[k]; !ok && hasParentOf(gr.Status.Parents, gw.ControllerName) {
+			ours[k] = nil
+		}
+	}
+	keys := make([]statusKey, 0, len(ours))
+	for k := range ours {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b statusKey) int {
+		return strings.Compare(a.kind+"/"+a.namespace+"/"+a.name, b.kind+"/"+b.namespace+"/"+b.name)
+	})
+	for _, k := range keys {
+		parents := ours[k]
+		w.writeStatus(ctx, k, parents, func(ctx context.Context) error {
+			switch k.kind {
+			case "HTTPRoute":
+				cur, err := v1.HTTPRoutes(k.namespace).Get(ctx, k.name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				st := mergeParents(cur.Status.Parents, parents, gw.ControllerName)
+				if equality.Semantic.DeepEqual(st, cur.Status.Parents) {
+					return nil
+				}
+				cur.Status.Parents = st
+				_, err = v1.HTTPRoutes(k.namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+				return err
+			case "GRPCRoute":
+				cur, err := v1.GRPCRoutes(k.namespace).Get(ctx, k.name, metav1.GetOptions{})
+				if err != nil {
+					return err
+				}
+				st := mergeParents(cur.Status.Parents, parents, gw.ControllerName)
+				if equality.Semantic.DeepEqual(st, cur.Status.Parents) {
+					return nil
+				}
+				cur.Status.Parents = st
+				_, err = v1.GRPCRoutes(k.namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+				return err
+			}
+			return fmt.Errorf("no status writer for kind %s", k.kind)
+		})
+	}
+}
+
+// writeStatus runs write unless want is what this replica last wrote for
+// the object. A failed write is tried again with the next generation.
+func (w *Writer) writeStatus(ctx context.Context, k statusKey, want any, write func(context.Context) error) {
+	b, err := json.Marshal(want)
+	if err != nil {
+		return
+	}
+	if w.gwWritten[k] == string(b) {
+		return
+	}
+	if err := w.limiter.Wait(ctx); err != nil {
+		return
+	}
+	if err := write(ctx); err != nil {
+		w.log.Warn("writing status", "kind", k.kind, "object", strings.TrimPrefix(k.namespace+"/"+k.name, "/"), "error", err)
+		delete(w.gwWritten, k)
+		w.retryLater()
+		return
+	}
+	w.metrics.StatusWrites.Inc()
+	w.gwWritten[k] = string(b)
+}
+
+// gatewayStatus completes translate's status of a Gateway with what the
+// data plane knows: its addresses, and whether its listeners are open.
+func (w *Writer) gatewayStatus(gs gatewayapi.GatewayStatus, m *model.Gateway, shared []gatewayv1.GatewayStatusAddress, failures map[string]string) gatewayv1.GatewayStatus {
+	st := gatewayv1.GatewayStatus{Conditions: slices.Clone(gs.Conditions), Listeners: slices.Clone(gs.Listeners)}
+	ip := gatewayv1.IPAddressType
+	if m != nil && len(m.Addresses) > 0 {
+		for _, a := range m.Addresses {
+			st.Addresses = append(st.Addresses, gatewayv1.GatewayStatusAddress{Type: &ip, Value: a})
+		}
+	} else {
+		st.Addresses = shared
+	}
+	gen := int64(0)
+	accepted := false
+	for _, c := range gs.Conditions {
+		if c.Type == string(gatewayv1.GatewayConditionAccepted) {
+			gen, accepted = c.ObservedGeneration, c.Status == metav1.ConditionTrue
+		}
+	}
+	programmed := 0
+	for i := range st.Listeners {
+		l := &st.Listeners[i]
+		l.Conditions = slices.Clone(l.Conditions)
+		for j := range l.Conditions {
+			c := &l.Conditions[j]
+			if c.Type != string(gatewayv1.ListenerConditionProgrammed) || c.Status != metav1.ConditionTrue {
+				continue
+			}
+			if why := listenerFailure(m, string(l.Name), failures); why != "" {
+				c.Status, c.Reason, c.Message = metav1.ConditionFalse, string(gatewayv1.ListenerReasonInvalid), why
+				continue
+			}
+			programmed++
+		}
+	}
+	cond := metav1.Condition{Type: string(gatewayv1.GatewayConditionProgrammed), ObservedGeneration: gen}
+	switch {
+	case !accepted:
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, string(gatewayv1.GatewayReasonInvalid), "the Gateway is not accepted"
+	case len(st.Addresses) == 0:
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, string(gatewayv1.GatewayReasonAddressNotAssigned), "no address: the address pool is exhausted, or the published Service has none"
+	case programmed == 0:
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, string(gatewayv1.GatewayReasonInvalid), "no listener is programmed"
+	default:
+		cond.Status, cond.Reason = metav1.ConditionTrue, string(gatewayv1.GatewayReasonProgrammed)
+	}
+	st.Conditions = append(st.Conditions, cond)
+	return st
+}
+
+// listenerFailure says why the socket of a Gateway's listener is not open,
+// or "".
+func listenerFailure(m *model.Gateway, listener string, failures map[string]string) string {
+	if m == nil || len(failures) == 0 {
+		return ""
+	}
+	for _, l := range m.Listeners {
+		if l.Name != listener {
+			continue
+		}
+		addrs := m.Addresses
+		for _, a := range addrs {
+			if why := failures[net.JoinHostPort(a, fmt.Sprint(l.Port))]; why != "" {
+				return why
+			}
+		}
+		if len(addrs) == 0 {
+			for addr, why := range failures {
+				if _, port, _ := net.SplitHostPort(addr); port == fmt.Sprint(l.Port) {
+					return why
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// gatewayAddresses are the addresses of Gateways without addresses of
+// their own: those published for Ingresses (--publish-service or
+// --publish-status-address).
+func (w *Writer) gatewayAddresses(g controller.Generation) []gatewayv1.GatewayStatusAddress {
+	var out []gatewayv1.GatewayStatusAddress
+	ip, host := gatewayv1.IPAddressType, gatewayv1.HostnameAddressType
+	for _, a := range w.addresses(g) {
+		if a.IP != "" {
+			out = append(out, gatewayv1.GatewayStatusAddress{Type: &ip, Value: a.IP})
+		} else {
+			out = append(out, gatewayv1.GatewayStatusAddress{Type: &host, Value: a.Hostname})
+		}
+	}
+	return out
+}
+
+// keepTransitions returns want with the lastTransitionTime of each
+// condition taken from have when its status did not change, now otherwise.
+func keepTransitions(want, have []metav1.Condition) []metav1.Condition {
+	now := metav1.NewTime(time.Now().Truncate(time.Second))
+	out := slices.Clone(want)
+	for i := range out {
+		out[i].LastTransitionTime = now
+		for _, h := range have {
+			if h.Type == out[i].Type && h.Status == out[i].Status {
+				out[i].LastTransitionTime = h.LastTransitionTime
+			}
+		}
+	}
+	return out
+}
+
+// mergeParents replaces the parent statuses written under our controller
+// name with ours, keeping other controllers' entries in place.
+func mergeParents(have, ours []gatewayv1.RouteParentStatus, name gatewayv1.GatewayController) []gatewayv1.RouteParentStatus {
+	out := make([]gatewayv1.RouteParentStatus, 0, len(have)+len(ours))
+	for _, p := range have {
+		if p.ControllerName != name {
+			out = append(out, p)
+		}
+	}
+	for _, p := range ours {
+		var prev []metav1.Condition
+		for _, h := range have {
+			if h.ControllerName == name && equality.Semantic.DeepEqual(h.ParentRef, p.ParentRef) {
+				prev = h.Conditions
+			}
+		}
+		p.Conditions = keepTransitions(p.Conditions, prev)
+		out = append(out, p)
+	}
+	return out
+}
+
+// hasParentOf reports whether a route's status holds an entry of ours.
+func hasParentOf(ps []gatewayv1.RouteParentStatus, name gatewayv1.GatewayController) bool {
+	for _, p := range ps {
+		if p.ControllerName == name {
+			return true
+		}
+	}
+	return false
+}
