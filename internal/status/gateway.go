@@ -83,11 +83,13 @@ func (w *Writer) writeGateways(ctx context.Context, g controller.Generation) {
 			st.Conditions = keepTransitions(want.Conditions, cur.Status.Conditions)
 			st.Listeners = slices.Clone(want.Listeners)
 			for i := range st.Listeners {
+				var prev []metav1.Condition
 				for _, old := range cur.Status.Listeners {
 					if old.Name == st.Listeners[i].Name {
-						st.Listeners[i].Conditions = keepTransitions(st.Listeners[i].Conditions, old.Conditions)
+						prev = old.Conditions
 					}
 				}
+				st.Listeners[i].Conditions = keepTransitions(st.Listeners[i].Conditions, prev)
 			}
 			if equality.Semantic.DeepEqual(st, cur.Status) {
 				return nil
