@@ -8,7 +8,9 @@ import (
 	"strings"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -227,6 +229,25 @@ func gatewayClient(rc *rest.Config, client kubernetes.Interface, log *slog.Logge
 			return nil, nil
 		}
 		return nil, fmt.Errorf("discovering the Gateway API (%s): %w", gv, err)
+	}
+	// Informers that may not list never sync, and Strait would never
+	// become ready: without the permissions the Gateway API is left out,
+	// and the log says which is missing.
+	for _, res := range []string{"gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants"} {
+		for _, verb := range []string{"list", "watch"} {
+			review, err := client.AuthorizationV1().SelfSubjectAccessReviews().Create(context.Background(), &authorizationv1.SelfSubjectAccessReview{
+				Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+					Group: gatewayv1.GroupName, Resource: res, Verb: verb,
+				}},
+			}, metav1.CreateOptions{})
+			if err != nil {
+				return nil, fmt.Errorf("checking access to the Gateway API: %w", err)
+			}
+			if !review.Status.Allowed {
+				log.Warn("no permission to "+verb+" "+res+"."+gatewayv1.GroupName+"; serving Ingresses only (see deploy/10-rbac.yaml)", "reason", review.Status.Reason)
+				return nil, nil
+			}
+		}
 	}
 	return gatewayclient.NewForConfig(rc)
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/restmapper"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/straitgw/strait/internal/kubetest"
 )
@@ -228,7 +231,53 @@ func TestDeployManifests(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The Gateway API, installed in the cluster: a Gateway of Strait's
+	// class with a route, served on the bind address (no address pool),
+	// its status carrying the published address.
+	if err := c.InstallGatewayAPI(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gwc, err := gatewayclient.NewForConfig(c.RESTConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gwName := deployFlag(args, "--gateway-controller-name")
+	if gwName == "" {
+		gwName = "strait.dev/gateway-controller"
+	}
+	if _, err := gwc.GatewayV1().GatewayClasses().Create(ctx, &gatewayv1.GatewayClass{
+		ObjectMeta: metav1.ObjectMeta{Name: "strait-deploy"},
+		Spec:       gatewayv1.GatewayClassSpec{ControllerName: gatewayv1.GatewayController(gwName)},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = gwc.GatewayV1().GatewayClasses().Delete(ctx, "strait-deploy", metav1.DeleteOptions{}) })
+	gwPort := freeAddrs(t, 1)[0]
+	gwPortNum, _ := strconv.Atoi(port(gwPort))
+	if _, err := gwc.GatewayV1().Gateways("deploy-demo").Create(ctx, &gatewayv1.Gateway{
+		ObjectMeta: metav1.ObjectMeta{Name: "gw"},
+		Spec: gatewayv1.GatewaySpec{GatewayClassName: "strait-deploy", Listeners: []gatewayv1.Listener{
+			{Name: "http", Port: gatewayv1.PortNumber(gwPortNum), Protocol: gatewayv1.HTTPProtocolType},
+		}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	(&gwObjects{t: t, gw: gwc, ns: "deploy-demo"}).httpRoute("gw-web", "gw", "gw.deploy.example", "web")
+
 	s := startStraitAs(t, env, args...)
+
+	waitFor(t, 10*time.Second, "Gateway deploy-demo/gw programmed with address 203.0.113.10", func() bool {
+		gw, err := gwc.GatewayV1().Gateways("deploy-demo").Get(ctx, "gw", metav1.GetOptions{})
+		return err == nil && len(gw.Status.Addresses) == 1 && gw.Status.Addresses[0].Value == "203.0.113.10" &&
+			meta.IsStatusConditionTrue(gw.Status.Conditions, "Programmed")
+	})
+	waitFor(t, 10*time.Second, "HTTPRoute deploy-demo/gw-web accepted", func() bool {
+		hr, err := gwc.GatewayV1().HTTPRoutes("deploy-demo").Get(ctx, "gw-web", metav1.GetOptions{})
+		return err == nil && len(hr.Status.Parents) == 1 && meta.IsStatusConditionTrue(hr.Status.Parents[0].Conditions, "Accepted")
+	})
+	if code, got := httpGet("http://"+gwPort+"/", "gw.deploy.example"); code != 200 || got != "a" {
+		t.Errorf("gw.deploy.example through the Gateway: %d from %q, want 200 from \"a\"", code, got)
+	}
 
 	// Reads suffice to route.
 	if code, got := s.get("deploy.example", "/"); code != 200 || got != "a" {
