@@ -278,6 +278,17 @@ func (hc *h1conn) handle() bool {
 	g := hc.s.p.gen.Load()
 	hc.gh = g.headers
 	vh := g.host(bytesString(host))
+	if vh == g.catchAll && g.sharedGateway(hc.s.p, hc.s.li, bytesString(host)) != nil {
+		// Gateway API requests are served by the net/http handler.
+		if hc.bw.Flush() != nil {
+			return false
+		}
+		hc.handoff()
+		if !hc.handedOff {
+			return hc.writeError(http.StatusServiceUnavailable, true, false)
+		}
+		return false
+	}
 	if vh.appRoot != "" && clean == "/" {
 		// app-root runs before everything else, with the connection's
 		// scheme, and drops the query.

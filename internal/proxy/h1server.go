@@ -35,7 +35,7 @@ type H1Server struct {
 func (p *Proxy) H1Server(ln net.Listener) *H1Server {
 	li := listenerInfo{scheme: "http", port: "80"}
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
-		li.port = strconv.Itoa(tcp.Port)
+		li.port, li.listen = strconv.Itoa(tcp.Port), int32(tcp.Port)
 	}
 	return &H1Server{p: p, ln: ln, li: li, conns: map[*h1conn]struct{}{}}
 }

@@ -15,6 +15,9 @@ import (
 type listenerInfo struct {
 	scheme string // "http" or "https"
 	port   string // sent as X-Forwarded-Port; 443 on the TLS listener
+	// listen is the port the listener is bound to: Gateway listeners
+	// of that port without addresses of their own share it (gwshared.go).
+	listen int32
 }
 
 // Classes of client request headers.

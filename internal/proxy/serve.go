@@ -95,6 +95,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	vh := g.host(r.Host)
+	if vh == g.catchAll {
+		if gh := g.sharedGateway(h.p, h.li, r.Host); gh != nil {
+			gh.ServeHTTP(w, r)
+			return
+		}
+	}
 	if vh.clientAuth != nil && r.TLS == nil {
 		vh.clientAuth.strip(r)
 	} else if vh.clientAuth != nil {
@@ -274,12 +280,12 @@ func targetStatus(r *http.Request) int {
 func (p *Proxy) Server(ln net.Listener, tlsOn bool) *http.Server {
 	li := listenerInfo{scheme: "http", port: "80"}
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
-		li.port = strconv.Itoa(tcp.Port)
+		li.port, li.listen = strconv.Itoa(tcp.Port), int32(tcp.Port)
 	}
 	if !tlsOn {
 		return p.plainServer(li)
 	}
-	srv := p.plainServer(listenerInfo{scheme: "https", port: "443"})
+	srv := p.plainServer(listenerInfo{scheme: "https", port: "443", listen: li.listen})
 	srv.TLSConfig = p.TLSConfig()
 	p.configureHTTP2(srv)
 	return srv

@@ -32,7 +32,7 @@ func (p *Proxy) compileServerTLS(params *model.TLSParams, noHTTP2 bool) serverTL
 		CipherSuites: annotations.CipherSuiteIDs(params.CipherSuites),
 		NextProtos:   []string{"h2", "http/1.1"},
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-			return p.certificate(hello.ServerName), nil
+			return p.certificate(hello), nil
 		},
 	}
 	if noHTTP2 {
@@ -52,9 +52,13 @@ func (p *Proxy) compileServerTLS(params *model.TLSParams, noHTTP2 bool) serverTL
 
 // certificate picks the server certificate for an SNI name from the
 // current generation.
-func (p *Proxy) certificate(name string) *tls.Certificate {
+func (p *Proxy) certificate(hello *tls.ClientHelloInfo) *tls.Certificate {
 	g := p.gen.Load()
+	name := hello.ServerName
 	if c := g.certificate(name); c != nil {
+		return c
+	}
+	if c := g.sharedGatewayCertificate(hello); c != nil {
 		return c
 	}
 	if g.defaultCert != nil {

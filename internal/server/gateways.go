@@ -44,8 +44,9 @@ type gatewayListeners struct {
 	log   *slog.Logger
 	// bind is the address Gateways without addresses share.
 	bind string
-	// reserved are the ports of Strait's own listeners on bind.
-	reserved []int
+	// httpPort, httpsPort and healthzPort are those of Strait's own
+	// listeners on bind.
+	httpPort, httpsPort, healthzPort int
 
 	mu     sync.Mutex
 	open   map[gwBind]*gwServing
@@ -53,8 +54,8 @@ type gatewayListeners struct {
 	closed bool
 }
 
-func newGatewayListeners(p *proxy.Proxy, log *slog.Logger, bind string, reserved ...int) *gatewayListeners {
-	return &gatewayListeners{proxy: p, log: log, bind: bind, reserved: reserved, open: map[gwBind]*gwServing{}, failed: map[gwBind]string{}}
+func newGatewayListeners(p *proxy.Proxy, log *slog.Logger, bind string) *gatewayListeners {
+	return &gatewayListeners{proxy: p, log: log, bind: bind, open: map[gwBind]*gwServing{}, failed: map[gwBind]string{}}
 }
 
 // wanted lists the sockets the Gateways of m need.
@@ -127,8 +128,19 @@ func (gl *gatewayListeners) reconcile(m *model.Model) {
 func (gl *gatewayListeners) listen(b gwBind) string {
 	host, portText, _ := net.SplitHostPort(b.addr)
 	port, _ := strconv.Atoi(portText)
-	if b.gateway == "" && slices.Contains(gl.reserved, port) {
-		return "port " + portText + " is one of Strait's own listeners (--http-port, --https-port, --healthz-port); give the Gateway another port, or Gateways addresses of their own (--gateway-address-pool)"
+	if b.gateway == "" {
+		// Strait's own listeners serve the Gateway listeners of their
+		// port (proxy/gwshared.go), when the protocols agree.
+		switch {
+		case port == gl.httpPort && !b.tls, port == gl.httpsPort && b.tls:
+			return ""
+		case port == gl.httpPort:
+			return "port " + portText + " is Strait's plain HTTP listener (--http-port); an HTTPS listener cannot share it"
+		case port == gl.httpsPort:
+			return "port " + portText + " is Strait's HTTPS listener (--https-port); a plain HTTP listener cannot share it"
+		case port == gl.healthzPort:
+			return "port " + portText + " is Strait's health port (--healthz-port)"
+		}
 	}
 	for ob := range gl.open {
 		// One socket per address and port: listeners of different

@@ -160,9 +160,9 @@ func New(cfg Config) (*Server, error) {
 		s.closeListeners()
 		return nil, err
 	}
-	for _, ln := range []net.Listener{s.httpLn, s.httpsLn, s.healthLn} {
+	for ln, port := range map[net.Listener]*int{s.httpLn: &s.gateways.httpPort, s.httpsLn: &s.gateways.httpsPort, s.healthLn: &s.gateways.healthzPort} {
 		if tcp, ok := ln.Addr().(*net.TCPAddr); ok {
-			s.gateways.reserved = append(s.gateways.reserved, tcp.Port)
+			*port = tcp.Port
 		}
 	}
 	return s, nil

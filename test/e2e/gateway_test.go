@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -278,4 +280,112 @@ func TestGatewayBesideIngress(t *testing.T) {
 		t.Errorf("%d connections opened in all, want the 3 opened before the churn: a change closed a connection", n)
 	}
 	t.Logf("answered during the churn: %v", ok)
+}
+
+// TestGatewaySharesIngressPorts: without an address pool, a Gateway whose
+// listeners are on the ports of Strait's HTTP and HTTPS listeners is served
+// by them: hosts no Ingress names go to the Gateway (certificate by SNI
+// included, over HTTP/1.1 and HTTP/2), Ingress hosts stay the Ingress's,
+// and the Gateway reports the published address. A listener on the
+// health port is refused and reported not Programmed.
+func TestGatewaySharesIngressPorts(t *testing.T) {
+	c := kubetest.Start(t)
+	ctx := context.Background()
+	if err := c.InstallGatewayAPI(ctx); err != nil {
+		t.Fatal(err)
+	}
+	gwc, err := gatewayclient.NewForConfig(c.RESTConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	annBackend(t, "10.244.72.1", "ing")
+	annBackend(t, "10.244.72.2", "gw")
+	o := newObjects(t, c, "shared")
+	o.service("ing")
+	o.slice("ing", "10.244.72.1")
+	o.service("gw")
+	o.slice("gw", "10.244.72.2")
+	ingressClass(t, c, "strait", "strait.dev/ingress-controller", false)
+	annIngress(o, "app", "ing.test", "/", "ing", nil, "")
+	gwCert := annTLSSecret(o, "gw-cert", "gw.test")
+	if _, err := gwc.GatewayV1().GatewayClasses().Create(ctx, &gatewayv1.GatewayClass{
+		ObjectMeta: metav1.ObjectMeta{Name: "strait-shared"},
+		Spec:       gatewayv1.GatewayClassSpec{ControllerName: "strait.dev/gateway-controller"},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = gwc.GatewayV1().GatewayClasses().Delete(ctx, "strait-shared", metav1.DeleteOptions{}) })
+
+	s := startStrait(t, c, "--publish-status-address=192.0.2.7")
+	num := func(addr string) gatewayv1.PortNumber {
+		n, _ := strconv.Atoi(port(addr))
+		return gatewayv1.PortNumber(n)
+	}
+	host := gatewayv1.Hostname("gw.test")
+	if _, err := gwc.GatewayV1().Gateways(o.ns).Create(ctx, &gatewayv1.Gateway{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: gatewayv1.GatewaySpec{GatewayClassName: "strait-shared", Listeners: []gatewayv1.Listener{
+			{Name: "http", Port: num(s.http), Protocol: gatewayv1.HTTPProtocolType, Hostname: &host},
+			{Name: "https", Port: num(s.https), Protocol: gatewayv1.HTTPSProtocolType, Hostname: &host, TLS: &gatewayv1.ListenerTLSConfig{
+				CertificateRefs: []gatewayv1.SecretObjectReference{{Name: "gw-cert"}},
+			}},
+			{Name: "health", Port: num(s.healthz), Protocol: gatewayv1.HTTPProtocolType, Hostname: &host},
+		}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	(&gwObjects{t: t, gw: gwc, ns: o.ns}).httpRoute("site", "web", "gw.test", "gw")
+
+	waitFor(t, 10*time.Second, "Gateway web programmed at 192.0.2.7", func() bool {
+		gw, err := gwc.GatewayV1().Gateways(o.ns).Get(ctx, "web", metav1.GetOptions{})
+		return err == nil && len(gw.Status.Addresses) == 1 && gw.Status.Addresses[0].Value == "192.0.2.7" &&
+			meta.IsStatusConditionTrue(gw.Status.Conditions, "Programmed")
+	})
+	gw, err := gwc.GatewayV1().Gateways(o.ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range gw.Status.Listeners {
+		p := meta.FindStatusCondition(l.Conditions, "Programmed")
+		want := metav1.ConditionTrue
+		if l.Name == "health" {
+			want = metav1.ConditionFalse
+		}
+		if p == nil || p.Status != want {
+			t.Errorf("listener %s Programmed %+v, want %s", l.Name, p, want)
+		}
+		if l.Name == "health" && p != nil && !strings.Contains(p.Message, "--healthz-port") {
+			t.Errorf("listener health: message %q does not name --healthz-port", p.Message)
+		}
+	}
+
+	waitFor(t, 10*time.Second, "gw.test served on the HTTP port", func() bool {
+		code, b := s.get("gw.test", "/")
+		return code == 200 && b == "gw"
+	})
+	if code, b := s.get("ing.test", "/"); code != 200 || b != "ing" {
+		t.Errorf("ing.test: %d from %q, want 200 from ing", code, b)
+	}
+	if code, _ := s.get("other.test", "/"); code != 404 {
+		t.Errorf("other.test: %d, want 404", code)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(gwCert)
+	for _, h2 := range []bool{false, true} {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "gw.test"}, ForceAttemptHTTP2: h2}
+		if !h2 {
+			tr.TLSClientConfig.NextProtos = []string{"http/1.1"}
+		}
+		cl := &http.Client{Timeout: 5 * time.Second, Transport: tr}
+		req, _ := http.NewRequest("GET", "https://"+s.https+"/", nil)
+		req.Host = "gw.test"
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatalf("HTTPS gw.test (h2 %v): %v", h2, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get(echo.BackendHeader) != "gw" || (resp.ProtoMajor == 2) != h2 {
+			t.Errorf("HTTPS gw.test (h2 %v): %d %s from %q", h2, resp.StatusCode, resp.Proto, resp.Header.Get(echo.BackendHeader))
+		}
+	}
 }
