@@ -49,6 +49,9 @@ type GatewayRule struct {
 	Query   []ValueMatch `json:"query,omitempty"`
 	// RequestHeaders change the request sent upstream.
 	RequestHeaders *HeaderChanges `json:"requestHeaders,omitempty"`
+	// ResponseHeaders change the response sent to the client, whoever
+	// answered it.
+	ResponseHeaders *HeaderChanges `json:"responseHeaders,omitempty"`
 	// Redirect answers with a redirect instead of proxying.
 	Redirect *GatewayRedirect `json:"redirect,omitempty"`
 	// Backends share the requests by weight, sorted by Backend. A
@@ -73,7 +76,8 @@ type ValueMatch struct {
 	Value string `json:"value"`
 }
 
-// HeaderChanges set, add and remove headers, in that order.
+// HeaderChanges set, add and remove headers, in that order. Names are as
+// the route wrote them; no name appears twice.
 type HeaderChanges struct {
 	Set    []KV     `json:"set,omitempty"`
 	Add    []KV     `json:"add,omitempty"`
@@ -89,18 +93,36 @@ type KV struct {
 // GatewayRedirect is a RequestRedirect filter: unset parts keep the
 // request's.
 type GatewayRedirect struct {
+	// Scheme is "http", "https" or empty for the listener's.
 	Scheme   string `json:"scheme,omitempty"`
 	Hostname string `json:"hostname,omitempty"`
-	// Port, 0 to keep the request's (or the scheme's default when the
-	// scheme changes).
+	// Port, 0 for the scheme's well-known port when Scheme is set, else
+	// the listener's port. Port 80 with http and 443 with https are
+	// left out of the Location.
 	Port int32 `json:"port,omitempty"`
-	// Path replaces the whole path (ReplaceFullPath) or, with Prefix
-	// set, the matched prefix (ReplacePrefixMatch).
-	Path       string `json:"path,omitempty"`
-	PrefixPath bool   `json:"prefixPath,omitempty"`
-	// Status is 301 or 302 (the default).
+	// Path, when set, changes the path.
+	Path *PathModifier `json:"path,omitempty"`
+	// Status is 301, 302 (the default), 303, 307 or 308.
 	Status int `json:"status"`
 }
+
+// PathModifier replaces the path of a request: the whole of it, or the
+// prefix the rule's PathPrefix match matched (whole segments; a trailing
+// slash of either the prefix or Value is ignored, and an empty result is
+// "/").
+type PathModifier struct {
+	Type  PathModifierType `json:"type"`
+	Value string           `json:"value"`
+}
+
+// PathModifierType says what a PathModifier replaces.
+type PathModifierType string
+
+// Path modifiers.
+const (
+	ReplaceFullPath    PathModifierType = "ReplaceFullPath"
+	ReplacePrefixMatch PathModifierType = "ReplacePrefixMatch"
+)
 
 // WeightedAction is one backend of a rule and its weight.
 type WeightedAction struct {

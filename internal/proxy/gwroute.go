@@ -45,6 +45,9 @@ type gwRule struct {
 	path    func(string) bool
 	headers []gwValue
 	query   []gwValue
+	// reqHeaders and respHeaders are the rule's header filters; nil for
+	// none.
+	reqHeaders, respHeaders *gwHeaderOps
 	// routes are the rule's backends, each a route of its own, and
 	// weights their cumulative weights.
 	routes  []*route
@@ -196,7 +199,7 @@ func compileGatewayPort(ls []*model.Listener, backends map[string]*upstream.Back
 }
 
 func compileGatewayRule(r *model.GatewayRule) *gwRule {
-	cr := &gwRule{r: r}
+	cr := &gwRule{r: r, reqHeaders: compileHeaderOps(r.RequestHeaders), respHeaders: compileHeaderOps(r.ResponseHeaders)}
 	switch r.Path.Type {
 	case "Exact":
 		v := r.Path.Value
@@ -345,21 +348,14 @@ func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusNotFound)
 		return
 	}
+	if rule.respHeaders != nil {
+		w = &gwResponse{ResponseWriter: w, changes: [2]*gwHeaderOps{rule.respHeaders}}
+	}
 	if rd := rule.r.Redirect; rd != nil {
 		http.Redirect(w, r, gatewayRedirect(r, rd, rule.r.Path, h.li.scheme), rd.Status)
 		return
 	}
-	if c := rule.r.RequestHeaders; c != nil {
-		for _, kv := range c.Set {
-			r.Header.Set(kv.Name, kv.Value)
-		}
-		for _, kv := range c.Add {
-			r.Header.Add(kv.Name, kv.Value)
-		}
-		for _, name := range c.Remove {
-			r.Header.Del(name)
-		}
-	}
+	rule.reqHeaders.apply(r.Header)
 	total := rule.total()
 	if total <= 0 {
 		plainError(w, http.StatusInternalServerError)
@@ -371,40 +367,4 @@ func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.p.forward(w, r, rt, &h.li, nil)
-}
-
-// gatewayRedirect is the Location of a RequestRedirect: the request's
-// URL with the parts the filter sets replaced.
-func gatewayRedirect(r *http.Request, rd *model.GatewayRedirect, match model.PathMatch, scheme string) string {
-	u := url.URL{Scheme: scheme, Host: stripPort(r.Host), Path: r.URL.Path, RawQuery: r.URL.RawQuery}
-	port := ""
-	if _, p, err := net.SplitHostPort(r.Host); err == nil {
-		port = p
-	}
-	if rd.Scheme != "" && rd.Scheme != scheme {
-		u.Scheme, port = rd.Scheme, "" // the new scheme's default port
-	}
-	if rd.Hostname != "" {
-		u.Host = rd.Hostname
-	}
-	if rd.Port != 0 {
-		port = strconv.Itoa(int(rd.Port))
-	}
-	if port == "80" && u.Scheme == "http" || port == "443" && u.Scheme == "https" {
-		port = ""
-	}
-	if port != "" {
-		u.Host = net.JoinHostPort(u.Host, port)
-	}
-	switch {
-	case rd.PrefixPath && match.Type != "Exact":
-		rest := strings.TrimPrefix(u.Path, strings.TrimSuffix(match.Value, "/"))
-		u.Path = strings.TrimSuffix(rd.Path, "/") + rest
-		if u.Path == "" {
-			u.Path = "/"
-		}
-	case rd.Path != "":
-		u.Path = rd.Path
-	}
-	return u.String()
 }

@@ -163,23 +163,20 @@ func httpRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 	hosts := effectiveHostnames(listenerHost, r.hostnames)
 	var out []ruleEntry
 	for ri, rule := range r.http.Spec.Rules {
-		actions := ruleBackends(s, r, httpRefs(rule.BackendRefs), "", backends)
-		var reqHeaders *model.HeaderChanges
-		var redirect *model.GatewayRedirect
-		for _, f := range rule.Filters {
-			switch f.Type {
-			case gatewayv1.HTTPRouteFilterRequestHeaderModifier:
-				reqHeaders = headerChanges(f.RequestHeaderModifier)
-			case gatewayv1.HTTPRouteFilterRequestRedirect:
-				redirect = requestRedirect(f.RequestRedirect)
+		plan := r.rules[ri]
+		f := plan.filters
+		var actions []model.WeightedAction
+		switch {
+		case plan.problem != nil:
+			actions = internalError()
+		case f.redirect != nil:
+			// Redirected: the backends are never asked.
+		default:
+			actions = ruleBackends(s, r, httpRefs(rule.BackendRefs), "", backends)
+			if len(actions) == 0 {
+				// No backend to send to: the API wants a 500.
+				actions = internalError()
 			}
-		}
-		if redirect == nil && len(actions) == 0 {
-			// No backend to send to: the API wants a 500.
-			actions = []model.WeightedAction{{Action: model.Action{Status: 500}, Weight: 1}}
-		}
-		if redirect != nil {
-			actions = nil
 		}
 		matches := rule.Matches
 		if len(matches) == 0 {
@@ -187,12 +184,13 @@ func httpRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 		}
 		for mi, m := range matches {
 			gr := model.GatewayRule{
-				Route:          fmt.Sprintf("HTTPRoute %s/%s rule %d match %d", r.namespace, r.name, ri, mi),
-				Hostnames:      hosts,
-				Path:           pathMatch(m.Path),
-				RequestHeaders: reqHeaders,
-				Redirect:       redirect,
-				Backends:       actions,
+				Route:           fmt.Sprintf("HTTPRoute %s/%s rule %d match %d", r.namespace, r.name, ri, mi),
+				Hostnames:       hosts,
+				Path:            pathMatch(m.Path),
+				RequestHeaders:  f.reqHeaders,
+				ResponseHeaders: f.respHeaders,
+				Redirect:        f.redirect,
+				Backends:        actions,
 			}
 			if m.Method != nil {
 				gr.Method = string(*m.Method)
@@ -248,53 +246,10 @@ func pathMatch(p *gatewayv1.HTTPPathMatch) model.PathMatch {
 	return out
 }
 
-// headerChanges is a RequestHeaderModifier filter.
-func headerChanges(f *gatewayv1.HTTPHeaderFilter) *model.HeaderChanges {
-	if f == nil {
-		return nil
-	}
-	c := &model.HeaderChanges{}
-	for _, h := range f.Set {
-		c.Set = append(c.Set, model.KV{Name: string(h.Name), Value: h.Value})
-	}
-	for _, h := range f.Add {
-		c.Add = append(c.Add, model.KV{Name: string(h.Name), Value: h.Value})
-	}
-	c.Remove = append(c.Remove, f.Remove...)
-	return c
-}
-
-// requestRedirect is a RequestRedirect filter.
-func requestRedirect(f *gatewayv1.HTTPRequestRedirectFilter) *model.GatewayRedirect {
-	if f == nil {
-		return nil
-	}
-	r := &model.GatewayRedirect{Status: 302}
-	if f.Scheme != nil {
-		r.Scheme = *f.Scheme
-	}
-	if f.Hostname != nil {
-		r.Hostname = string(*f.Hostname)
-	}
-	if f.Port != nil {
-		r.Port = int32(*f.Port)
-	}
-	if f.StatusCode != nil {
-		r.Status = *f.StatusCode
-	}
-	if p := f.Path; p != nil {
-		switch p.Type {
-		case gatewayv1.FullPathHTTPPathModifier:
-			if p.ReplaceFullPath != nil {
-				r.Path = *p.ReplaceFullPath
-			}
-		case gatewayv1.PrefixMatchHTTPPathModifier:
-			if p.ReplacePrefixMatch != nil {
-				r.Path, r.PrefixPath = *p.ReplacePrefixMatch, true
-			}
-		}
-	}
-	return r
+// internalError is the backends of a rule that cannot be served: every
+// request is answered 500.
+func internalError() []model.WeightedAction {
+	return []model.WeightedAction{{Action: model.Action{Status: 500}, Weight: 1}}
 }
 
 // ruleBackends resolves a rule's backends to model backends, adding them
@@ -397,14 +352,12 @@ func grpcRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 		for i := range rule.BackendRefs {
 			refs[i] = rule.BackendRefs[i].BackendRef
 		}
-		actions := ruleBackends(s, r, refs, model.ProtocolGRPC, backends)
-		if len(actions) == 0 {
-			actions = []model.WeightedAction{{Action: model.Action{Status: 500}, Weight: 1}}
-		}
-		var reqHeaders *model.HeaderChanges
-		for _, f := range rule.Filters {
-			if f.Type == gatewayv1.GRPCRouteFilterRequestHeaderModifier {
-				reqHeaders = headerChanges(f.RequestHeaderModifier)
+		plan := r.rules[ri]
+		f := plan.filters
+		actions := internalError()
+		if plan.problem == nil {
+			if a := ruleBackends(s, r, refs, model.ProtocolGRPC, backends); len(a) > 0 {
+				actions = a
 			}
 		}
 		matches := rule.Matches
@@ -413,11 +366,12 @@ func grpcRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 		}
 		for mi, m := range matches {
 			gr := model.GatewayRule{
-				Route:          fmt.Sprintf("GRPCRoute %s/%s rule %d match %d", r.namespace, r.name, ri, mi),
-				Hostnames:      hosts,
-				Path:           grpcPath(m.Method),
-				RequestHeaders: reqHeaders,
-				Backends:       actions,
+				Route:           fmt.Sprintf("GRPCRoute %s/%s rule %d match %d", r.namespace, r.name, ri, mi),
+				Hostnames:       hosts,
+				Path:            grpcPath(m.Method),
+				RequestHeaders:  f.reqHeaders,
+				ResponseHeaders: f.respHeaders,
+				Backends:        actions,
 			}
 			for _, h := range m.Headers {
 				gr.Headers = addMatch(gr.Headers, strings.ToLower(string(h.Name)), (*string)(h.Type), h.Value)

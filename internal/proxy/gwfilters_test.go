@@ -1,0 +1,96 @@
+package proxy_test
+
+import (
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/straitgw/strait/internal/model"
+	"github.com/straitgw/strait/internal/proxy"
+)
+
+// gatewayProxy serves rules on one Gateway listener (any host) of a new
+// proxy with backends, and returns the listener's base URL and a client
+// that does not follow redirects.
+func gatewayProxy(t *testing.T, backends []model.Backend, rules ...model.GatewayRule) (string, *http.Client) {
+	t.Helper()
+	p := limitedProxy(t, proxy.ClientLimits{}, &model.Model{CatchAll: catchAll404()})
+	addr := serveGateway(t, p)
+	_, ps, _ := net.SplitHostPort(addr)
+	port, _ := strconv.Atoi(ps)
+	p.Apply(&model.Model{
+		CatchAll: catchAll404(),
+		Backends: backends,
+		Gateways: []model.Gateway{{Name: "infra/gw", Listeners: []model.Listener{{Name: "web", Port: int32(port), Rules: rules}}}},
+	})
+	return "http://" + addr, &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// prefixRule is a rule taking the requests under prefix to backends.
+func prefixRule(prefix string, backends ...string) model.GatewayRule {
+	r := model.GatewayRule{Route: "HTTPRoute " + prefix, Path: model.PathMatch{Type: "PathPrefix", Value: prefix}}
+	for _, b := range backends {
+		r.Backends = append(r.Backends, model.WeightedAction{Action: model.Action{Backend: b}, Weight: 1})
+	}
+	return r
+}
+
+// headerSetter is a backend that answers with the response headers its
+// request's X-Respond header lists ("Name: value" pairs separated by
+// "|"), after X-Backend naming it.
+func headerSetter(t *testing.T, name string) model.Endpoint {
+	t.Helper()
+	_, ep := backendServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Backend", name)
+		for _, kv := range r.Header.Values("X-Respond") {
+			for _, pair := range strings.Split(kv, "|") {
+				k, v, _ := strings.Cut(pair, ": ")
+				w.Header().Add(k, v)
+			}
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	return ep
+}
+
+// TestGatewayResponseHeaders: a ResponseHeaderModifier sets (replacing the
+// upstream's values), adds (after them) and removes response headers,
+// whatever the case of the names, and applies to Strait's own answers as
+// well.
+func TestGatewayResponseHeaders(t *testing.T) {
+	t.Parallel()
+	rule := prefixRule("/", "b")
+	rule.ResponseHeaders = &model.HeaderChanges{
+		Set:    []model.KV{{Name: "X-Header-Set", Value: "set-overwrites-values"}},
+		Add:    []model.KV{{Name: "x-header-add", Value: "add-appends-values"}, {Name: "X-UPPERCASE-ADD", Value: "u"}},
+		Remove: []string{"x-HEADER-remove"},
+	}
+	broken := prefixRule("/broken")
+	broken.Backends = []model.WeightedAction{{Action: model.Action{Status: 500}, Weight: 1}}
+	broken.ResponseHeaders = rule.ResponseHeaders
+	url, c := gatewayProxy(t, []model.Backend{backend("b", headerSetter(t, "b"))}, broken, rule)
+
+	req, _ := http.NewRequest(http.MethodGet, url+"/x", nil)
+	req.Header.Set("X-Respond", "x-header-set: upstream|X-Header-Add: some-other-value|X-Header-Remove: gone|Another-Header: kept")
+	r := do(t, c, req)
+	want := map[string]string{
+		"X-Header-Set":    "set-overwrites-values",
+		"X-Header-Add":    "some-other-value,add-appends-values",
+		"X-Uppercase-Add": "u",
+		"Another-Header":  "kept",
+		"X-Header-Remove": "",
+	}
+	for k, v := range want {
+		if got := strings.Join(r.header.Values(k), ","); got != v {
+			t.Errorf("%s: %q, want %q", k, got, v)
+		}
+	}
+	if r.status != 200 || string(r.body) != "ok" {
+		t.Errorf("answer %d %q", r.status, r.body)
+	}
+	if r := get(t, c, url+"/broken", ""); r.status != 500 || r.header.Get("X-Header-Set") != "set-overwrites-values" {
+		t.Errorf("Strait's own answer: %d, X-Header-Set %q", r.status, r.header.Get("X-Header-Set"))
+	}
+}
