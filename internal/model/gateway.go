@@ -54,7 +54,8 @@ type GatewayRule struct {
 	ResponseHeaders *HeaderChanges `json:"responseHeaders,omitempty"`
 	// Redirect answers with a redirect instead of proxying.
 	Redirect *GatewayRedirect `json:"redirect,omitempty"`
-	// Backends share the requests by weight, sorted by Backend. A
+	// Backends share the requests by weight, sorted by Backend (entries
+	// of one backend with different filters in the route's order). A
 	// backend whose reference did not resolve has Status 500 instead of
 	// a Backend, and gets its share of requests answered so.
 	Backends []WeightedAction `json:"backends,omitempty"`
@@ -128,4 +129,9 @@ const (
 type WeightedAction struct {
 	Action
 	Weight int32 `json:"weight"`
+	// RequestHeaders and ResponseHeaders are the backend's own header
+	// filters, applied after the rule's to the requests sent to it and
+	// their responses.
+	RequestHeaders  *HeaderChanges `json:"requestHeaders,omitempty"`
+	ResponseHeaders *HeaderChanges `json:"responseHeaders,omitempty"`
 }

@@ -94,3 +94,34 @@ func TestGatewayResponseHeaders(t *testing.T) {
 		t.Errorf("Strait's own answer: %d, X-Header-Set %q", r.status, r.header.Get("X-Header-Set"))
 	}
 }
+
+// TestGatewayBackendFilters: a backend's own header filters apply to the
+// requests sent to it alone, after the rule's.
+func TestGatewayBackendFilters(t *testing.T) {
+	t.Parallel()
+	rule := prefixRule("/", "a", "b")
+	rule.RequestHeaders = &model.HeaderChanges{Set: []model.KV{{Name: "Backend", Value: "rule"}, {Name: "X-Rule", Value: "r"}}}
+	for i, name := range []string{"a", "b"} {
+		rule.Backends[i].RequestHeaders = &model.HeaderChanges{Set: []model.KV{{Name: "backend", Value: name}}}
+		rule.Backends[i].ResponseHeaders = &model.HeaderChanges{Add: []model.KV{{Name: "X-Picked", Value: name}}}
+	}
+	url, c := gatewayProxy(t, []model.Backend{backend("a", echoBackend(t, "a")), backend("b", echoBackend(t, "b"))}, rule)
+	seen := map[string]int{}
+	for range 40 {
+		r := get(t, c, url+"/", "")
+		e := decodeEcho(t, r)
+		seen[e.Backend]++
+		if got := e.Headers["Backend"]; len(got) != 1 || got[0] != e.Backend {
+			t.Fatalf("backend %s got Backend %v", e.Backend, got)
+		}
+		if got := e.Headers["X-Rule"]; len(got) != 1 || got[0] != "r" {
+			t.Fatalf("backend %s got X-Rule %v", e.Backend, got)
+		}
+		if got := r.header.Values("X-Picked"); len(got) != 1 || got[0] != e.Backend {
+			t.Fatalf("answer of %s has X-Picked %v", e.Backend, got)
+		}
+	}
+	if seen["a"] == 0 || seen["b"] == 0 {
+		t.Errorf("backends seen %v, want both", seen)
+	}
+}

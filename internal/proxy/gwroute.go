@@ -48,18 +48,25 @@ type gwRule struct {
 	// reqHeaders and respHeaders are the rule's header filters; nil for
 	// none.
 	reqHeaders, respHeaders *gwHeaderOps
-	// routes are the rule's backends, each a route of its own, and
-	// weights their cumulative weights.
-	routes  []*route
-	weights []int32
+	// backends are the rule's backends, and weights their cumulative
+	// weights.
+	backends []gwBackend
+	weights  []int32
+}
+
+// gwBackend is one backend of a rule: a route of its own, with the
+// backend's header filters.
+type gwBackend struct {
+	rt                      *route
+	reqHeaders, respHeaders *gwHeaderOps
 }
 
 // pick chooses a backend by weight; n is a random number below the total
 // weight.
-func (r *gwRule) pick(n int32) *route {
+func (r *gwRule) pick(n int32) *gwBackend {
 	for i, w := range r.weights {
 		if n < w {
-			return r.routes[i]
+			return &r.backends[i]
 		}
 	}
 	return nil
@@ -182,7 +189,8 @@ func compileGatewayPort(ls []*model.Listener, backends map[string]*upstream.Back
 				sum += b.Weight
 				rt := compileAction(r.Route, b.Action, backends, to)
 				rt.headers = headers
-				cr.routes = append(cr.routes, rt)
+				cr.backends = append(cr.backends, gwBackend{rt: rt,
+					reqHeaders: compileHeaderOps(b.RequestHeaders), respHeaders: compileHeaderOps(b.ResponseHeaders)})
 				cr.weights = append(cr.weights, sum)
 			}
 			hosts := r.Hostnames
@@ -348,23 +356,32 @@ func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusNotFound)
 		return
 	}
-	if rule.respHeaders != nil {
-		w = &gwResponse{ResponseWriter: w, changes: [2]*gwHeaderOps{rule.respHeaders}}
+	total := rule.total()
+	var be *gwBackend
+	if rule.r.Redirect == nil && total > 0 {
+		be = rule.pick(rand.Int32N(total))
+	}
+	if rule.respHeaders != nil || be != nil && be.respHeaders != nil {
+		gw := &gwResponse{ResponseWriter: w, changes: [2]*gwHeaderOps{rule.respHeaders}}
+		if be != nil {
+			gw.changes[1] = be.respHeaders
+		}
+		w = gw
 	}
 	if rd := rule.r.Redirect; rd != nil {
 		http.Redirect(w, r, gatewayRedirect(r, rd, rule.r.Path, h.li.scheme), rd.Status)
 		return
 	}
-	rule.reqHeaders.apply(r.Header)
-	total := rule.total()
-	if total <= 0 {
+	if be == nil {
 		plainError(w, http.StatusInternalServerError)
 		return
 	}
-	rt := rule.pick(rand.Int32N(total))
+	rt := be.rt
 	if rt.backend == nil {
 		plainError(w, cmp.Or(rt.status, http.StatusInternalServerError))
 		return
 	}
+	rule.reqHeaders.apply(r.Header)
+	be.reqHeaders.apply(r.Header)
 	h.p.forward(w, r, rt, &h.li, nil)
 }

@@ -52,7 +52,7 @@ const (
 func (p filterPlace) served(t gatewayv1.HTTPRouteFilterType) bool {
 	switch t {
 	case gatewayv1.HTTPRouteFilterRequestHeaderModifier, gatewayv1.HTTPRouteFilterResponseHeaderModifier:
-		return true
+		return true // rules and backends alike
 	case gatewayv1.HTTPRouteFilterRequestRedirect:
 		return p == httpRule
 	}
@@ -146,38 +146,69 @@ func droppedRules(ms []string) string {
 // rulePlan is one rule of a route, translated once for every listener
 // the route attaches to.
 type rulePlan struct {
-	filters ruleFilters
+	filters  ruleFilters
+	backends []backendPlan
 	// problem, when set, has the rule answered 500.
 	problem *ruleProblem
 }
 
-// planHTTP translates the filters of an HTTPRoute's rules.
+// backendPlan is a backend reference of a rule with its own filters,
+// which apply only to the requests sent to it.
+type backendPlan struct {
+	ref     gatewayv1.BackendRef
+	filters ruleFilters
+}
+
+// planHTTP translates the filters of an HTTPRoute's rules and backends.
 func planHTTP(r *route) []rulePlan {
 	out := make([]rulePlan, len(r.http.Spec.Rules))
 	for i, rule := range r.http.Spec.Rules {
-		f, p := translateFilters(rule.Filters, httpRule)
-		if p == nil {
-			p = prefixModifierMatches(f, rule.Matches)
+		plan := rulePlan{}
+		plan.filters, plan.problem = translateFilters(rule.Filters, httpRule)
+		if plan.problem == nil {
+			plan.problem = prefixModifierMatches(plan.filters, rule.Matches)
 		}
-		if p != nil {
-			f = ruleFilters{}
+		for j, b := range rule.BackendRefs {
+			bp := backendPlan{ref: b.BackendRef}
+			var p *ruleProblem
+			if bp.filters, p = translateFilters(b.Filters, httpBackend); p != nil && plan.problem == nil {
+				p.message = fmt.Sprintf("backendRefs[%d].%s", j, p.message)
+				plan.problem = p
+			}
+			plan.backends = append(plan.backends, bp)
 		}
-		out[i] = rulePlan{filters: f, problem: p}
+		out[i] = plan.checked()
 	}
 	return out
 }
 
-// planGRPC translates the filters of a GRPCRoute's rules.
+// planGRPC translates the filters of a GRPCRoute's rules and backends.
 func planGRPC(r *route) []rulePlan {
 	out := make([]rulePlan, len(r.grpc.Spec.Rules))
 	for i, rule := range r.grpc.Spec.Rules {
-		f, p := translateFilters(grpcFilters(rule.Filters), grpcRule)
-		if p != nil {
-			f = ruleFilters{}
+		plan := rulePlan{}
+		plan.filters, plan.problem = translateFilters(grpcFilters(rule.Filters), grpcRule)
+		for j, b := range rule.BackendRefs {
+			bp := backendPlan{ref: b.BackendRef}
+			var p *ruleProblem
+			if bp.filters, p = translateFilters(grpcFilters(b.Filters), grpcBackend); p != nil && plan.problem == nil {
+				p.message = fmt.Sprintf("backendRefs[%d].%s", j, p.message)
+				plan.problem = p
+			}
+			plan.backends = append(plan.backends, bp)
 		}
-		out[i] = rulePlan{filters: f, problem: p}
+		out[i] = plan.checked()
 	}
 	return out
+}
+
+// checked is the plan with nothing of its filters left when it has a
+// problem: the rule is answered 500.
+func (p rulePlan) checked() rulePlan {
+	if p.problem != nil {
+		return rulePlan{problem: p.problem}
+	}
+	return p
 }
 
 // prefixModifierMatches checks that a rule replacing the matched prefix

@@ -3,6 +3,7 @@ package gatewayapi
 import (
 	"cmp"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -172,7 +173,7 @@ func httpRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 		case f.redirect != nil:
 			// Redirected: the backends are never asked.
 		default:
-			actions = ruleBackends(s, r, httpRefs(rule.BackendRefs), "", backends)
+			actions = ruleBackends(s, r, plan.backends, "", backends)
 			if len(actions) == 0 {
 				// No backend to send to: the API wants a 500.
 				actions = internalError()
@@ -254,10 +255,12 @@ func internalError() []model.WeightedAction {
 
 // ruleBackends resolves a rule's backends to model backends, adding them
 // to backends. A reference that does not resolve keeps its weight and is
-// answered 500; weights of 0 are left out.
-func ruleBackends(s *snapshot.Snapshot, r *route, refs []gatewayv1.BackendRef, proto model.Protocol, backends map[string]model.Backend) []model.WeightedAction {
+// answered 500; weights of 0 are left out. References to one backend with
+// the same filters share one entry.
+func ruleBackends(s *snapshot.Snapshot, r *route, refs []backendPlan, proto model.Protocol, backends map[string]model.Backend) []model.WeightedAction {
 	var out []model.WeightedAction
-	for _, ref := range refs {
+	for _, bp := range refs {
+		ref := bp.ref
 		w := int32(1)
 		if ref.Weight != nil {
 			w = *ref.Weight
@@ -265,30 +268,30 @@ func ruleBackends(s *snapshot.Snapshot, r *route, refs []gatewayv1.BackendRef, p
 		if w == 0 {
 			continue
 		}
-		a := model.Action{Status: 500}
+		wa := model.WeightedAction{Action: model.Action{Status: 500}, Weight: w}
 		if name, b, ok := serviceBackend(s, r, ref.BackendObjectReference, proto); ok {
 			backends[name] = b
-			a = model.Action{Backend: name}
+			wa.Action = model.Action{Backend: name}
+			wa.RequestHeaders, wa.ResponseHeaders = bp.filters.reqHeaders, bp.filters.respHeaders
 		}
-		if i := slices.IndexFunc(out, func(x model.WeightedAction) bool { return x.Action == a }); i >= 0 {
+		if i := slices.IndexFunc(out, func(x model.WeightedAction) bool { return sameTarget(x, wa) }); i >= 0 {
 			out[i].Weight += w
 			continue
 		}
-		out = append(out, model.WeightedAction{Action: a, Weight: w})
+		out = append(out, wa)
 	}
-	slices.SortFunc(out, func(a, b model.WeightedAction) int {
+	// Stable: entries of one backend with different filters keep the
+	// route's order.
+	slices.SortStableFunc(out, func(a, b model.WeightedAction) int {
 		return cmp.Or(strings.Compare(a.Backend, b.Backend), cmp.Compare(a.Status, b.Status))
 	})
 	return out
 }
 
-// httpRefs are an HTTPRoute rule's backend references.
-func httpRefs(refs []gatewayv1.HTTPBackendRef) []gatewayv1.BackendRef {
-	out := make([]gatewayv1.BackendRef, len(refs))
-	for i := range refs {
-		out[i] = refs[i].BackendRef
-	}
-	return out
+// sameTarget reports whether two backends of a rule are one: the same
+// action, with the same filters.
+func sameTarget(a, b model.WeightedAction) bool {
+	return a.Action == b.Action && reflect.DeepEqual(a.RequestHeaders, b.RequestHeaders) && reflect.DeepEqual(a.ResponseHeaders, b.ResponseHeaders)
 }
 
 // serviceBackend resolves a backend reference to a Service port's
@@ -348,15 +351,11 @@ func grpcRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 	hosts := effectiveHostnames(listenerHost, r.hostnames)
 	var out []ruleEntry
 	for ri, rule := range r.grpc.Spec.Rules {
-		refs := make([]gatewayv1.BackendRef, len(rule.BackendRefs))
-		for i := range rule.BackendRefs {
-			refs[i] = rule.BackendRefs[i].BackendRef
-		}
 		plan := r.rules[ri]
 		f := plan.filters
 		actions := internalError()
 		if plan.problem == nil {
-			if a := ruleBackends(s, r, refs, model.ProtocolGRPC, backends); len(a) > 0 {
+			if a := ruleBackends(s, r, plan.backends, model.ProtocolGRPC, backends); len(a) > 0 {
 				actions = a
 			}
 		}
