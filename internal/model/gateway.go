@@ -54,6 +54,8 @@ type GatewayRule struct {
 	ResponseHeaders *HeaderChanges `json:"responseHeaders,omitempty"`
 	// Redirect answers with a redirect instead of proxying.
 	Redirect *GatewayRedirect `json:"redirect,omitempty"`
+	// Rewrite changes the Host and path sent upstream.
+	Rewrite *URLRewrite `json:"rewrite,omitempty"`
 	// Backends share the requests by weight, sorted by Backend (entries
 	// of one backend with different filters in the route's order). A
 	// backend whose reference did not resolve has Status 500 instead of
@@ -105,6 +107,14 @@ type GatewayRedirect struct {
 	Path *PathModifier `json:"path,omitempty"`
 	// Status is 301, 302 (the default), 303, 307 or 308.
 	Status int `json:"status"`
+}
+
+// URLRewrite is a URLRewrite filter: unset parts keep the request's.
+type URLRewrite struct {
+	// Hostname replaces the Host header sent upstream.
+	Hostname string `json:"hostname,omitempty"`
+	// Path, when set, changes the path sent upstream.
+	Path *PathModifier `json:"path,omitempty"`
 }
 
 // PathModifier replaces the path of a request: the whole of it, or the

@@ -125,3 +125,40 @@ func TestGatewayBackendFilters(t *testing.T) {
 		t.Errorf("backends seen %v, want both", seen)
 	}
 }
+
+// TestGatewayURLRewrite: the backend receives the rewritten path (escaped,
+// with the client's query) and Host; X-Forwarded-Host keeps the client's;
+// the rule matched the normalised path.
+func TestGatewayURLRewrite(t *testing.T) {
+	t.Parallel()
+	prefix := prefixRule("/prefix/one", "a")
+	prefix.Rewrite = &model.URLRewrite{Path: &model.PathModifier{Type: model.ReplacePrefixMatch, Value: "/one"}}
+	strip := prefixRule("/strip-prefix", "a")
+	strip.Rewrite = &model.URLRewrite{Path: &model.PathModifier{Type: model.ReplacePrefixMatch, Value: "/"}}
+	full := prefixRule("/full", "a")
+	full.Rewrite = &model.URLRewrite{Hostname: "one.example.org", Path: &model.PathModifier{Type: model.ReplaceFullPath, Value: "/one"}}
+	host := prefixRule("/", "a")
+	host.Rewrite = &model.URLRewrite{Hostname: "example.org"}
+	url, c := gatewayProxy(t, []model.Backend{backend("a", echoBackend(t, "a"))}, prefix, strip, full, host)
+	for _, tc := range []struct {
+		path, uri, host string
+	}{
+		{"/prefix/one/two?q=1", "/one/two?q=1", "rewrite.example"},
+		{"/prefix/one/sp%20ace", "/one/sp%20ace", "rewrite.example"},
+		{"/strip-prefix/three", "/three", "rewrite.example"},
+		{"/strip-prefix", "/", "rewrite.example"},
+		{"/strip-prefix/", "/", "rewrite.example"},
+		{"/x/../strip-prefix//four", "/four", "rewrite.example"},
+		{"/full/one/two?a=b", "/one?a=b", "one.example.org"},
+		{"/two", "/two", "example.org"},
+	} {
+		r := get(t, c, url+tc.path, "rewrite.example")
+		e := decodeEcho(t, r)
+		if e.URI != tc.uri || e.Host != tc.host {
+			t.Errorf("%s: upstream %s (Host %s), want %s (Host %s)", tc.path, e.URI, e.Host, tc.uri, tc.host)
+		}
+		if got := e.Headers["X-Forwarded-Host"]; len(got) != 1 || got[0] != "rewrite.example" {
+			t.Errorf("%s: X-Forwarded-Host %v", tc.path, got)
+		}
+	}
+}

@@ -11,9 +11,10 @@ import (
 )
 
 // gatewayRedirect is the Location of a RequestRedirect: the request's
-// URL with the parts the filter sets replaced.
-func gatewayRedirect(r *http.Request, rd *model.GatewayRedirect, match model.PathMatch, scheme string) string {
-	u := url.URL{Scheme: scheme, Host: stripPort(r.Host), Path: r.URL.Path, RawQuery: r.URL.RawQuery}
+// URL with the parts the filter sets replaced; clean is the path match
+// matched.
+func gatewayRedirect(r *http.Request, rd *model.GatewayRedirect, clean string, match model.PathMatch, scheme string) string {
+	u := url.URL{Scheme: scheme, Host: stripPort(r.Host), Path: clean, RawQuery: r.URL.RawQuery}
 	port := ""
 	if _, p, err := net.SplitHostPort(r.Host); err == nil {
 		port = p

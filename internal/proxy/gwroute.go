@@ -189,6 +189,9 @@ func compileGatewayPort(ls []*model.Listener, backends map[string]*upstream.Back
 				sum += b.Weight
 				rt := compileAction(r.Route, b.Action, backends, to)
 				rt.headers = headers
+				if r.Rewrite != nil {
+					rt.upstreamHost = r.Rewrite.Hostname
+				}
 				cr.backends = append(cr.backends, gwBackend{rt: rt,
 					reqHeaders: compileHeaderOps(b.RequestHeaders), respHeaders: compileHeaderOps(b.ResponseHeaders)})
 				cr.weights = append(cr.weights, sum)
@@ -351,7 +354,15 @@ func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusNotFound)
 		return
 	}
-	rule, _ := gp.match(r.Host, r.URL.Path, r.Method, r.Header, r.URL.RawQuery)
+	// Routes match, and backends receive, the path with duplicate slashes
+	// merged and dot segments resolved, as on the Ingress listeners.
+	clean, ok := normalizePath(r.URL.Path)
+	if !ok {
+		h.p.stats.limitHit(LimitMalformed)
+		plainError(w, http.StatusBadRequest)
+		return
+	}
+	rule, _ := gp.match(r.Host, clean, r.Method, r.Header, r.URL.RawQuery)
 	if rule == nil {
 		plainError(w, http.StatusNotFound)
 		return
@@ -369,7 +380,7 @@ func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w = gw
 	}
 	if rd := rule.r.Redirect; rd != nil {
-		http.Redirect(w, r, gatewayRedirect(r, rd, rule.r.Path, h.li.scheme), rd.Status)
+		http.Redirect(w, r, gatewayRedirect(r, rd, clean, rule.r.Path, h.li.scheme), rd.Status)
 		return
 	}
 	if be == nil {
@@ -382,6 +393,7 @@ func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rule.reqHeaders.apply(r.Header)
+	rewritePath(r, rule.r.Rewrite, clean, rule.r.Path)
 	be.reqHeaders.apply(r.Header)
 	h.p.forward(w, r, rt, &h.li, nil)
 }

@@ -18,6 +18,7 @@ import (
 type ruleFilters struct {
 	reqHeaders, respHeaders *model.HeaderChanges
 	redirect                *model.GatewayRedirect
+	rewrite                 *model.URLRewrite
 }
 
 // ruleProblem is why a rule, or one backend of it, is answered 500.
@@ -53,7 +54,7 @@ func (p filterPlace) served(t gatewayv1.HTTPRouteFilterType) bool {
 	switch t {
 	case gatewayv1.HTTPRouteFilterRequestHeaderModifier, gatewayv1.HTTPRouteFilterResponseHeaderModifier:
 		return true // rules and backends alike
-	case gatewayv1.HTTPRouteFilterRequestRedirect:
+	case gatewayv1.HTTPRouteFilterRequestRedirect, gatewayv1.HTTPRouteFilterURLRewrite:
 		return p == httpRule
 	}
 	return false
@@ -94,11 +95,16 @@ func translateFilters(filters []gatewayv1.HTTPRouteFilter, p filterPlace) (ruleF
 			out.respHeaders, prob = headerChanges(f.ResponseHeaderModifier)
 		case gatewayv1.HTTPRouteFilterRequestRedirect:
 			out.redirect, prob = requestRedirect(f.RequestRedirect)
+		case gatewayv1.HTTPRouteFilterURLRewrite:
+			out.rewrite, prob = urlRewrite(f.URLRewrite)
 		}
 		if prob != nil {
 			prob.message = at + " (" + string(f.Type) + "): " + prob.message
 			return ruleFilters{}, prob
 		}
+	}
+	if seen[gatewayv1.HTTPRouteFilterRequestRedirect] && seen[gatewayv1.HTTPRouteFilterURLRewrite] {
+		return ruleFilters{}, incompatible("RequestRedirect and URLRewrite filters may not be combined")
 	}
 	return out, nil
 }
@@ -215,7 +221,8 @@ func (p rulePlan) checked() rulePlan {
 // has one match, of a path prefix: the prefix it replaces. A match
 // without a path is the API's default prefix "/".
 func prefixModifierMatches(f ruleFilters, matches []gatewayv1.HTTPRouteMatch) *ruleProblem {
-	prefix := f.redirect != nil && f.redirect.Path != nil && f.redirect.Path.Type == model.ReplacePrefixMatch
+	prefix := f.redirect != nil && f.redirect.Path != nil && f.redirect.Path.Type == model.ReplacePrefixMatch ||
+		f.rewrite != nil && f.rewrite.Path != nil && f.rewrite.Path.Type == model.ReplacePrefixMatch
 	if !prefix {
 		return nil
 	}

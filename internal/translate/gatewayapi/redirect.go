@@ -19,6 +19,9 @@ func requestRedirect(f *gatewayv1.HTTPRequestRedirectFilter) (*model.GatewayRedi
 		r.Scheme = *f.Scheme
 	}
 	if f.Hostname != nil {
+		if !validHostname(string(*f.Hostname)) {
+			return nil, unsupported("hostname %q is not a host name", *f.Hostname)
+		}
 		r.Hostname = string(*f.Hostname)
 	}
 	if f.Port != nil {

@@ -191,6 +191,7 @@ func httpRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 				RequestHeaders:  f.reqHeaders,
 				ResponseHeaders: f.respHeaders,
 				Redirect:        f.redirect,
+				Rewrite:         f.rewrite,
 				Backends:        actions,
 			}
 			if m.Method != nil {
