@@ -10,7 +10,9 @@ import (
 // (trailing slashes of the prefix and the replacement ignored, an empty
 // result is "/"); a full replacement replaces everything.
 func TestGatewayModifyPath(t *testing.T) {
-	prefix := func(v string) *model.PathModifier { return &model.PathModifier{Type: model.ReplacePrefixMatch, Value: v} }
+	prefix := func(v string) *model.PathModifier {
+		return &model.PathModifier{Type: model.ReplacePrefixMatch, Value: v}
+	}
 	for _, c := range []struct {
 		path, match string
 		pm          *model.PathModifier
