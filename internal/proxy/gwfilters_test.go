@@ -162,3 +162,27 @@ func TestGatewayURLRewrite(t *testing.T) {
 		}
 	}
 }
+
+// TestGatewayRedirectStatus: a redirect answers with its status code
+// (301, 302, 303, 307 or 308) and Location, whatever the method.
+func TestGatewayRedirectStatus(t *testing.T) {
+	t.Parallel()
+	var rules []model.GatewayRule
+	for _, code := range []int{301, 302, 303, 307, 308} {
+		r := prefixRule("/" + strconv.Itoa(code))
+		r.Redirect = &model.GatewayRedirect{Hostname: "example.org", Status: code}
+		rules = append(rules, r)
+	}
+	url, c := gatewayProxy(t, nil, rules...)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(url, "http://"))
+	for _, code := range []int{301, 302, 303, 307, 308} {
+		for _, method := range []string{http.MethodGet, http.MethodPost} {
+			req, _ := http.NewRequest(method, url+"/"+strconv.Itoa(code)+"/x?y=z", strings.NewReader("body"))
+			r := do(t, c, req)
+			want := "http://example.org:" + port + "/" + strconv.Itoa(code) + "/x?y=z"
+			if r.status != code || r.header.Get("Location") != want {
+				t.Errorf("%s %d: %d %q, want %d %q", method, code, r.status, r.header.Get("Location"), code, want)
+			}
+		}
+	}
+}

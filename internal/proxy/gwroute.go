@@ -362,7 +362,7 @@ func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusBadRequest)
 		return
 	}
-	rule, _ := gp.match(r.Host, clean, r.Method, r.Header, r.URL.RawQuery)
+	rule, l := gp.match(r.Host, clean, r.Method, r.Header, r.URL.RawQuery)
 	if rule == nil {
 		plainError(w, http.StatusNotFound)
 		return
@@ -380,7 +380,7 @@ func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w = gw
 	}
 	if rd := rule.r.Redirect; rd != nil {
-		http.Redirect(w, r, gatewayRedirect(r, rd, clean, rule.r.Path, h.li.scheme), rd.Status)
+		http.Redirect(w, r, gatewayRedirect(r, rd, clean, rule.r.Path, l), rd.Status)
 		return
 	}
 	if be == nil {
