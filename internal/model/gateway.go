@@ -56,6 +56,9 @@ type GatewayRule struct {
 	Redirect *GatewayRedirect `json:"redirect,omitempty"`
 	// Rewrite changes the Host and path sent upstream.
 	Rewrite *URLRewrite `json:"rewrite,omitempty"`
+	// Mirrors get a copy of the requests sent upstream, in the route's
+	// order.
+	Mirrors []GatewayMirror `json:"mirrors,omitempty"`
 	// Backends share the requests by weight, sorted by Backend (entries
 	// of one backend with different filters in the route's order). A
 	// backend whose reference did not resolve has Status 500 instead of
@@ -115,6 +118,17 @@ type URLRewrite struct {
 	Hostname string `json:"hostname,omitempty"`
 	// Path, when set, changes the path sent upstream.
 	Path *PathModifier `json:"path,omitempty"`
+}
+
+// GatewayMirror is a RequestMirror filter: a copy of a share of the
+// requests goes to one endpoint of Backend, whose answer is discarded.
+type GatewayMirror struct {
+	// Backend names an entry of Model.Backends.
+	Backend string `json:"backend"`
+	// Numerator out of Denominator requests are mirrored, picked at
+	// random; 0 < Numerator <= Denominator.
+	Numerator   int32 `json:"numerator"`
+	Denominator int32 `json:"denominator"`
 }
 
 // PathModifier replaces the path of a request: the whole of it, or the

@@ -1,11 +1,14 @@
 package proxy_test
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/straitgw/strait/internal/model"
 	"github.com/straitgw/strait/internal/proxy"
@@ -184,5 +187,103 @@ func TestGatewayRedirectStatus(t *testing.T) {
 				t.Errorf("%s %d: %d %q, want %d %q", method, code, r.status, r.header.Get("Location"), code, want)
 			}
 		}
+	}
+}
+
+// mirrorSink is a backend that records the requests it receives.
+type mirrorSink struct {
+	mu   sync.Mutex
+	seen []copyOf
+}
+
+type copyOf struct {
+	proto, host, uri, body string
+	header                 http.Header
+}
+
+func (s *mirrorSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	s.seen = append(s.seen, copyOf{proto: r.Proto, host: r.Host, uri: r.RequestURI, body: string(b), header: r.Header})
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusTeapot)
+}
+
+// settled returns what s received once nothing more arrived for 200 ms.
+func (s *mirrorSink) settled(t *testing.T) []copyOf {
+	t.Helper()
+	n := -1
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		s.mu.Lock()
+		m := len(s.seen)
+		s.mu.Unlock()
+		if m == n && m > 0 {
+			break
+		}
+		n = m
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]copyOf(nil), s.seen...)
+}
+
+// TestGatewayMirrors: each mirror gets a copy of the request as it is sent
+// upstream (headers changed, path rewritten, body kept), over HTTP/2 in
+// clear text for gRPC backends; the client gets the backend's answer; a
+// fraction mirrors about that share of the requests.
+func TestGatewayMirrors(t *testing.T) {
+	t.Parallel()
+	var m1, m2, some mirrorSink
+	_, ep1 := backendServer(t, &m1)
+	h2 := &http.Server{Handler: &m2, Protocols: new(http.Protocols)}
+	h2.Protocols.SetUnencryptedHTTP2(true)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = h2.Serve(ln) }()
+	t.Cleanup(func() { _ = h2.Close() })
+	_, epSome := backendServer(t, &some)
+	grpc := backend("m2", endpointOf(t, ln.Addr()))
+	grpc.Protocol = model.ProtocolGRPC
+
+	both := prefixRule("/mirror", "a")
+	both.RequestHeaders = &model.HeaderChanges{Set: []model.KV{{Name: "X-Header-Set", Value: "set"}}}
+	both.Rewrite = &model.URLRewrite{Hostname: "rewritten.example", Path: &model.PathModifier{Type: model.ReplacePrefixMatch, Value: "/new"}}
+	both.Mirrors = []model.GatewayMirror{{Backend: "m1", Numerator: 1, Denominator: 1}, {Backend: "m2", Numerator: 1, Denominator: 1}}
+	both.Backends[0].RequestHeaders = &model.HeaderChanges{Set: []model.KV{{Name: "X-Backend-Only", Value: "1"}}}
+	quarter := prefixRule("/quarter", "a")
+	quarter.Mirrors = []model.GatewayMirror{{Backend: "some", Numerator: 25, Denominator: 100}}
+	url, c := gatewayProxy(t, []model.Backend{backend("a", echoBackend(t, "a")), backend("m1", ep1), grpc, backend("some", epSome)}, both, quarter)
+
+	req, _ := http.NewRequest(http.MethodPost, url+"/mirror/x?q=1", strings.NewReader("payload"))
+	req.Host = "client.example"
+	r := do(t, c, req)
+	if e := decodeEcho(t, r); e.Body != "payload" || e.URI != "/new/x?q=1" {
+		t.Errorf("backend got %q at %s", e.Body, e.URI)
+	}
+	for name, sink := range map[string]*mirrorSink{"m1": &m1, "m2 (h2c)": &m2} {
+		got := sink.settled(t)
+		if len(got) != 1 {
+			t.Fatalf("%s: %d copies, want 1", name, len(got))
+		}
+		g := got[0]
+		if g.uri != "/new/x?q=1" || g.host != "rewritten.example" || g.body != "payload" || g.header.Get("X-Header-Set") != "set" || g.header.Get("X-Backend-Only") != "" {
+			t.Errorf("%s: copy %+v", name, g)
+		}
+		if name == "m2 (h2c)" && g.proto != "HTTP/2.0" {
+			t.Errorf("%s: copy over %s", name, g.proto)
+		}
+	}
+
+	const n = 400
+	for range n {
+		if r := get(t, c, url+"/quarter", ""); r.status != 200 {
+			t.Fatalf("/quarter: %d", r.status)
+		}
+	}
+	// 3 standard deviations of a binomial(400, 1/4) are 26.
+	if got := len(some.settled(t)); got < 100-26 || got > 100+26 {
+		t.Errorf("a quarter of %d requests mirrored %d", n, got)
 	}
 }

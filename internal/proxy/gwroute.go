@@ -48,6 +48,8 @@ type gwRule struct {
 	// reqHeaders and respHeaders are the rule's header filters; nil for
 	// none.
 	reqHeaders, respHeaders *gwHeaderOps
+	// mirrors get copies of the requests.
+	mirrors []gwMirror
 	// backends are the rule's backends, and weights their cumulative
 	// weights.
 	backends []gwBackend
@@ -184,6 +186,7 @@ func compileGatewayPort(ls []*model.Listener, backends map[string]*upstream.Back
 			if cr == nil {
 				continue
 			}
+			cr.mirrors = compileMirrors(r.Mirrors, backends)
 			var sum int32
 			for _, b := range r.Backends {
 				sum += b.Weight
@@ -394,6 +397,13 @@ func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rule.reqHeaders.apply(r.Header)
 	rewritePath(r, rule.r.Rewrite, clean, rule.r.Path)
+	if rule.mirrors != nil {
+		host := r.Host
+		if rt.upstreamHost != "" {
+			host = rt.upstreamHost
+		}
+		h.p.mirrorGateway(rule.mirrors, r, host, rt)
+	}
 	be.reqHeaders.apply(r.Header)
 	h.p.forward(w, r, rt, &h.li, nil)
 }

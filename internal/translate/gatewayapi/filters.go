@@ -19,6 +19,7 @@ type ruleFilters struct {
 	reqHeaders, respHeaders *model.HeaderChanges
 	redirect                *model.GatewayRedirect
 	rewrite                 *model.URLRewrite
+	mirrors                 []mirrorPlan
 }
 
 // ruleProblem is why a rule, or one backend of it, is answered 500.
@@ -56,6 +57,8 @@ func (p filterPlace) served(t gatewayv1.HTTPRouteFilterType) bool {
 		return true // rules and backends alike
 	case gatewayv1.HTTPRouteFilterRequestRedirect, gatewayv1.HTTPRouteFilterURLRewrite:
 		return p == httpRule
+	case gatewayv1.HTTPRouteFilterRequestMirror:
+		return p == httpRule || p == grpcRule
 	}
 	return false
 }
@@ -83,7 +86,7 @@ func translateFilters(filters []gatewayv1.HTTPRouteFilter, p filterPlace) (ruleF
 		if !p.served(f.Type) {
 			return ruleFilters{}, unsupported("%s: %s filters are not supported in %s", at, f.Type, p)
 		}
-		if seen[f.Type] {
+		if seen[f.Type] && f.Type != gatewayv1.HTTPRouteFilterRequestMirror {
 			return ruleFilters{}, incompatible("%s: a %s filter may appear only once", at, f.Type)
 		}
 		seen[f.Type] = true
@@ -97,6 +100,11 @@ func translateFilters(filters []gatewayv1.HTTPRouteFilter, p filterPlace) (ruleF
 			out.redirect, prob = requestRedirect(f.RequestRedirect)
 		case gatewayv1.HTTPRouteFilterURLRewrite:
 			out.rewrite, prob = urlRewrite(f.URLRewrite)
+		case gatewayv1.HTTPRouteFilterRequestMirror:
+			var m *mirrorPlan
+			if m, prob = requestMirror(f.RequestMirror); m != nil {
+				out.mirrors = append(out.mirrors, *m)
+			}
 		}
 		if prob != nil {
 			prob.message = at + " (" + string(f.Type) + "): " + prob.message

@@ -52,6 +52,7 @@ func routes(s *snapshot.Snapshot) []route {
 			for _, b := range rule.BackendRefs {
 				rt.backends = append(rt.backends, b.BackendObjectReference)
 			}
+			rt.backends = append(rt.backends, mirrorRefs(grpcFilters(rule.Filters))...)
 		}
 		rt.rules = planGRPC(&rt)
 		out = append(out, rt)
@@ -63,6 +64,7 @@ func routes(s *snapshot.Snapshot) []route {
 			for _, b := range rule.BackendRefs {
 				rt.backends = append(rt.backends, b.BackendObjectReference)
 			}
+			rt.backends = append(rt.backends, mirrorRefs(rule.Filters)...)
 		}
 		rt.rules = planHTTP(&rt)
 		out = append(out, rt)

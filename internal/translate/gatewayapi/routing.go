@@ -167,12 +167,14 @@ func httpRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 		plan := r.rules[ri]
 		f := plan.filters
 		var actions []model.WeightedAction
+		var mirrored []model.GatewayMirror
 		switch {
 		case plan.problem != nil:
 			actions = internalError()
 		case f.redirect != nil:
 			// Redirected: the backends are never asked.
 		default:
+			mirrored = mirrors(s, r, f.mirrors, "", backends)
 			actions = ruleBackends(s, r, plan.backends, "", backends)
 			if len(actions) == 0 {
 				// No backend to send to: the API wants a 500.
@@ -192,6 +194,7 @@ func httpRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 				ResponseHeaders: f.respHeaders,
 				Redirect:        f.redirect,
 				Rewrite:         f.rewrite,
+				Mirrors:         mirrored,
 				Backends:        actions,
 			}
 			if m.Method != nil {
@@ -355,7 +358,9 @@ func grpcRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 		plan := r.rules[ri]
 		f := plan.filters
 		actions := internalError()
+		var mirrored []model.GatewayMirror
 		if plan.problem == nil {
+			mirrored = mirrors(s, r, f.mirrors, model.ProtocolGRPC, backends)
 			if a := ruleBackends(s, r, plan.backends, model.ProtocolGRPC, backends); len(a) > 0 {
 				actions = a
 			}
@@ -371,6 +376,7 @@ func grpcRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 				Path:            grpcPath(m.Method),
 				RequestHeaders:  f.reqHeaders,
 				ResponseHeaders: f.respHeaders,
+				Mirrors:         mirrored,
 				Backends:        actions,
 			}
 			for _, h := range m.Headers {
