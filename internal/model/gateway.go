@@ -59,6 +59,8 @@ type GatewayRule struct {
 	// Mirrors get a copy of the requests sent upstream, in the route's
 	// order.
 	Mirrors []GatewayMirror `json:"mirrors,omitempty"`
+	// Timeouts bound the exchange; nil for the proxy's own.
+	Timeouts *GatewayTimeouts `json:"timeouts,omitempty"`
 	// Backends share the requests by weight, sorted by Backend (entries
 	// of one backend with different filters in the route's order). A
 	// backend whose reference did not resolve has Status 500 instead of
@@ -129,6 +131,19 @@ type GatewayMirror struct {
 	// random; 0 < Numerator <= Denominator.
 	Numerator   int32 `json:"numerator"`
 	Denominator int32 `json:"denominator"`
+}
+
+// GatewayTimeouts are a rule's timeouts, in milliseconds; 0 for none. A
+// request whose response has not begun when one passes is answered 504;
+// a response under way is cut.
+type GatewayTimeouts struct {
+	// RequestMillis bounds the whole exchange, from the request's arrival
+	// to the end of the response.
+	RequestMillis int64 `json:"requestMillis,omitempty"`
+	// BackendMillis bounds the exchange with the backend, from when the
+	// request starts being sent to the end of the response; it is no
+	// longer than RequestMillis when both are set.
+	BackendMillis int64 `json:"backendMillis,omitempty"`
 }
 
 // PathModifier replaces the path of a request: the whole of it, or the

@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -19,7 +20,17 @@ import (
 // that does not follow redirects.
 func gatewayProxy(t *testing.T, backends []model.Backend, rules ...model.GatewayRule) (string, *http.Client) {
 	t.Helper()
-	p := limitedProxy(t, proxy.ClientLimits{}, &model.Model{CatchAll: catchAll404()})
+	return gatewayProxyWith(t, testTimeouts, backends, rules...)
+}
+
+// gatewayProxyWith is gatewayProxy with the proxy's upstream timeouts.
+func gatewayProxyWith(t *testing.T, to proxy.Timeouts, backends []model.Backend, rules ...model.GatewayRule) (string, *http.Client) {
+	t.Helper()
+	p, err := proxy.New(proxy.Options{Timeouts: to, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.CloseTunnels)
 	addr := serveGateway(t, p)
 	_, ps, _ := net.SplitHostPort(addr)
 	port, _ := strconv.Atoi(ps)
@@ -285,5 +296,55 @@ func TestGatewayMirrors(t *testing.T) {
 	// 3 standard deviations of a binomial(400, 1/4) are 26.
 	if got := len(some.settled(t)); got < 100-26 || got > 100+26 {
 		t.Errorf("a quarter of %d requests mirrored %d", n, got)
+	}
+}
+
+// TestGatewayTimeouts: a request or backend timeout that passes before the
+// response begins is answered 504 without waiting for the backend; one
+// that passes while the response streams cuts it; a rule timeout longer
+// than the proxy's read timeout lets a slow backend answer, which
+// without it times out.
+func TestGatewayTimeouts(t *testing.T) {
+	t.Parallel()
+	request := prefixRule("/request", "a")
+	request.Timeouts = &model.GatewayTimeouts{RequestMillis: 300}
+	backendRule := prefixRule("/backend", "a")
+	backendRule.Timeouts = &model.GatewayTimeouts{BackendMillis: 300, RequestMillis: 5000}
+	long := prefixRule("/long", "a")
+	long.Timeouts = &model.GatewayTimeouts{RequestMillis: 5000}
+	sse := prefixRule("/sse", "a")
+	sse.Timeouts = &model.GatewayTimeouts{RequestMillis: 350}
+	none := prefixRule("/", "a")
+	// The proxy's read timeout is shorter than the long rule's.
+	read := 300 * time.Millisecond
+	url, c := gatewayProxyWith(t, proxy.Timeouts{Read: read}, []model.Backend{backend("a", echoBackend(t, "a"))}, request, backendRule, long, sse, none)
+
+	for _, tc := range []struct {
+		path string
+		want int
+		max  time.Duration
+	}{
+		{"/request", 200, time.Second},
+		{"/request?sleep=2s", 504, time.Second},
+		{"/backend?sleep=2s", 504, time.Second},
+		{"/backend?sleep=50ms", 200, time.Second},
+		{"/long?sleep=" + (read + 300*time.Millisecond).String(), 200, 5 * time.Second},
+		{"/none?sleep=" + (read + 300*time.Millisecond).String(), 504, 5 * time.Second},
+	} {
+		start := time.Now()
+		r := get(t, c, url+tc.path, "")
+		if r.status != tc.want || time.Since(start) > tc.max {
+			t.Errorf("%s: %d after %v, want %d within %v", tc.path, r.status, time.Since(start), tc.want, tc.max)
+		}
+	}
+
+	resp, err := c.Get(url + "/sse?n=20&interval=100ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || err == nil || strings.Count(string(body), "data:") >= 20 {
+		t.Errorf("stream past its timeout: %d, %d events, error %v; want it cut", resp.StatusCode, strings.Count(string(body), "data:"), err)
 	}
 }

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/straitgw/strait/internal/model"
@@ -63,12 +64,17 @@ func (o *gwHeaderOps) apply(h http.Header) {
 
 // gwResponse applies response header changes to the response of a
 // request, whoever writes it: the upstream's copied by respond, or
-// Strait's own answer.
+// Strait's own answer. It also refuses writes once a rule timeout passed
+// (gwtimeout.go).
 type gwResponse struct {
 	http.ResponseWriter
 	// changes apply in order: the rule's, then the backend's.
 	changes [2]*gwHeaderOps
 	wrote   bool
+	// ctx, when set, carries the rule's deadline: once it is done, writes
+	// fail and set cut.
+	ctx context.Context
+	cut bool
 }
 
 func (w *gwResponse) WriteHeader(code int) {
@@ -83,6 +89,10 @@ func (w *gwResponse) WriteHeader(code int) {
 }
 
 func (w *gwResponse) Write(b []byte) (int, error) {
+	if w.ctx != nil && w.ctx.Err() != nil {
+		w.cut = true
+		return 0, context.Cause(w.ctx)
+	}
 	if !w.wrote {
 		w.WriteHeader(http.StatusOK)
 	}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/straitgw/strait/internal/model"
 	"github.com/straitgw/strait/internal/proxy/upstream"
@@ -50,6 +51,8 @@ type gwRule struct {
 	reqHeaders, respHeaders *gwHeaderOps
 	// mirrors get copies of the requests.
 	mirrors []gwMirror
+	// timeouts bound the exchange; nil for none.
+	timeouts *gwTimeouts
 	// backends are the rule's backends, and weights their cumulative
 	// weights.
 	backends []gwBackend
@@ -187,6 +190,7 @@ func compileGatewayPort(ls []*model.Listener, backends map[string]*upstream.Back
 				continue
 			}
 			cr.mirrors = compileMirrors(r.Mirrors, backends)
+			cr.timeouts = compileTimeouts(r.Timeouts)
 			var sum int32
 			for _, b := range r.Backends {
 				sum += b.Weight
@@ -194,6 +198,10 @@ func compileGatewayPort(ls []*model.Listener, backends map[string]*upstream.Back
 				rt.headers = headers
 				if r.Rewrite != nil {
 					rt.upstreamHost = r.Rewrite.Hostname
+				}
+				if cr.timeouts != nil {
+					rt.timeouts.Read = max(rt.timeouts.Read, cr.timeouts.longest())
+					rt.timeouts.Send = max(rt.timeouts.Send, cr.timeouts.longest())
 				}
 				cr.backends = append(cr.backends, gwBackend{rt: rt,
 					reqHeaders: compileHeaderOps(b.RequestHeaders), respHeaders: compileHeaderOps(b.ResponseHeaders)})
@@ -370,13 +378,18 @@ func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusNotFound)
 		return
 	}
+	var start time.Time
+	if rule.timeouts != nil {
+		start = time.Now()
+	}
 	total := rule.total()
 	var be *gwBackend
 	if rule.r.Redirect == nil && total > 0 {
 		be = rule.pick(rand.Int32N(total))
 	}
-	if rule.respHeaders != nil || be != nil && be.respHeaders != nil {
-		gw := &gwResponse{ResponseWriter: w, changes: [2]*gwHeaderOps{rule.respHeaders}}
+	var gw *gwResponse
+	if rule.respHeaders != nil || be != nil && be.respHeaders != nil || rule.timeouts != nil {
+		gw = &gwResponse{ResponseWriter: w, changes: [2]*gwHeaderOps{rule.respHeaders}}
 		if be != nil {
 			gw.changes[1] = be.respHeaders
 		}
@@ -405,5 +418,9 @@ func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.p.mirrorGateway(rule.mirrors, r, host, rt)
 	}
 	be.reqHeaders.apply(r.Header)
+	if rule.timeouts != nil {
+		h.forwardWithin(gw, r, rt, rule.timeouts.deadline(start))
+		return
+	}
 	h.p.forward(w, r, rt, &h.li, nil)
 }

@@ -161,6 +161,7 @@ func droppedRules(ms []string) string {
 // the route attaches to.
 type rulePlan struct {
 	filters  ruleFilters
+	timeouts *model.GatewayTimeouts
 	backends []backendPlan
 	// problem, when set, has the rule answered 500.
 	problem *ruleProblem
@@ -181,6 +182,9 @@ func planHTTP(r *route) []rulePlan {
 		plan.filters, plan.problem = translateFilters(rule.Filters, httpRule)
 		if plan.problem == nil {
 			plan.problem = prefixModifierMatches(plan.filters, rule.Matches)
+		}
+		if plan.problem == nil {
+			plan.timeouts, plan.problem = ruleTimeouts(rule.Timeouts)
 		}
 		for j, b := range rule.BackendRefs {
 			bp := backendPlan{ref: b.BackendRef}

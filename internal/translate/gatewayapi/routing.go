@@ -195,6 +195,7 @@ func httpRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 				Redirect:        f.redirect,
 				Rewrite:         f.rewrite,
 				Mirrors:         mirrored,
+				Timeouts:        plan.timeouts,
 				Backends:        actions,
 			}
 			if m.Method != nil {
