@@ -61,6 +61,9 @@ type GatewayRule struct {
 	Mirrors []GatewayMirror `json:"mirrors,omitempty"`
 	// Timeouts bound the exchange; nil for the proxy's own.
 	Timeouts *GatewayTimeouts `json:"timeouts,omitempty"`
+	// CORS answers preflight requests and adds CORS headers to the
+	// responses of allowed origins.
+	CORS *GatewayCORS `json:"cors,omitempty"`
 	// Backends share the requests by weight, sorted by Backend (entries
 	// of one backend with different filters in the route's order). A
 	// backend whose reference did not resolve has Status 500 instead of
@@ -144,6 +147,27 @@ type GatewayTimeouts struct {
 	// request starts being sent to the end of the response; it is no
 	// longer than RequestMillis when both are set.
 	BackendMillis int64 `json:"backendMillis,omitempty"`
+}
+
+// GatewayCORS is a CORS filter. Allowed origins are echoed in
+// Access-Control-Allow-Origin.
+type GatewayCORS struct {
+	// AllowOrigins are "*" alone, for every origin, or lower-case
+	// "scheme://host:port" with the scheme's port written when the route
+	// left it out; host "*" is any host, and a host "*.suffix" any name
+	// of one label or more before the suffix.
+	AllowOrigins []string `json:"allowOrigins,omitempty"`
+	// AllowCredentials sends Access-Control-Allow-Credentials: true.
+	AllowCredentials bool `json:"allowCredentials,omitempty"`
+	// AllowMethods and AllowHeaders answer preflights; "*" alone answers
+	// with the method or headers the preflight asks for.
+	AllowMethods []string `json:"allowMethods,omitempty"`
+	AllowHeaders []string `json:"allowHeaders,omitempty"`
+	// ExposeHeaders are the response headers scripts may read; "*" alone
+	// is every one (with credentials, the names the response has).
+	ExposeHeaders []string `json:"exposeHeaders,omitempty"`
+	// MaxAgeSeconds is how long a preflight's answer may be cached.
+	MaxAgeSeconds int32 `json:"maxAgeSeconds"`
 }
 
 // PathModifier replaces the path of a request: the whole of it, or the

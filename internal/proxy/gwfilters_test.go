@@ -348,3 +348,83 @@ func TestGatewayTimeouts(t *testing.T) {
 		t.Errorf("stream past its timeout: %d, %d events, error %v; want it cut", resp.StatusCode, strings.Count(string(body), "data:"), err)
 	}
 }
+
+// TestGatewayCORS: preflights are answered 204, with the CORS headers
+// only for allowed origins (exact, with the scheme's port implied, or a
+// wildcard of any number of labels); "*" lists echo what the preflight
+// asks; responses to allowed origins carry the origin, credentials and
+// exposed headers in place of the upstream's.
+func TestGatewayCORS(t *testing.T) {
+	t.Parallel()
+	listed := prefixRule("/cors-1", "b")
+	listed.CORS = &model.GatewayCORS{
+		AllowOrigins:  []string{"https://www.foo.com:443", "https://*.bar.com:443"},
+		AllowMethods:  []string{"GET", "OPTIONS"},
+		AllowHeaders:  []string{"x-header-1", "x-header-2"},
+		ExposeHeaders: []string{"x-header-3", "x-header-4"}, AllowCredentials: true, MaxAgeSeconds: 3600,
+	}
+	wild := prefixRule("/cors-wildcard", "b")
+	wild.CORS = &model.GatewayCORS{AllowOrigins: []string{"*"}, AllowMethods: []string{"*"}, AllowHeaders: []string{"*"},
+		ExposeHeaders: []string{"*"}, AllowCredentials: true, MaxAgeSeconds: 5}
+	url, c := gatewayProxy(t, []model.Backend{backend("b", headerSetter(t, "b"))}, listed, wild)
+
+	send := func(method, path, origin string, h map[string]string) result {
+		req, _ := http.NewRequest(method, url+path, nil)
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		return do(t, c, req)
+	}
+	ask := map[string]string{"Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "x-header-1, x-header-2"}
+	for _, tc := range []struct {
+		name, method, path, origin string
+		status                     int
+		want                       map[string]string // "" for absent
+	}{
+		{"preflight, exact origin", "OPTIONS", "/cors-1", "https://www.foo.com", 204, map[string]string{
+			"Access-Control-Allow-Origin": "https://www.foo.com", "Access-Control-Allow-Methods": "GET, OPTIONS",
+			"Access-Control-Allow-Headers": "x-header-1, x-header-2", "Access-Control-Expose-Headers": "x-header-3, x-header-4",
+			"Access-Control-Max-Age": "3600", "Access-Control-Allow-Credentials": "true", "Vary": "Origin", "X-Backend": ""}},
+		{"preflight, explicit default port", "OPTIONS", "/cors-1", "https://www.foo.com:443", 204, map[string]string{
+			"Access-Control-Allow-Origin": "https://www.foo.com:443"}},
+		{"preflight, wildcard of two labels", "OPTIONS", "/cors-1", "https://xpto.www.bar.com", 204, map[string]string{
+			"Access-Control-Allow-Origin": "https://xpto.www.bar.com"}},
+		{"preflight, other origin", "OPTIONS", "/cors-1", "https://foobar.com", 204, map[string]string{
+			"Access-Control-Allow-Origin": "", "Access-Control-Allow-Methods": ""}},
+		{"preflight, other port", "OPTIONS", "/cors-1", "https://www.foo.com:8443", 204, map[string]string{
+			"Access-Control-Allow-Origin": ""}},
+		{"preflight, other scheme", "OPTIONS", "/cors-1", "http://www.foo.com", 204, map[string]string{
+			"Access-Control-Allow-Origin": ""}},
+		{"preflight, wildcards echo", "OPTIONS", "/cors-wildcard", "https://other.foo.com:12345", 204, map[string]string{
+			"Access-Control-Allow-Origin": "https://other.foo.com:12345", "Access-Control-Allow-Methods": "PUT",
+			"Access-Control-Allow-Headers": "x-header-1, x-header-2", "Access-Control-Allow-Credentials": "true"}},
+		{"request, exact origin", "GET", "/cors-1", "https://www.foo.com", 200, map[string]string{
+			"Access-Control-Allow-Origin": "https://www.foo.com", "Access-Control-Allow-Credentials": "true",
+			"Access-Control-Expose-Headers": "x-header-3, x-header-4", "Access-Control-Allow-Methods": "", "X-Backend": "b"}},
+		// The upstream's own answer stays for origins the filter does not
+		// allow.
+		{"request, other origin", "GET", "/cors-1", "https://foobar.com", 200, map[string]string{
+			"Access-Control-Allow-Origin": "https://upstream", "Access-Control-Allow-Credentials": "", "X-Backend": "b"}},
+		{"request without origin", "GET", "/cors-1", "", 200, map[string]string{"Access-Control-Allow-Origin": "https://upstream"}},
+		{"request, any origin with credentials", "PUT", "/cors-wildcard", "https://other.foo.com", 200, map[string]string{
+			"Access-Control-Allow-Origin": "https://other.foo.com", "Access-Control-Allow-Credentials": "true",
+			"Access-Control-Expose-Headers": "Content-Length, Content-Type, Vary, X-Backend, X-Custom"}},
+	} {
+		h := ask
+		if tc.method != "OPTIONS" {
+			h = map[string]string{"X-Respond": "Access-Control-Allow-Origin: https://upstream|X-Custom: 1"}
+		}
+		r := send(tc.method, tc.path, tc.origin, h)
+		if r.status != tc.status {
+			t.Errorf("%s: status %d, want %d", tc.name, r.status, tc.status)
+		}
+		for k, v := range tc.want {
+			if got := strings.Join(r.header.Values(k), ","); got != v {
+				t.Errorf("%s: %s %q, want %q", tc.name, k, got, v)
+			}
+		}
+	}
+}

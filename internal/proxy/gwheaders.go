@@ -68,7 +68,10 @@ func (o *gwHeaderOps) apply(h http.Header) {
 // (gwtimeout.go).
 type gwResponse struct {
 	http.ResponseWriter
-	// changes apply in order: the rule's, then the backend's.
+	// cors, when set, adds the CORS headers for origin, which it allows;
+	// changes apply after, in order: the rule's, then the backend's.
+	cors    *gwCORS
+	origin  string
 	changes [2]*gwHeaderOps
 	wrote   bool
 	// ctx, when set, carries the rule's deadline: once it is done, writes
@@ -81,6 +84,9 @@ func (w *gwResponse) WriteHeader(code int) {
 	if !w.wrote && code >= 200 {
 		w.wrote = true
 		h := w.ResponseWriter.Header()
+		if w.cors != nil {
+			w.cors.respond(h, w.origin)
+		}
 		for _, c := range w.changes {
 			c.apply(h)
 		}

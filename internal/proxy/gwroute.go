@@ -53,6 +53,8 @@ type gwRule struct {
 	mirrors []gwMirror
 	// timeouts bound the exchange; nil for none.
 	timeouts *gwTimeouts
+	// cors answers preflights and marks responses; nil for none.
+	cors *gwCORS
 	// backends are the rule's backends, and weights their cumulative
 	// weights.
 	backends []gwBackend
@@ -191,6 +193,7 @@ func compileGatewayPort(ls []*model.Listener, backends map[string]*upstream.Back
 			}
 			cr.mirrors = compileMirrors(r.Mirrors, backends)
 			cr.timeouts = compileTimeouts(r.Timeouts)
+			cr.cors = compileGatewayCORS(r.CORS)
 			var sum int32
 			for _, b := range r.Backends {
 				sum += b.Weight
@@ -387,13 +390,27 @@ func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rule.r.Redirect == nil && total > 0 {
 		be = rule.pick(rand.Int32N(total))
 	}
+	preflight := rule.cors != nil && isPreflight(r)
+	origin := ""
+	if rule.cors != nil && !preflight {
+		if o := r.Header.Get("Origin"); rule.cors.allows(o) {
+			origin = o
+		}
+	}
 	var gw *gwResponse
-	if rule.respHeaders != nil || be != nil && be.respHeaders != nil || rule.timeouts != nil {
+	if rule.respHeaders != nil || be != nil && be.respHeaders != nil || rule.timeouts != nil || origin != "" {
 		gw = &gwResponse{ResponseWriter: w, changes: [2]*gwHeaderOps{rule.respHeaders}}
 		if be != nil {
 			gw.changes[1] = be.respHeaders
 		}
+		if origin != "" {
+			gw.cors, gw.origin = rule.cors, origin
+		}
 		w = gw
+	}
+	if preflight {
+		rule.cors.preflight(w, r)
+		return
 	}
 	if rd := rule.r.Redirect; rd != nil {
 		http.Redirect(w, r, gatewayRedirect(r, rd, clean, rule.r.Path, l), rd.Status)

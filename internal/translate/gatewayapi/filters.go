@@ -20,6 +20,7 @@ type ruleFilters struct {
 	redirect                *model.GatewayRedirect
 	rewrite                 *model.URLRewrite
 	mirrors                 []mirrorPlan
+	cors                    *model.GatewayCORS
 }
 
 // ruleProblem is why a rule, or one backend of it, is answered 500.
@@ -55,7 +56,7 @@ func (p filterPlace) served(t gatewayv1.HTTPRouteFilterType) bool {
 	switch t {
 	case gatewayv1.HTTPRouteFilterRequestHeaderModifier, gatewayv1.HTTPRouteFilterResponseHeaderModifier:
 		return true // rules and backends alike
-	case gatewayv1.HTTPRouteFilterRequestRedirect, gatewayv1.HTTPRouteFilterURLRewrite:
+	case gatewayv1.HTTPRouteFilterRequestRedirect, gatewayv1.HTTPRouteFilterURLRewrite, gatewayv1.HTTPRouteFilterCORS:
 		return p == httpRule
 	case gatewayv1.HTTPRouteFilterRequestMirror:
 		return p == httpRule || p == grpcRule
@@ -100,6 +101,8 @@ func translateFilters(filters []gatewayv1.HTTPRouteFilter, p filterPlace) (ruleF
 			out.redirect, prob = requestRedirect(f.RequestRedirect)
 		case gatewayv1.HTTPRouteFilterURLRewrite:
 			out.rewrite, prob = urlRewrite(f.URLRewrite)
+		case gatewayv1.HTTPRouteFilterCORS:
+			out.cors, prob = corsFilter(f.CORS)
 		case gatewayv1.HTTPRouteFilterRequestMirror:
 			var m *mirrorPlan
 			if m, prob = requestMirror(f.RequestMirror); m != nil {

@@ -196,6 +196,7 @@ func httpRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 				Rewrite:         f.rewrite,
 				Mirrors:         mirrored,
 				Timeouts:        plan.timeouts,
+				CORS:            f.cors,
 				Backends:        actions,
 			}
 			if m.Method != nil {
