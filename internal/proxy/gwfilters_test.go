@@ -69,6 +69,22 @@ func headerSetter(t *testing.T, name string) model.Endpoint {
 	return ep
 }
 
+// h2cBackend is a gRPC backend (HTTP/2 in clear text) served by h.
+func h2cBackend(t *testing.T, name string, h http.Handler) model.Backend {
+	t.Helper()
+	srv := &http.Server{Handler: h, Protocols: new(http.Protocols)}
+	srv.Protocols.SetUnencryptedHTTP2(true)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	b := backend(name, endpointOf(t, ln.Addr()))
+	b.Protocol = model.ProtocolGRPC
+	return b
+}
+
 // TestGatewayResponseHeaders: a ResponseHeaderModifier sets (replacing the
 // upstream's values), adds (after them) and removes response headers,
 // whatever the case of the names, and applies to Strait's own answers as
@@ -246,17 +262,8 @@ func TestGatewayMirrors(t *testing.T) {
 	t.Parallel()
 	var m1, m2, some mirrorSink
 	_, ep1 := backendServer(t, &m1)
-	h2 := &http.Server{Handler: &m2, Protocols: new(http.Protocols)}
-	h2.Protocols.SetUnencryptedHTTP2(true)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = h2.Serve(ln) }()
-	t.Cleanup(func() { _ = h2.Close() })
 	_, epSome := backendServer(t, &some)
-	grpc := backend("m2", endpointOf(t, ln.Addr()))
-	grpc.Protocol = model.ProtocolGRPC
+	grpc := h2cBackend(t, "m2", &m2)
 
 	both := prefixRule("/mirror", "a")
 	both.RequestHeaders = &model.HeaderChanges{Set: []model.KV{{Name: "X-Header-Set", Value: "set"}}}
@@ -426,5 +433,43 @@ func TestGatewayCORS(t *testing.T) {
 				t.Errorf("%s: %s %q, want %q", tc.name, k, got, v)
 			}
 		}
+	}
+}
+
+// TestGatewayGRPCFilters: the header filters of a gRPC rule and of its
+// backend apply over HTTP/2 to the backend, and leave the trailers alone.
+func TestGatewayGRPCFilters(t *testing.T) {
+	t.Parallel()
+	grpc := h2cBackend(t, "g", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "Grpc-Status")
+		w.Header().Set("X-Tenant-Seen", r.Header.Get("X-Tenant")+"/"+r.Header.Get("X-Backend-Only")+"/"+r.Proto)
+		w.Header().Set("X-Header-Remove", "gone")
+		w.Header().Set("Content-Type", "application/grpc")
+		_, _ = w.Write([]byte("reply"))
+		w.(http.Flusher).Flush() // streamed: the trailers reach an HTTP/1.1 client
+		w.Header().Set("Grpc-Status", "0")
+	}))
+	rule := model.GatewayRule{Route: "GRPCRoute infra/g rule 0 match 0", Path: model.PathMatch{Type: "Exact", Value: "/echo.Echo/Ping"},
+		RequestHeaders:  &model.HeaderChanges{Add: []model.KV{{Name: "X-Tenant", Value: "t1"}}},
+		ResponseHeaders: &model.HeaderChanges{Set: []model.KV{{Name: "X-Header-Set", Value: "s"}}, Remove: []string{"X-Header-Remove"}},
+		Backends: []model.WeightedAction{{Action: model.Action{Backend: "g"}, Weight: 1,
+			RequestHeaders:  &model.HeaderChanges{Set: []model.KV{{Name: "X-Backend-Only", Value: "1"}}},
+			ResponseHeaders: &model.HeaderChanges{Add: []model.KV{{Name: "X-Backend", Value: "g"}}}}},
+	}
+	url, _ := gatewayProxy(t, []model.Backend{grpc}, rule)
+	resp, err := http.Post(url+"/echo.Echo/Ping", "application/grpc", strings.NewReader("ping"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if string(body) != "reply" || resp.Header.Get("X-Tenant-Seen") != "t1/1/HTTP/2.0" {
+		t.Errorf("backend answered %q, saw %q", body, resp.Header.Get("X-Tenant-Seen"))
+	}
+	if resp.Header.Get("X-Header-Set") != "s" || resp.Header.Get("X-Backend") != "g" || resp.Header.Get("X-Header-Remove") != "" {
+		t.Errorf("response headers %v", resp.Header)
+	}
+	if resp.Trailer.Get("Grpc-Status") != "0" {
+		t.Errorf("trailers %v, want Grpc-Status 0", resp.Trailer)
 	}
 }
