@@ -54,7 +54,8 @@ const (
 // served reports whether filters of type t are served at place p.
 func (p filterPlace) served(t gatewayv1.HTTPRouteFilterType) bool {
 	switch t {
-	case gatewayv1.HTTPRouteFilterRequestHeaderModifier, gatewayv1.HTTPRouteFilterResponseHeaderModifier:
+	case gatewayv1.HTTPRouteFilterRequestHeaderModifier, gatewayv1.HTTPRouteFilterResponseHeaderModifier,
+		gatewayv1.HTTPRouteFilterExtensionRef:
 		return true // rules and backends alike
 	case gatewayv1.HTTPRouteFilterRequestRedirect, gatewayv1.HTTPRouteFilterURLRewrite, gatewayv1.HTTPRouteFilterCORS:
 		return p == httpRule
@@ -75,9 +76,12 @@ func (p filterPlace) String() string {
 }
 
 // translateFilters translates the filters written at place p. A filter
-// may appear once, unless the API lets it repeat.
+// may appear once, unless the API lets it repeat. A problem with a
+// reference (an ExtensionRef: no extension filter is served) comes back
+// only when the filters have no other.
 func translateFilters(filters []gatewayv1.HTTPRouteFilter, p filterPlace) (ruleFilters, *ruleProblem) {
 	var out ruleFilters
+	var refProblem *ruleProblem
 	seen := map[gatewayv1.HTTPRouteFilterType]bool{}
 	for i, f := range filters {
 		at := fmt.Sprintf("filters[%d]", i)
@@ -87,7 +91,7 @@ func translateFilters(filters []gatewayv1.HTTPRouteFilter, p filterPlace) (ruleF
 		if !p.served(f.Type) {
 			return ruleFilters{}, unsupported("%s: %s filters are not supported in %s", at, f.Type, p)
 		}
-		if seen[f.Type] && f.Type != gatewayv1.HTTPRouteFilterRequestMirror {
+		if seen[f.Type] && f.Type != gatewayv1.HTTPRouteFilterRequestMirror && f.Type != gatewayv1.HTTPRouteFilterExtensionRef {
 			return ruleFilters{}, incompatible("%s: a %s filter may appear only once", at, f.Type)
 		}
 		seen[f.Type] = true
@@ -108,6 +112,12 @@ func translateFilters(filters []gatewayv1.HTTPRouteFilter, p filterPlace) (ruleF
 			if m, prob = requestMirror(f.RequestMirror); m != nil {
 				out.mirrors = append(out.mirrors, *m)
 			}
+		case gatewayv1.HTTPRouteFilterExtensionRef:
+			if refProblem == nil {
+				refProblem = extensionRef(f.ExtensionRef)
+				refProblem.message = at + ": " + refProblem.message
+			}
+			continue
 		}
 		if prob != nil {
 			prob.message = at + " (" + string(f.Type) + "): " + prob.message
@@ -117,7 +127,21 @@ func translateFilters(filters []gatewayv1.HTTPRouteFilter, p filterPlace) (ruleF
 	if seen[gatewayv1.HTTPRouteFilterRequestRedirect] && seen[gatewayv1.HTTPRouteFilterURLRewrite] {
 		return ruleFilters{}, incompatible("RequestRedirect and URLRewrite filters may not be combined")
 	}
+	if refProblem != nil {
+		return ruleFilters{}, refProblem
+	}
 	return out, nil
+}
+
+// extensionRef is the problem of an ExtensionRef filter: Strait serves no
+// extension filter, so the reference never resolves, and the requests it
+// would have processed are answered 500 (the API forbids skipping it).
+func extensionRef(ref *gatewayv1.LocalObjectReference) *ruleProblem {
+	if ref == nil {
+		return &ruleProblem{reason: gatewayv1.RouteReasonUnsupportedValue, message: "an ExtensionRef filter without its extensionRef"}
+	}
+	return &ruleProblem{reason: gatewayv1.RouteReasonInvalidKind, ref: true,
+		message: fmt.Sprintf("ExtensionRef to %s %q of group %q: no extension filter kind is supported", ref.Kind, ref.Name, ref.Group)}
 }
 
 // knownFilter reports whether t is a filter type of the API.
@@ -175,6 +199,9 @@ type rulePlan struct {
 type backendPlan struct {
 	ref     gatewayv1.BackendRef
 	filters ruleFilters
+	// unresolved marks a backend whose filters name what does not
+	// resolve: its share of the requests is answered 500.
+	unresolved *ruleProblem
 }
 
 // planHTTP translates the filters of an HTTPRoute's rules and backends.
@@ -190,13 +217,7 @@ func planHTTP(r *route) []rulePlan {
 			plan.timeouts, plan.problem = ruleTimeouts(rule.Timeouts)
 		}
 		for j, b := range rule.BackendRefs {
-			bp := backendPlan{ref: b.BackendRef}
-			var p *ruleProblem
-			if bp.filters, p = translateFilters(b.Filters, httpBackend); p != nil && plan.problem == nil {
-				p.message = fmt.Sprintf("backendRefs[%d].%s", j, p.message)
-				plan.problem = p
-			}
-			plan.backends = append(plan.backends, bp)
+			plan.addBackend(j, b.BackendRef, b.Filters, httpBackend)
 		}
 		out[i] = plan.checked()
 	}
@@ -210,17 +231,30 @@ func planGRPC(r *route) []rulePlan {
 		plan := rulePlan{}
 		plan.filters, plan.problem = translateFilters(grpcFilters(rule.Filters), grpcRule)
 		for j, b := range rule.BackendRefs {
-			bp := backendPlan{ref: b.BackendRef}
-			var p *ruleProblem
-			if bp.filters, p = translateFilters(grpcFilters(b.Filters), grpcBackend); p != nil && plan.problem == nil {
-				p.message = fmt.Sprintf("backendRefs[%d].%s", j, p.message)
-				plan.problem = p
-			}
-			plan.backends = append(plan.backends, bp)
+			plan.addBackend(j, b.BackendRef, grpcFilters(b.Filters), grpcBackend)
 		}
 		out[i] = plan.checked()
 	}
 	return out
+}
+
+// addBackend adds backend reference j of the rule with its filters. Their
+// problems make the rule invalid, unless they are about a reference,
+// which only has the backend answered 500.
+func (p *rulePlan) addBackend(j int, ref gatewayv1.BackendRef, filters []gatewayv1.HTTPRouteFilter, place filterPlace) {
+	bp := backendPlan{ref: ref}
+	f, prob := translateFilters(filters, place)
+	switch {
+	case prob == nil:
+		bp.filters = f
+	case prob.ref:
+		prob.message = fmt.Sprintf("backendRefs[%d].%s", j, prob.message)
+		bp.unresolved = prob
+	case p.problem == nil:
+		prob.message = fmt.Sprintf("backendRefs[%d].%s", j, prob.message)
+		p.problem = prob
+	}
+	p.backends = append(p.backends, bp)
 }
 
 // checked is the plan with nothing of its filters left when it has a
@@ -263,12 +297,17 @@ func (r *route) invalidRules() (n int, reason gatewayv1.RouteConditionReason, ms
 	return n, reason, msgs
 }
 
-// unresolvedFilter returns the first problem of r's rules that is about a
-// reference, or nil.
+// unresolvedFilter returns the first problem of r's rules and their
+// backends that is about a reference, or nil.
 func (r *route) unresolvedFilter() *ruleProblem {
-	for _, p := range r.rules {
+	for i, p := range r.rules {
 		if p.problem != nil && p.problem.ref {
-			return p.problem
+			return &ruleProblem{reason: p.problem.reason, message: ruleMessage(i, p.problem), ref: true}
+		}
+		for _, b := range p.backends {
+			if b.unresolved != nil {
+				return &ruleProblem{reason: b.unresolved.reason, message: ruleMessage(i, b.unresolved), ref: true}
+			}
 		}
 	}
 	return nil

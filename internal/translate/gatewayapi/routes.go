@@ -113,8 +113,9 @@ func routeStatuses(s *snapshot.Snapshot, gws []GatewayStatus, opts Options) ([]R
 				if invalid == len(r.rules) {
 					reason, message = invalidReason, joinMessages(invalidMessages)
 				} else {
-					partial = append(partial, condition(string(gatewayv1.RouteConditionPartiallyInvalid), true, string(invalidReason),
-						droppedRules(invalidMessages), r.generation))
+					// The API's one reason for PartiallyInvalid.
+					partial = append(partial, condition(string(gatewayv1.RouteConditionPartiallyInvalid), true,
+						string(gatewayv1.RouteReasonUnsupportedValue), droppedRules(invalidMessages), r.generation))
 				}
 			}
 			rs.Parents = append(rs.Parents, gatewayv1.RouteParentStatus{

@@ -275,7 +275,8 @@ func ruleBackends(s *snapshot.Snapshot, r *route, refs []backendPlan, proto mode
 			continue
 		}
 		wa := model.WeightedAction{Action: model.Action{Status: 500}, Weight: w}
-		if name, b, ok := serviceBackend(s, r, ref.BackendObjectReference, proto); ok {
+		// A backend whose filters cannot be applied is answered 500.
+		if name, b, ok := serviceBackend(s, r, ref.BackendObjectReference, proto); ok && bp.unresolved == nil {
 			backends[name] = b
 			wa.Action = model.Action{Backend: name}
 			wa.RequestHeaders, wa.ResponseHeaders = bp.filters.reqHeaders, bp.filters.respHeaders
