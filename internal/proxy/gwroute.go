@@ -40,51 +40,14 @@ type gwHost struct {
 	rules []*gwRule
 }
 
-// gwRule is a compiled rule.
+// gwRule is a compiled rule: its conditions, and what it does to the
+// requests it takes (gwactions.go).
 type gwRule struct {
 	r       *model.GatewayRule
 	path    func(string) bool
 	headers []gwValue
 	query   []gwValue
-	// reqHeaders and respHeaders are the rule's header filters; nil for
-	// none.
-	reqHeaders, respHeaders *gwHeaderOps
-	// mirrors get copies of the requests.
-	mirrors []gwMirror
-	// timeouts bound the exchange; nil for none.
-	timeouts *gwTimeouts
-	// cors answers preflights and marks responses; nil for none.
-	cors *gwCORS
-	// backends are the rule's backends, and weights their cumulative
-	// weights.
-	backends []gwBackend
-	weights  []int32
-}
-
-// gwBackend is one backend of a rule: a route of its own, with the
-// backend's header filters.
-type gwBackend struct {
-	rt                      *route
-	reqHeaders, respHeaders *gwHeaderOps
-}
-
-// pick chooses a backend by weight; n is a random number below the total
-// weight.
-func (r *gwRule) pick(n int32) *gwBackend {
-	for i, w := range r.weights {
-		if n < w {
-			return &r.backends[i]
-		}
-	}
-	return nil
-}
-
-// total is the sum of the rule's weights.
-func (r *gwRule) total() int32 {
-	if len(r.weights) == 0 {
-		return 0
-	}
-	return r.weights[len(r.weights)-1]
+	gwActions
 }
 
 // gwValue is a compiled header or query condition.
@@ -191,25 +154,7 @@ func compileGatewayPort(ls []*model.Listener, backends map[string]*upstream.Back
 			if cr == nil {
 				continue
 			}
-			cr.mirrors = compileMirrors(r.Mirrors, backends)
-			cr.timeouts = compileTimeouts(r.Timeouts)
-			cr.cors = compileGatewayCORS(r.CORS)
-			var sum int32
-			for _, b := range r.Backends {
-				sum += b.Weight
-				rt := compileAction(r.Route, b.Action, backends, to)
-				rt.headers = headers
-				if r.Rewrite != nil {
-					rt.upstreamHost = r.Rewrite.Hostname
-				}
-				if cr.timeouts != nil {
-					rt.timeouts.Read = max(rt.timeouts.Read, cr.timeouts.longest())
-					rt.timeouts.Send = max(rt.timeouts.Send, cr.timeouts.longest())
-				}
-				cr.backends = append(cr.backends, gwBackend{rt: rt,
-					reqHeaders: compileHeaderOps(b.RequestHeaders), respHeaders: compileHeaderOps(b.ResponseHeaders)})
-				cr.weights = append(cr.weights, sum)
-			}
+			cr.compileActions(backends, to, headers)
 			hosts := r.Hostnames
 			if len(hosts) == 0 {
 				hosts = []string{l.Hostname}
@@ -223,8 +168,10 @@ func compileGatewayPort(ls []*model.Listener, backends map[string]*upstream.Back
 	return p
 }
 
+// compileGatewayRule compiles a rule's conditions; nil when one does not
+// compile.
 func compileGatewayRule(r *model.GatewayRule) *gwRule {
-	cr := &gwRule{r: r, reqHeaders: compileHeaderOps(r.RequestHeaders), respHeaders: compileHeaderOps(r.ResponseHeaders)}
+	cr := &gwRule{r: r}
 	switch r.Path.Type {
 	case "Exact":
 		v := r.Path.Value
@@ -361,6 +308,13 @@ type gwHandler struct {
 	li   listenerInfo
 }
 
+// ServeHTTP routes a request by the rules of its listener. A rule's
+// filters apply in one order whatever the order the route wrote them in:
+// a CORS preflight is answered, a redirect answered, then the request's
+// headers change, its URL is rewritten, mirrors get copies, the picked
+// backend's header changes apply, and the request is forwarded within the
+// rule's timeouts. As the response begins, the CORS headers, then the
+// rule's and the backend's header changes apply to it.
 func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := h.p.gen.Load()
 	gp := g.gwPorts[h.port]
@@ -397,15 +351,8 @@ func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			origin = o
 		}
 	}
-	var gw *gwResponse
-	if rule.respHeaders != nil || be != nil && be.respHeaders != nil || rule.timeouts != nil || origin != "" {
-		gw = &gwResponse{ResponseWriter: w, changes: [2]*gwHeaderOps{rule.respHeaders}}
-		if be != nil {
-			gw.changes[1] = be.respHeaders
-		}
-		if origin != "" {
-			gw.cors, gw.origin = rule.cors, origin
-		}
+	gw := rule.response(w, be, origin)
+	if gw != nil {
 		w = gw
 	}
 	if preflight {
