@@ -67,7 +67,9 @@ type GatewayRule struct {
 	// Backends share the requests by weight, sorted by Backend (entries
 	// of one backend with different filters in the route's order). A
 	// backend whose reference did not resolve has Status 500 instead of
-	// a Backend, and gets its share of requests answered so.
+	// a Backend, and gets its share of requests answered so; a rule that
+	// cannot be served as written has that one backend and no filters. A
+	// redirect has none.
 	Backends []WeightedAction `json:"backends,omitempty"`
 }
 
