@@ -53,11 +53,27 @@ type GatewayRule struct {
 	Query   []ValueMatch `json:"query,omitempty"`
 	// RequestHeaders change the request sent upstream.
 	RequestHeaders *HeaderChanges `json:"requestHeaders,omitempty"`
+	// ResponseHeaders change the response sent to the client, whoever
+	// answered it.
+	ResponseHeaders *HeaderChanges `json:"responseHeaders,omitempty"`
 	// Redirect answers with a redirect instead of proxying.
 	Redirect *GatewayRedirect `json:"redirect,omitempty"`
-	// Backends share the requests by weight, sorted by Backend. A
+	// Rewrite changes the Host and path sent upstream.
+	Rewrite *URLRewrite `json:"rewrite,omitempty"`
+	// Mirrors get a copy of the requests sent upstream, in the route's
+	// order.
+	Mirrors []GatewayMirror `json:"mirrors,omitempty"`
+	// Timeouts bound the exchange; nil for the proxy's own.
+	Timeouts *GatewayTimeouts `json:"timeouts,omitempty"`
+	// CORS answers preflight requests and adds CORS headers to the
+	// responses of allowed origins.
+	CORS *GatewayCORS `json:"cors,omitempty"`
+	// Backends share the requests by weight, sorted by Backend (entries
+	// of one backend with different filters in the route's order). A
 	// backend whose reference did not resolve has Status 500 instead of
-	// a Backend, and gets its share of requests answered so.
+	// a Backend, and gets its share of requests answered so; a rule that
+	// cannot be served as written has that one backend and no filters. A
+	// redirect has none.
 	Backends []WeightedAction `json:"backends,omitempty"`
 }
 
@@ -77,7 +93,8 @@ type ValueMatch struct {
 	Value string `json:"value"`
 }
 
-// HeaderChanges set, add and remove headers, in that order.
+// HeaderChanges set, add and remove headers, in that order. Names are as
+// the route wrote them; no name appears twice.
 type HeaderChanges struct {
 	Set    []KV     `json:"set,omitempty"`
 	Add    []KV     `json:"add,omitempty"`
@@ -93,21 +110,97 @@ type KV struct {
 // GatewayRedirect is a RequestRedirect filter: unset parts keep the
 // request's.
 type GatewayRedirect struct {
+	// Scheme is "http", "https" or empty for the listener's.
 	Scheme   string `json:"scheme,omitempty"`
 	Hostname string `json:"hostname,omitempty"`
-	// Port, 0 to keep the request's (or the scheme's default when the
-	// scheme changes).
+	// Port, 0 for the scheme's well-known port when Scheme is set, else
+	// the listener's port. Port 80 with http and 443 with https are
+	// left out of the Location.
 	Port int32 `json:"port,omitempty"`
-	// Path replaces the whole path (ReplaceFullPath) or, with Prefix
-	// set, the matched prefix (ReplacePrefixMatch).
-	Path       string `json:"path,omitempty"`
-	PrefixPath bool   `json:"prefixPath,omitempty"`
-	// Status is 301 or 302 (the default).
+	// Path, when set, changes the path.
+	Path *PathModifier `json:"path,omitempty"`
+	// Status is 301, 302 (the default), 303, 307 or 308.
 	Status int `json:"status"`
 }
+
+// URLRewrite is a URLRewrite filter: unset parts keep the request's.
+type URLRewrite struct {
+	// Hostname replaces the Host header sent upstream.
+	Hostname string `json:"hostname,omitempty"`
+	// Path, when set, changes the path sent upstream.
+	Path *PathModifier `json:"path,omitempty"`
+}
+
+// GatewayMirror is a RequestMirror filter: a copy of a share of the
+// requests goes to one endpoint of Backend, whose answer is discarded.
+type GatewayMirror struct {
+	// Backend names an entry of Model.Backends.
+	Backend string `json:"backend"`
+	// Numerator out of Denominator requests are mirrored, picked at
+	// random; 0 < Numerator <= Denominator.
+	Numerator   int32 `json:"numerator"`
+	Denominator int32 `json:"denominator"`
+}
+
+// GatewayTimeouts are a rule's timeouts, in milliseconds; 0 for none. A
+// request whose response has not begun when one passes is answered 504;
+// a response under way is cut.
+type GatewayTimeouts struct {
+	// RequestMillis bounds the whole exchange, from the request's arrival
+	// to the end of the response.
+	RequestMillis int64 `json:"requestMillis,omitempty"`
+	// BackendMillis bounds the exchange with the backend, from when the
+	// request starts being sent to the end of the response; it is no
+	// longer than RequestMillis when both are set.
+	BackendMillis int64 `json:"backendMillis,omitempty"`
+}
+
+// GatewayCORS is a CORS filter. Allowed origins are echoed in
+// Access-Control-Allow-Origin.
+type GatewayCORS struct {
+	// AllowOrigins are "*" alone, for every origin, or lower-case
+	// "scheme://host:port" with the scheme's port written when the route
+	// left it out; host "*" is any host, and a host "*.suffix" any name
+	// of one label or more before the suffix.
+	AllowOrigins []string `json:"allowOrigins,omitempty"`
+	// AllowCredentials sends Access-Control-Allow-Credentials: true.
+	AllowCredentials bool `json:"allowCredentials,omitempty"`
+	// AllowMethods and AllowHeaders answer preflights; "*" alone answers
+	// with the method or headers the preflight asks for.
+	AllowMethods []string `json:"allowMethods,omitempty"`
+	AllowHeaders []string `json:"allowHeaders,omitempty"`
+	// ExposeHeaders are the response headers scripts may read; "*" alone
+	// is every one (with credentials, the names the response has).
+	ExposeHeaders []string `json:"exposeHeaders,omitempty"`
+	// MaxAgeSeconds is how long a preflight's answer may be cached.
+	MaxAgeSeconds int32 `json:"maxAgeSeconds"`
+}
+
+// PathModifier replaces the path of a request: the whole of it, or the
+// prefix the rule's PathPrefix match matched (whole segments; a trailing
+// slash of either the prefix or Value is ignored, and an empty result is
+// "/").
+type PathModifier struct {
+	Type  PathModifierType `json:"type"`
+	Value string           `json:"value"`
+}
+
+// PathModifierType says what a PathModifier replaces.
+type PathModifierType string
+
+// Path modifiers.
+const (
+	ReplaceFullPath    PathModifierType = "ReplaceFullPath"
+	ReplacePrefixMatch PathModifierType = "ReplacePrefixMatch"
+)
 
 // WeightedAction is one backend of a rule and its weight.
 type WeightedAction struct {
 	Action
 	Weight int32 `json:"weight"`
+	// RequestHeaders and ResponseHeaders are the backend's own header
+	// filters, applied after the rule's to the requests sent to it and
+	// their responses.
+	RequestHeaders  *HeaderChanges `json:"requestHeaders,omitempty"`
+	ResponseHeaders *HeaderChanges `json:"responseHeaders,omitempty"`
 }

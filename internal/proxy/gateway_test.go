@@ -55,7 +55,7 @@ func TestGatewayRouting(t *testing.T) {
 				{Route: "headers", Path: model.PathMatch{Type: "Exact", Value: "/headers"}, Backends: weighted(1),
 					RequestHeaders: &model.HeaderChanges{Set: []model.KV{{Name: "X-Set", Value: "s"}}, Add: []model.KV{{Name: "X-Add", Value: "a"}}, Remove: []string{"X-Remove"}}},
 				{Route: "redirect", Path: model.PathMatch{Type: "PathPrefix", Value: "/old"},
-					Redirect: &model.GatewayRedirect{Scheme: "https", Path: "/new", PrefixPath: true, Status: 301}},
+					Redirect: &model.GatewayRedirect{Scheme: "https", Path: &model.PathModifier{Type: model.ReplacePrefixMatch, Value: "/new"}, Status: 301}},
 				{Route: "broken", Path: model.PathMatch{Type: "PathPrefix", Value: "/broken"}, Backends: []model.WeightedAction{{Action: model.Action{Status: 500}, Weight: 1}}},
 				{Route: "b-only", Hostnames: []string{"b.example.com"}, Path: model.PathMatch{Type: "PathPrefix", Value: "/"}, Backends: weighted(0, 1)},
 				{Route: "split", Path: model.PathMatch{Type: "PathPrefix", Value: "/"}, Backends: weighted(3, 1)},

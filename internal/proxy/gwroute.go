@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/straitgw/strait/internal/model"
 	"github.com/straitgw/strait/internal/proxy/upstream"
@@ -53,35 +54,14 @@ type gwHost struct {
 	rules []*gwRule
 }
 
-// gwRule is a compiled rule.
+// gwRule is a compiled rule: its conditions, and what it does to the
+// requests it takes (gwactions.go).
 type gwRule struct {
 	r       *model.GatewayRule
 	path    func(string) bool
 	headers []gwValue
 	query   []gwValue
-	// routes are the rule's backends, each a route of its own, and
-	// weights their cumulative weights.
-	routes  []*route
-	weights []int32
-}
-
-// pick chooses a backend by weight; n is a random number below the total
-// weight.
-func (r *gwRule) pick(n int32) *route {
-	for i, w := range r.weights {
-		if n < w {
-			return r.routes[i]
-		}
-	}
-	return nil
-}
-
-// total is the sum of the rule's weights.
-func (r *gwRule) total() int32 {
-	if len(r.weights) == 0 {
-		return 0
-	}
-	return r.weights[len(r.weights)-1]
+	gwActions
 }
 
 // gwValue is a compiled header or query condition.
@@ -203,14 +183,7 @@ func compileGatewayPort(ls []*model.Listener, backends map[string]*upstream.Back
 			if cr == nil {
 				continue
 			}
-			var sum int32
-			for _, b := range r.Backends {
-				sum += b.Weight
-				rt := compileAction(r.Route, b.Action, backends, to)
-				rt.headers = headers
-				cr.routes = append(cr.routes, rt)
-				cr.weights = append(cr.weights, sum)
-			}
+			cr.compileActions(backends, to, headers)
 			hosts := r.Hostnames
 			if len(hosts) == 0 {
 				hosts = []string{l.Hostname}
@@ -224,6 +197,8 @@ func compileGatewayPort(ls []*model.Listener, backends map[string]*upstream.Back
 	return p
 }
 
+// compileGatewayRule compiles a rule's conditions; nil when one does not
+// compile.
 func compileGatewayRule(r *model.GatewayRule) *gwRule {
 	cr := &gwRule{r: r}
 	switch r.Path.Type {
@@ -348,6 +323,13 @@ type gwHandler struct {
 	li  listenerInfo
 }
 
+// ServeHTTP routes a request by the rules of its listener. A rule's
+// filters apply in one order whatever the order the route wrote them in:
+// a CORS preflight is answered, a redirect answered, then the request's
+// headers change, its URL is rewritten, mirrors get copies, the picked
+// backend's header changes apply, and the request is forwarded within the
+// rule's timeouts. As the response begins, the CORS headers, then the
+// rule's and the backend's header changes apply to it.
 func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g := h.p.gen.Load()
 	gp := g.gwPorts[h.key]
@@ -355,71 +337,69 @@ func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		plainError(w, http.StatusNotFound)
 		return
 	}
-	rule, _ := gp.match(r.Host, r.URL.Path, r.Method, r.Header, r.URL.RawQuery)
+	// Routes match, and backends receive, the path with duplicate slashes
+	// merged and dot segments resolved, as on the Ingress listeners.
+	clean, ok := normalizePath(r.URL.Path)
+	if !ok {
+		h.p.stats.limitHit(LimitMalformed)
+		plainError(w, http.StatusBadRequest)
+		return
+	}
+	rule, l := gp.match(r.Host, clean, r.Method, r.Header, r.URL.RawQuery)
 	if rule == nil {
 		plainError(w, http.StatusNotFound)
 		return
 	}
-	if rd := rule.r.Redirect; rd != nil {
-		http.Redirect(w, r, gatewayRedirect(r, rd, rule.r.Path, h.li.scheme), rd.Status)
-		return
-	}
-	if c := rule.r.RequestHeaders; c != nil {
-		for _, kv := range c.Set {
-			r.Header.Set(kv.Name, kv.Value)
-		}
-		for _, kv := range c.Add {
-			r.Header.Add(kv.Name, kv.Value)
-		}
-		for _, name := range c.Remove {
-			r.Header.Del(name)
-		}
+	var start time.Time
+	if rule.timeouts != nil {
+		start = time.Now()
 	}
 	total := rule.total()
-	if total <= 0 {
+	var be *gwBackend
+	if rule.r.Redirect == nil && total > 0 {
+		be = rule.pick(rand.Int32N(total))
+	}
+	preflight := rule.cors != nil && isPreflight(r)
+	origin := ""
+	if rule.cors != nil && !preflight {
+		if o := r.Header.Get("Origin"); rule.cors.allows(o) {
+			origin = o
+		}
+	}
+	gw := rule.response(w, be, origin)
+	if gw != nil {
+		w = gw
+	}
+	if preflight {
+		rule.cors.preflight(w, r)
+		return
+	}
+	if rd := rule.r.Redirect; rd != nil {
+		http.Redirect(w, r, gatewayRedirect(r, rd, clean, rule.r.Path, l), rd.Status)
+		return
+	}
+	if be == nil {
 		plainError(w, http.StatusInternalServerError)
 		return
 	}
-	rt := rule.pick(rand.Int32N(total))
+	rt := be.rt
 	if rt.backend == nil {
 		plainError(w, cmp.Or(rt.status, http.StatusInternalServerError))
 		return
 	}
-	h.p.forward(w, r, rt, &h.li, nil)
-}
-
-// gatewayRedirect is the Location of a RequestRedirect: the request's
-// URL with the parts the filter sets replaced.
-func gatewayRedirect(r *http.Request, rd *model.GatewayRedirect, match model.PathMatch, scheme string) string {
-	u := url.URL{Scheme: scheme, Host: stripPort(r.Host), Path: r.URL.Path, RawQuery: r.URL.RawQuery}
-	port := ""
-	if _, p, err := net.SplitHostPort(r.Host); err == nil {
-		port = p
-	}
-	if rd.Scheme != "" && rd.Scheme != scheme {
-		u.Scheme, port = rd.Scheme, "" // the new scheme's default port
-	}
-	if rd.Hostname != "" {
-		u.Host = rd.Hostname
-	}
-	if rd.Port != 0 {
-		port = strconv.Itoa(int(rd.Port))
-	}
-	if port == "80" && u.Scheme == "http" || port == "443" && u.Scheme == "https" {
-		port = ""
-	}
-	if port != "" {
-		u.Host = net.JoinHostPort(u.Host, port)
-	}
-	switch {
-	case rd.PrefixPath && match.Type != "Exact":
-		rest := strings.TrimPrefix(u.Path, strings.TrimSuffix(match.Value, "/"))
-		u.Path = strings.TrimSuffix(rd.Path, "/") + rest
-		if u.Path == "" {
-			u.Path = "/"
+	rule.reqHeaders.apply(r.Header)
+	rewritePath(r, rule.r.Rewrite, clean, rule.r.Path)
+	if rule.mirrors != nil {
+		host := r.Host
+		if rt.upstreamHost != "" {
+			host = rt.upstreamHost
 		}
-	case rd.Path != "":
-		u.Path = rd.Path
+		h.p.mirrorGateway(rule.mirrors, r, host, rt)
 	}
-	return u.String()
+	be.reqHeaders.apply(r.Header)
+	if rule.timeouts != nil {
+		h.forwardWithin(gw, r, rt, rule.timeouts.deadline(start))
+		return
+	}
+	h.p.forward(w, r, rt, &h.li, nil)
 }

@@ -73,28 +73,55 @@ func (m *mirrorRule) expand(r *http.Request, https bool) string {
 	).Replace(m.target)
 }
 
-// send mirrors r. When the body is mirrored it is read first (up to
-// maxMirrorBody) and r gets it back for the proxied request.
+// mirror sends a copy of r to m's target. When the body is mirrored it
+// is read first (up to maxMirrorBody) and r gets it back for the proxied
+// request.
 func (p *Proxy) mirror(m *mirrorRule, r *http.Request, https bool, timeout time.Duration) {
 	var body []byte
-	if m.body && r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-		b, err := io.ReadAll(io.LimitReader(r.Body, maxMirrorBody+1))
-		rest := r.Body
-		r.Body = struct {
-			io.Reader
-			io.Closer
-		}{io.MultiReader(bytes.NewReader(b), rest), rest}
-		if err == nil && len(b) <= maxMirrorBody {
-			body = b
-		}
+	if m.body {
+		body = mirrorBody(r)
 	}
 	target := m.expand(r, https)
+	mr, cancel, err := mirrorRequest(r, target, body, timeout)
+	if err != nil {
+		p.log.Warn("mirror request failed", "target", target, "error", err)
+		return
+	}
+	if m.host != "" {
+		mr.Host = m.host
+	}
+	// nginx's mirror sub-request carries the original's proxy headers.
+	mr.Header.Set("X-Original-URI", r.RequestURI)
+	p.sendMirror(p.mirrors.Transport, mr, cancel)
+}
+
+// mirrorBody reads r's body, up to maxMirrorBody, and gives it back to r
+// for the proxied request. It returns nil for a body it does not hold
+// whole (or none).
+func mirrorBody(r *http.Request) []byte {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxMirrorBody+1))
+	rest := r.Body
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(b), rest), rest}
+	if err != nil || len(b) > maxMirrorBody {
+		return nil
+	}
+	return b
+}
+
+// mirrorRequest is a copy of r for target with body, and the headers of
+// r that are passed on. cancel ends it, at the latest after timeout.
+func mirrorRequest(r *http.Request, target string, body []byte, timeout time.Duration) (*http.Request, context.CancelFunc, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	mr, err := http.NewRequestWithContext(ctx, r.Method, target, bytes.NewReader(body))
 	if err != nil {
 		cancel()
-		p.log.Warn("mirror request failed", "target", target, "error", err)
-		return
+		return nil, nil, err
 	}
 	if body == nil {
 		mr.Body, mr.ContentLength = http.NoBody, 0
@@ -104,16 +131,16 @@ func (p *Proxy) mirror(m *mirrorRule, r *http.Request, https bool, timeout time.
 			mr.Header[k] = vv
 		}
 	}
-	if m.host != "" {
-		mr.Host = m.host
-	}
-	// nginx's mirror sub-request carries the original's proxy headers.
-	mr.Header.Set("X-Original-URI", r.RequestURI)
+	return mr, cancel, nil
+}
+
+// sendMirror sends mr with rt in the background and discards the answer.
+func (p *Proxy) sendMirror(rt http.RoundTripper, mr *http.Request, cancel context.CancelFunc) {
 	go func() {
 		defer cancel()
-		resp, err := p.mirrors.Do(mr)
+		resp, err := rt.RoundTrip(mr)
 		if err != nil {
-			p.log.Debug("mirror request failed", "target", target, "error", err)
+			p.log.Debug("mirror request failed", "target", mr.URL.String(), "error", err)
 			return
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)

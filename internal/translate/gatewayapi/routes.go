@@ -31,6 +31,8 @@ type route struct {
 	created    metav1.Time
 	http       *gatewayv1.HTTPRoute // the route, when an HTTPRoute
 	grpc       *gatewayv1.GRPCRoute // the route, when a GRPCRoute
+	// rules are the route's rules as filters make them, by index.
+	rules []rulePlan
 }
 
 // attachment is a route attached to one listener of a Gateway.
@@ -50,7 +52,9 @@ func routes(s *snapshot.Snapshot) []route {
 			for _, b := range rule.BackendRefs {
 				rt.backends = append(rt.backends, b.BackendObjectReference)
 			}
+			rt.backends = append(rt.backends, mirrorRefs(grpcFilters(rule.Filters))...)
 		}
+		rt.rules = planGRPC(&rt)
 		out = append(out, rt)
 	}
 	for _, r := range s.HTTPRoutes {
@@ -60,7 +64,9 @@ func routes(s *snapshot.Snapshot) []route {
 			for _, b := range rule.BackendRefs {
 				rt.backends = append(rt.backends, b.BackendObjectReference)
 			}
+			rt.backends = append(rt.backends, mirrorRefs(rule.Filters)...)
 		}
+		rt.rules = planHTTP(&rt)
 		out = append(out, rt)
 	}
 	return out
@@ -81,6 +87,10 @@ func routeStatuses(s *snapshot.Snapshot, gws []GatewayStatus, opts Options) ([]R
 		r := &all[ri]
 		rs := RouteStatus{Kind: string(r.kind), Namespace: r.namespace, Name: r.name}
 		refsReason, refsMessage := backendRefs(s, string(r.kind), r.namespace, r.backends)
+		if p := r.unresolvedFilter(); p != nil && refsReason == gatewayv1.RouteReasonResolvedRefs {
+			refsReason, refsMessage = p.reason, p.message
+		}
+		invalid, invalidReason, invalidMessages := r.invalidRules()
 		for _, pr := range r.parents {
 			if (pr.Group != nil && string(*pr.Group) != gatewayGroup) || (pr.Kind != nil && *pr.Kind != "Gateway") {
 				continue // not a Gateway: not ours to report on
@@ -96,13 +106,25 @@ func routeStatuses(s *snapshot.Snapshot, gws []GatewayStatus, opts Options) ([]R
 			reason, message := attach(s, s.Gateways[i], &gws[i], r.kind, r.namespace, r.hostnames, pr, func(l int) {
 				atts = append(atts, attachment{gateway: i, listener: l, route: r})
 			})
+			var partial []metav1.Condition
+			if reason == gatewayv1.RouteReasonAccepted && invalid > 0 {
+				// Invalid rules are answered 500 (see filters.go): all of
+				// them make the route invalid, some only part of it.
+				if invalid == len(r.rules) {
+					reason, message = invalidReason, joinMessages(invalidMessages)
+				} else {
+					// The API's one reason for PartiallyInvalid.
+					partial = append(partial, condition(string(gatewayv1.RouteConditionPartiallyInvalid), true,
+						string(gatewayv1.RouteReasonUnsupportedValue), droppedRules(invalidMessages), r.generation))
+				}
+			}
 			rs.Parents = append(rs.Parents, gatewayv1.RouteParentStatus{
 				ParentRef:      pr,
 				ControllerName: opts.ControllerName,
-				Conditions: []metav1.Condition{
+				Conditions: append([]metav1.Condition{
 					condition(string(gatewayv1.RouteConditionAccepted), reason == gatewayv1.RouteReasonAccepted, string(reason), message, r.generation),
 					condition(string(gatewayv1.RouteConditionResolvedRefs), refsReason == gatewayv1.RouteReasonResolvedRefs, string(refsReason), refsMessage, r.generation),
-				},
+				}, partial...),
 			})
 		}
 		if len(rs.Parents) > 0 {

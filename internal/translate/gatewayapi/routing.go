@@ -3,6 +3,7 @@ package gatewayapi
 import (
 	"cmp"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -163,23 +164,22 @@ func httpRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 	hosts := effectiveHostnames(listenerHost, r.hostnames)
 	var out []ruleEntry
 	for ri, rule := range r.http.Spec.Rules {
-		actions := ruleBackends(s, r, httpRefs(rule.BackendRefs), "", backends)
-		var reqHeaders *model.HeaderChanges
-		var redirect *model.GatewayRedirect
-		for _, f := range rule.Filters {
-			switch f.Type {
-			case gatewayv1.HTTPRouteFilterRequestHeaderModifier:
-				reqHeaders = headerChanges(f.RequestHeaderModifier)
-			case gatewayv1.HTTPRouteFilterRequestRedirect:
-				redirect = requestRedirect(f.RequestRedirect)
+		plan := r.rules[ri]
+		f := plan.filters
+		var actions []model.WeightedAction
+		var mirrored []model.GatewayMirror
+		switch {
+		case plan.problem != nil:
+			actions = internalError()
+		case f.redirect != nil:
+			// Redirected: the backends are never asked.
+		default:
+			mirrored = mirrors(s, r, f.mirrors, "", backends)
+			actions = ruleBackends(s, r, plan.backends, "", backends)
+			if len(actions) == 0 {
+				// No backend to send to: the API wants a 500.
+				actions = internalError()
 			}
-		}
-		if redirect == nil && len(actions) == 0 {
-			// No backend to send to: the API wants a 500.
-			actions = []model.WeightedAction{{Action: model.Action{Status: 500}, Weight: 1}}
-		}
-		if redirect != nil {
-			actions = nil
 		}
 		matches := rule.Matches
 		if len(matches) == 0 {
@@ -187,12 +187,17 @@ func httpRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 		}
 		for mi, m := range matches {
 			gr := model.GatewayRule{
-				Route:          fmt.Sprintf("HTTPRoute %s/%s rule %d match %d", r.namespace, r.name, ri, mi),
-				Hostnames:      hosts,
-				Path:           pathMatch(m.Path),
-				RequestHeaders: reqHeaders,
-				Redirect:       redirect,
-				Backends:       actions,
+				Route:           fmt.Sprintf("HTTPRoute %s/%s rule %d match %d", r.namespace, r.name, ri, mi),
+				Hostnames:       hosts,
+				Path:            pathMatch(m.Path),
+				RequestHeaders:  f.reqHeaders,
+				ResponseHeaders: f.respHeaders,
+				Redirect:        f.redirect,
+				Rewrite:         f.rewrite,
+				Mirrors:         mirrored,
+				Timeouts:        plan.timeouts,
+				CORS:            f.cors,
+				Backends:        actions,
 			}
 			if m.Method != nil {
 				gr.Method = string(*m.Method)
@@ -248,61 +253,20 @@ func pathMatch(p *gatewayv1.HTTPPathMatch) model.PathMatch {
 	return out
 }
 
-// headerChanges is a RequestHeaderModifier filter.
-func headerChanges(f *gatewayv1.HTTPHeaderFilter) *model.HeaderChanges {
-	if f == nil {
-		return nil
-	}
-	c := &model.HeaderChanges{}
-	for _, h := range f.Set {
-		c.Set = append(c.Set, model.KV{Name: string(h.Name), Value: h.Value})
-	}
-	for _, h := range f.Add {
-		c.Add = append(c.Add, model.KV{Name: string(h.Name), Value: h.Value})
-	}
-	c.Remove = append(c.Remove, f.Remove...)
-	return c
-}
-
-// requestRedirect is a RequestRedirect filter.
-func requestRedirect(f *gatewayv1.HTTPRequestRedirectFilter) *model.GatewayRedirect {
-	if f == nil {
-		return nil
-	}
-	r := &model.GatewayRedirect{Status: 302}
-	if f.Scheme != nil {
-		r.Scheme = *f.Scheme
-	}
-	if f.Hostname != nil {
-		r.Hostname = string(*f.Hostname)
-	}
-	if f.Port != nil {
-		r.Port = int32(*f.Port)
-	}
-	if f.StatusCode != nil {
-		r.Status = *f.StatusCode
-	}
-	if p := f.Path; p != nil {
-		switch p.Type {
-		case gatewayv1.FullPathHTTPPathModifier:
-			if p.ReplaceFullPath != nil {
-				r.Path = *p.ReplaceFullPath
-			}
-		case gatewayv1.PrefixMatchHTTPPathModifier:
-			if p.ReplacePrefixMatch != nil {
-				r.Path, r.PrefixPath = *p.ReplacePrefixMatch, true
-			}
-		}
-	}
-	return r
+// internalError is the backends of a rule that cannot be served: every
+// request is answered 500.
+func internalError() []model.WeightedAction {
+	return []model.WeightedAction{{Action: model.Action{Status: 500}, Weight: 1}}
 }
 
 // ruleBackends resolves a rule's backends to model backends, adding them
 // to backends. A reference that does not resolve keeps its weight and is
-// answered 500; weights of 0 are left out.
-func ruleBackends(s *snapshot.Snapshot, r *route, refs []gatewayv1.BackendRef, proto model.Protocol, backends map[string]model.Backend) []model.WeightedAction {
+// answered 500; weights of 0 are left out. References to one backend with
+// the same filters share one entry.
+func ruleBackends(s *snapshot.Snapshot, r *route, refs []backendPlan, proto model.Protocol, backends map[string]model.Backend) []model.WeightedAction {
 	var out []model.WeightedAction
-	for _, ref := range refs {
+	for _, bp := range refs {
+		ref := bp.ref
 		w := int32(1)
 		if ref.Weight != nil {
 			w = *ref.Weight
@@ -310,30 +274,31 @@ func ruleBackends(s *snapshot.Snapshot, r *route, refs []gatewayv1.BackendRef, p
 		if w == 0 {
 			continue
 		}
-		a := model.Action{Status: 500}
-		if name, b, ok := serviceBackend(s, r, ref.BackendObjectReference, proto); ok {
+		wa := model.WeightedAction{Action: model.Action{Status: 500}, Weight: w}
+		// A backend whose filters cannot be applied is answered 500.
+		if name, b, ok := serviceBackend(s, r, ref.BackendObjectReference, proto); ok && bp.unresolved == nil {
 			backends[name] = b
-			a = model.Action{Backend: name}
+			wa.Action = model.Action{Backend: name}
+			wa.RequestHeaders, wa.ResponseHeaders = bp.filters.reqHeaders, bp.filters.respHeaders
 		}
-		if i := slices.IndexFunc(out, func(x model.WeightedAction) bool { return x.Action == a }); i >= 0 {
+		if i := slices.IndexFunc(out, func(x model.WeightedAction) bool { return sameTarget(x, wa) }); i >= 0 {
 			out[i].Weight += w
 			continue
 		}
-		out = append(out, model.WeightedAction{Action: a, Weight: w})
+		out = append(out, wa)
 	}
-	slices.SortFunc(out, func(a, b model.WeightedAction) int {
+	// Stable: entries of one backend with different filters keep the
+	// route's order.
+	slices.SortStableFunc(out, func(a, b model.WeightedAction) int {
 		return cmp.Or(strings.Compare(a.Backend, b.Backend), cmp.Compare(a.Status, b.Status))
 	})
 	return out
 }
 
-// httpRefs are an HTTPRoute rule's backend references.
-func httpRefs(refs []gatewayv1.HTTPBackendRef) []gatewayv1.BackendRef {
-	out := make([]gatewayv1.BackendRef, len(refs))
-	for i := range refs {
-		out[i] = refs[i].BackendRef
-	}
-	return out
+// sameTarget reports whether two backends of a rule are one: the same
+// action, with the same filters.
+func sameTarget(a, b model.WeightedAction) bool {
+	return a.Action == b.Action && reflect.DeepEqual(a.RequestHeaders, b.RequestHeaders) && reflect.DeepEqual(a.ResponseHeaders, b.ResponseHeaders)
 }
 
 // serviceBackend resolves a backend reference to a Service port's
@@ -393,18 +358,14 @@ func grpcRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 	hosts := effectiveHostnames(listenerHost, r.hostnames)
 	var out []ruleEntry
 	for ri, rule := range r.grpc.Spec.Rules {
-		refs := make([]gatewayv1.BackendRef, len(rule.BackendRefs))
-		for i := range rule.BackendRefs {
-			refs[i] = rule.BackendRefs[i].BackendRef
-		}
-		actions := ruleBackends(s, r, refs, model.ProtocolGRPC, backends)
-		if len(actions) == 0 {
-			actions = []model.WeightedAction{{Action: model.Action{Status: 500}, Weight: 1}}
-		}
-		var reqHeaders *model.HeaderChanges
-		for _, f := range rule.Filters {
-			if f.Type == gatewayv1.GRPCRouteFilterRequestHeaderModifier {
-				reqHeaders = headerChanges(f.RequestHeaderModifier)
+		plan := r.rules[ri]
+		f := plan.filters
+		actions := internalError()
+		var mirrored []model.GatewayMirror
+		if plan.problem == nil {
+			mirrored = mirrors(s, r, f.mirrors, model.ProtocolGRPC, backends)
+			if a := ruleBackends(s, r, plan.backends, model.ProtocolGRPC, backends); len(a) > 0 {
+				actions = a
 			}
 		}
 		matches := rule.Matches
@@ -413,11 +374,13 @@ func grpcRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 		}
 		for mi, m := range matches {
 			gr := model.GatewayRule{
-				Route:          fmt.Sprintf("GRPCRoute %s/%s rule %d match %d", r.namespace, r.name, ri, mi),
-				Hostnames:      hosts,
-				Path:           grpcPath(m.Method),
-				RequestHeaders: reqHeaders,
-				Backends:       actions,
+				Route:           fmt.Sprintf("GRPCRoute %s/%s rule %d match %d", r.namespace, r.name, ri, mi),
+				Hostnames:       hosts,
+				Path:            grpcPath(m.Method),
+				RequestHeaders:  f.reqHeaders,
+				ResponseHeaders: f.respHeaders,
+				Mirrors:         mirrored,
+				Backends:        actions,
 			}
 			for _, h := range m.Headers {
 				gr.Headers = addMatch(gr.Headers, strings.ToLower(string(h.Name)), (*string)(h.Type), h.Value)
