@@ -2,9 +2,12 @@ package proxy_test
 
 import (
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/straitgw/strait/internal/echo"
@@ -106,5 +109,45 @@ func TestGatewayRouting(t *testing.T) {
 	}
 	if r := get(t, c, url+"/any", "example.org"); r.status != 404 {
 		t.Errorf("host no listener takes: %d, want 404", r.status)
+	}
+}
+
+// TestGatewayAccessLog: requests on a Gateway listener are logged as on
+// the Ingress listeners, those no rule matches included.
+func TestGatewayAccessLog(t *testing.T) {
+	t.Parallel()
+	a := echoBackend(t, "a")
+	out := &lockedBuffer{}
+	p, err := proxy.New(proxy.Options{Timeouts: testTimeouts, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), AccessLog: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := serveGateway(t, p)
+	_, ps, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(ps)
+	p.Apply(&model.Model{
+		CatchAll: catchAll404(),
+		Backends: []model.Backend{backend("a", a)},
+		Gateways: []model.Gateway{{Name: "infra/gw", Listeners: []model.Listener{{
+			Name: "web", Port: int32(n),
+			Rules: []model.GatewayRule{{Route: "HTTPRoute infra/site rule 0 match 0", Path: model.PathMatch{Type: "PathPrefix", Value: "/app"},
+				Backends: []model.WeightedAction{{Action: model.Action{Backend: "a"}, Weight: 1}}}},
+		}}}},
+	})
+	c := &http.Client{}
+	if r := get(t, c, "http://"+addr+"/app/x", "log.example.com"); r.status != 200 {
+		t.Fatalf("/app/x: %d", r.status)
+	}
+	if r := get(t, c, "http://"+addr+"/nothing", "log.example.com"); r.status != 404 {
+		t.Fatalf("/nothing: %d", r.status)
+	}
+	if err := p.FlushAccessLog(); err != nil {
+		t.Fatal(err)
+	}
+	log := strings.Join(out.lines(), "\n")
+	for _, want := range []string{`"GET /app/x HTTP/1.1" 200`, `"GET /nothing HTTP/1.1" 404`} {
+		if !strings.Contains(log, want) {
+			t.Errorf("access log lacks %q:\n%s", want, log)
+		}
 	}
 }

@@ -4,12 +4,10 @@ import (
 	"cmp"
 	"crypto/tls"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -346,6 +344,22 @@ func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rule, l := gp.match(r.Host, clean, r.Method, r.Header, r.URL.RawQuery)
+	var be *gwBackend
+	if rule != nil && rule.r.Redirect == nil {
+		if total := rule.total(); total > 0 {
+			be = rule.pick(rand.Int32N(total))
+		}
+	}
+	// The access log has a line for every request, as on the Ingress
+	// listeners, with the backend's route when there is one.
+	var logged *route
+	if be != nil {
+		logged = be.rt
+	}
+	if lw := startLog(g, w, r, logged, clientIP(r.RemoteAddr), r.TLS != nil); lw != nil {
+		defer lw.finish()
+		w = lw
+	}
 	if rule == nil {
 		plainError(w, http.StatusNotFound)
 		return
@@ -353,11 +367,6 @@ func (h *gwHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var start time.Time
 	if rule.timeouts != nil {
 		start = time.Now()
-	}
-	total := rule.total()
-	var be *gwBackend
-	if rule.r.Redirect == nil && total > 0 {
-		be = rule.pick(rand.Int32N(total))
 	}
 	preflight := rule.cors != nil && isPreflight(r)
 	origin := ""

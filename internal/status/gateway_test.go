@@ -41,7 +41,9 @@ func TestKeepTransitions(t *testing.T) {
 // condition of ours keeps its transition time.
 func TestMergeParents(t *testing.T) {
 	old := metav1.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
-	ref := func(name string) gatewayv1.ParentReference { return gatewayv1.ParentReference{Name: gatewayv1.ObjectName(name)} }
+	ref := func(name string) gatewayv1.ParentReference {
+		return gatewayv1.ParentReference{Name: gatewayv1.ObjectName(name)}
+	}
 	cond := func(st metav1.ConditionStatus, at metav1.Time) []metav1.Condition {
 		return []metav1.Condition{{Type: "Accepted", Status: st, Reason: "Accepted", LastTransitionTime: at}}
 	}
