@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -311,6 +313,28 @@ func TestHarness(t *testing.T) {
 		})
 	})
 
+	t.Run("status writes", func(t *testing.T) {
+		// A Pod's status is written when it changes, not again and again:
+		// Pending, Running, Ready, and for the Pods waiting on a Secret
+		// once more with the reason.
+		writes := map[string]int{}
+		for _, line := range strings.Split(readFile(t, filepath.Join(h.cluster.Dir, "kubesim.log")), "\n") {
+			if _, rest, ok := strings.Cut(line, "kubesim: pod "); ok && strings.Contains(rest, ": status written: ") {
+				pod, _, _ := strings.Cut(rest, ":")
+				writes[pod]++
+			}
+		}
+		if len(writes) == 0 {
+			t.Fatal("kubesim's log records no status write")
+		}
+		for pod, n := range writes {
+			if n > 4 {
+				t.Errorf("pod %s: status written %d times", pod, n)
+			}
+		}
+		t.Logf("status writes per Pod: %v", writes)
+	})
+
 	t.Run("delete namespaces", func(t *testing.T) {
 		// The namespace controller empties the namespaces; kubesim
 		// finishes the Pods' deletion; the namespaces go.
@@ -458,4 +482,13 @@ func countContaining(lines []string, s string) int {
 		}
 	}
 	return n
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -57,9 +57,9 @@ func (c *container) running() bool { return !c.startedAt.IsZero() && (c.proc != 
 // isEchoImage reports whether image is the conformance suite's echo
 // server, whatever its registry and tag: ".../echo-basic:v1.5.1".
 func isEchoImage(image string) bool {
-	name := image
-	if i := strings.LastIndexAny(name, ":@"); i > strings.LastIndex(name, "/") {
-		name = name[:i]
+	name, _, _ := strings.Cut(image, "@") // digest
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		name = name[:i] // tag (a colon before the last slash is a registry's port)
 	}
 	return path.Base(name) == "echo-basic"
 }

@@ -95,8 +95,9 @@ type Options struct {
 	// Dir holds the Pods' volumes, one directory per Pod, removed when the
 	// Pod stops. Default: a new temporary directory, removed by Stop.
 	Dir string
-	// Logf, if set, receives a line for each Pod started, restarted and
-	// stopped, and for each error kubesim retries after.
+	// Logf, if set, receives a line for each Pod given an address, each
+	// status written, each container restarted, each Pod stopped, and
+	// each error kubesim retries after.
 	Logf func(format string, args ...any)
 }
 

@@ -71,6 +71,7 @@ func (s *Sim) reconcile(key string) (time.Duration, error) {
 		if _, err := s.opts.Client.CoreV1().Pods(ns).UpdateStatus(ctx, updated, metav1.UpdateOptions{}); err != nil {
 			return 0, fmt.Errorf("writing status: %w", err)
 		}
+		s.opts.Logf("kubesim: pod %s: status written: %s, ready %v", key, status.Phase, podReady(status))
 	}
 	return retry, nil
 }
@@ -261,3 +262,13 @@ func (rt *podRuntime) stop() {
 // that a status written and read back compares equal to the one computed
 // again.
 func now() time.Time { return time.Now().UTC().Truncate(time.Second) }
+
+// podReady reports whether st's Ready condition is True.
+func podReady(st corev1.PodStatus) bool {
+	for _, c := range st.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
