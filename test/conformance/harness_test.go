@@ -30,6 +30,8 @@ import (
 	"sigs.k8s.io/gateway-api/conformance/utils/config"
 	"sigs.k8s.io/gateway-api/conformance/utils/kubernetes"
 	"sigs.k8s.io/gateway-api/conformance/utils/roundtripper"
+	"sigs.k8s.io/gateway-api/conformance/utils/suite"
+	"sigs.k8s.io/gateway-api/pkg/consts"
 )
 
 // The namespaces of the suite's base manifests.
@@ -48,7 +50,8 @@ const (
 )
 
 // TestHarness checks that the cluster runs the suite's base manifests as
-// the suite expects, with no Gateway controller involved: every Pod
+// the suite expects, with no Gateway controller involved: the suite
+// accepts the installed CRDs, every Pod
 // becomes Ready (those mounting a Secret only once it exists), Services
 // get EndpointSlices with the Pods' addresses, the echo servers answer
 // HTTP/1.1, h2c, WebSocket and TLS on the Pods' addresses, a reset from a
@@ -65,6 +68,23 @@ func TestHarness(t *testing.T) {
 	}
 	if !slices.Contains(node.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: nodeIP().String()}) {
 		t.Errorf("Node addresses %v, want InternalIP %s", node.Status.Addresses, nodeIP())
+	}
+
+	// The suite accepts the CRDs: one channel, its own version (a
+	// gateway-api version raised by Strait's go.mod would fail here).
+	s, err := suite.NewConformanceTestSuite(suite.ConformanceOptions{
+		ConfigurableOptions: suite.ConfigurableOptions{
+			GatewayClassName:  gatewayClassName,
+			TimeoutConfig:     config.DefaultTimeoutConfig(),
+			SupportedFeatures: supportedFeatures(),
+		},
+		Client: h.client, Clientset: cs, RestConfig: h.cluster.RESTConfig,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Report(); err != nil || r.GatewayAPIVersion != consts.BundleVersion || r.GatewayAPIChannel != crdChannel {
+		t.Fatalf("suite sees Gateway API %q, channel %q (%v); want %s, %s", r.GatewayAPIVersion, r.GatewayAPIChannel, err, consts.BundleVersion, crdChannel)
 	}
 
 	// The suite's own applier, as Setup uses it (it fills in the
@@ -332,7 +352,11 @@ func TestHarness(t *testing.T) {
 				t.Errorf("pod %s: status written %d times", pod, n)
 			}
 		}
-		t.Logf("status writes per Pod: %v", writes)
+		most := 0
+		for _, n := range writes {
+			most = max(most, n)
+		}
+		t.Logf("status writes: %d Pods, at most %d each", len(writes), most)
 	})
 
 	t.Run("delete namespaces", func(t *testing.T) {
