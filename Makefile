@@ -1,4 +1,4 @@
-.PHONY: build test bench bench-scale demo
+.PHONY: build test bench bench-scale demo conformance
 
 # build writes the binary to bin/strait.
 build:
@@ -27,3 +27,25 @@ bench:
 BENCH_SCALE_FLAGS ?=
 bench-scale:
 	go test ./bench/scale -run '^$$' -bench . -benchtime 1x -timeout 90m -args -out $(CURDIR)/docs/scale.md $(BENCH_SCALE_FLAGS)
+
+# conformance builds what the Gateway API conformance harness runs
+# (kube-controller-manager and echo-basic besides etcd and kube-apiserver,
+# cached in .cache/kube/bin), vets and tests test/conformance (a module of
+# its own) and runs the tests named by CONFORMANCE_TESTS in a private
+# network namespace; see docs/conformance.md.
+#
+# CONFORMANCE_TESTS is a go test -run pattern. TestHarness checks the
+# cluster the suite runs on and needs no Gateway support from Strait;
+# TestGatewayAPIConformance runs the suite itself and rewrites
+# CONFORMANCE_REPORT. To run the suite too:
+#   make conformance CONFORMANCE_TESTS='TestHarness|TestGatewayAPIConformance'
+# CONFORMANCE_FLAGS passes flags to the suite, e.g.
+#   CONFORMANCE_FLAGS='-run-test=HTTPRouteSimpleSameNamespace'
+CONFORMANCE_TESTS ?= TestHarness
+CONFORMANCE_REPORT ?= $(CURDIR)/docs/conformance/gateway-api-report.yaml
+CONFORMANCE_FLAGS ?=
+conformance:
+	bash scripts/build-kube.sh conformance
+	cd test/conformance && go vet ./... && go test -count=1 ./kubesim
+	cd test/conformance && go test -count=1 -timeout 60m -v -run '$(CONFORMANCE_TESTS)' . \
+		-args -report-output=$(CONFORMANCE_REPORT) $(CONFORMANCE_FLAGS)

@@ -75,7 +75,8 @@ const module = "github.com/straitgw/strait"
 // A Cluster's methods may be called from several goroutines.
 type Cluster struct {
 	// Dir is the cluster's working directory: etcd's data, certificates,
-	// keys, kubeconfig files and the logs etcd.log and kube-apiserver.log.
+	// keys, kubeconfig files and the logs etcd.log, kube-apiserver.log and
+	// (once started) kube-controller-manager.log.
 	Dir string
 	// Kubeconfig is the path of a kubeconfig file for a cluster
 	// administrator (a member of system:masters).
@@ -94,10 +95,11 @@ type Cluster struct {
 	caPEM      []byte
 	adminToken string
 
-	mu        sync.Mutex
-	etcd      *process
-	apiserver *process
-	stopped   bool
+	mu                sync.Mutex
+	etcd              *process
+	apiserver         *process
+	controllerManager *process // started by StartControllerManager
+	stopped           bool
 }
 
 // Start starts a cluster for a test, in a directory from t.TempDir, and
@@ -142,7 +144,7 @@ func StartCluster(dir string) (_ *Cluster, err error) {
 		}
 	}()
 
-	ports, err := freePorts(3)
+	ports, err := FreePorts(3)
 	if err != nil {
 		return nil, err
 	}
@@ -224,11 +226,12 @@ func declaresModule(gomod []byte, path string) bool {
 	return false
 }
 
-// freePorts returns n distinct TCP ports that are free on 127.0.0.1. They
+// FreePorts returns n distinct TCP ports that are free on 127.0.0.1. They
 // are taken below the kernel's ephemeral port range when there is room
-// there, so that no outgoing connection can be using one of them when etcd
-// or kube-apiserver binds it (or binds it again, on restart).
-func freePorts(n int) ([]int, error) {
+// there, so that no outgoing connection can be using one of them when a
+// server (etcd, kube-apiserver, Strait) binds it, or binds it again on
+// restart.
+func FreePorts(n int) ([]int, error) {
 	lo, hi := 10000, 0
 	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
 		if f := strings.Fields(string(b)); len(f) == 2 {
@@ -316,6 +319,10 @@ func (c *Cluster) StartAPIServer() error {
 		"--service-account-key-file=" + c.path("sa.pub"),
 		"--service-account-signing-key-file=" + c.path("sa.key"),
 		"--service-cluster-ip-range=" + ServiceClusterIPRange,
+		// pods/log is served by the kubelet of the Pod's Node, reached at
+		// the Node's InternalIP (a Node's other addresses are names that
+		// resolve nowhere in the test's network namespace).
+		"--kubelet-preferred-address-types=InternalIP",
 		"--authorization-mode=RBAC",
 		"--token-auth-file=" + c.path("tokens.csv"),
 		// No controller-manager creates the default ServiceAccount of each
@@ -364,7 +371,8 @@ func (c *Cluster) StopAPIServer() {
 	}
 }
 
-// Stop kills kube-apiserver and etcd and waits for them to exit. It removes
+// Stop kills kube-controller-manager (if started), kube-apiserver and etcd
+// and waits for them to exit. It removes
 // the cluster's directory if StartCluster created it. Calling it again does
 // nothing.
 func (c *Cluster) Stop() {
@@ -374,6 +382,7 @@ func (c *Cluster) Stop() {
 		return
 	}
 	c.stopped = true
+	c.stopControllerManager()
 	if c.apiserver != nil {
 		c.apiserver.stop(syscall.SIGKILL)
 	}

@@ -17,7 +17,7 @@ import (
 )
 
 // gatewayAPIModule is the module whose CRDs InstallGatewayAPI installs:
-// the version Strait's go.mod requires, so that the types and the CRDs
+// the version the calling module requires, so that the types and the CRDs
 // agree.
 const gatewayAPIModule = "sigs.k8s.io/gateway-api"
 
@@ -29,15 +29,35 @@ func (c *Cluster) InstallGatewayAPI(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	dir, err := GatewayAPICRDDir(ctx, root, "standard")
+	if err != nil {
+		return err
+	}
+	return c.InstallCRDs(ctx, dir)
+}
+
+// GatewayAPICRDDir returns the directory of the Gateway API CRDs of one
+// release channel ("standard" or "experimental") in the version of
+// sigs.k8s.io/gateway-api that the Go module in moduleDir builds with (go
+// list -m; the module must already be in the module cache, as it is once
+// the module's tests have been built).
+func GatewayAPICRDDir(ctx context.Context, moduleDir, channel string) (string, error) {
 	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", gatewayAPIModule)
-	cmd.Dir = root
+	cmd.Dir = moduleDir
 	out, err := cmd.Output()
 	if err != nil {
-		return fmt.Errorf("locating %s: %w", gatewayAPIModule, err)
+		return "", fmt.Errorf("locating %s from %s: %w", gatewayAPIModule, moduleDir, err)
 	}
-	files, err := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "config", "crd", "standard", "gateway.networking.k8s.io_*.yaml"))
+	return filepath.Join(strings.TrimSpace(string(out)), "config", "crd", channel), nil
+}
+
+// InstallCRDs creates every CustomResourceDefinition found in the *.yaml
+// files of dir (other kinds of object there are ignored) and waits until
+// the API server serves them.
+func (c *Cluster) InstallCRDs(ctx context.Context, dir string) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil || len(files) == 0 {
-		return fmt.Errorf("no Gateway API CRDs in %s: %v", out, err)
+		return fmt.Errorf("no CRD files in %s: %v", dir, err)
 	}
 	dyn, err := dynamic.NewForConfig(c.RESTConfig)
 	if err != nil {
@@ -56,7 +76,7 @@ func (c *Cluster) InstallGatewayAPI(ctx context.Context) error {
 		}
 		u := &unstructured.Unstructured{Object: obj}
 		if u.GetKind() != "CustomResourceDefinition" {
-			continue // the safe-upgrades admission policy
+			continue // e.g. the Gateway API's safe-upgrades admission policy
 		}
 		if _, err := crds.Create(ctx, u, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("creating %s: %w", u.GetName(), err)

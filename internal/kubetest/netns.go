@@ -25,6 +25,13 @@ const NetnsEnv = "STRAIT_NETNS"
 // loopback addresses in EndpointSlices).
 const PodCIDR = "10.244.0.0/16"
 
+// GatewayCIDR is a second range that RunInNetns makes local inside the
+// namespace, kept apart from PodCIDR: the pool a Gateway controller under
+// test hands Gateway addresses out of, so that each Gateway has an address
+// of its own that the proxy can bind (port 80 for several Gateways at
+// once) and the tests can dial.
+const GatewayCIDR = "172.30.0.0/24"
+
 // RunInNetns runs the tests of a package inside a private network namespace.
 // Call it from TestMain:
 //
@@ -34,11 +41,12 @@ const PodCIDR = "10.244.0.0/16"
 // arguments, under unshare(1) in new network and PID namespaces (as root;
 // otherwise also in a new user namespace, as unshare -r does), passes its
 // output through and returns its exit status. Inside, it brings up the
-// loopback interface, makes PodCIDR local and then returns m.Run(). The
-// namespace has no interface but lo, so no test traffic can leave the
-// machine, and because the test binary is the first process of the PID
-// namespace, every process the tests start (etcd, kube-apiserver, backends)
-// is killed by the kernel when the test binary exits, however it exits.
+// loopback interface, makes PodCIDR and GatewayCIDR local and then returns
+// m.Run(). The namespace has no interface but lo, so no test traffic can
+// leave the machine, and because the test binary is the first process of
+// the PID namespace, every process the tests start (etcd, kube-apiserver,
+// backends) is killed by the kernel when the test binary exits, however it
+// exits.
 //
 // If unshare or ip is missing or fails, RunInNetns prints why and returns a
 // non-zero status: the tests fail, they are never skipped.
@@ -146,8 +154,9 @@ func signalChild(pid int, sig syscall.Signal) {
 	_ = syscall.Kill(target, sig)
 }
 
-// setUpNetns brings lo up and makes PodCIDR local, after checking that the
-// process is in a namespace of its own: one with no interface but lo.
+// setUpNetns brings lo up and makes PodCIDR and GatewayCIDR local, after
+// checking that the process is in a namespace of its own: one with no
+// interface but lo.
 func setUpNetns() error {
 	ifaces, err := net.Interfaces()
 	if err != nil {
@@ -163,6 +172,7 @@ func setUpNetns() error {
 		// replace rather than add, so that a test binary started by a test
 		// inside the namespace can set it up again.
 		{"route", "replace", "local", PodCIDR, "dev", "lo", "table", "local"},
+		{"route", "replace", "local", GatewayCIDR, "dev", "lo", "table", "local"},
 	} {
 		out, err := exec.Command("ip", args...).CombinedOutput()
 		if err != nil {

@@ -1,0 +1,167 @@
+package conformance
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+	"sigs.k8s.io/gateway-api/apis/v1alpha2"
+	"sigs.k8s.io/gateway-api/apis/v1alpha3"
+	xv1alpha1 "sigs.k8s.io/gateway-api/apisx/v1alpha1"
+
+	"github.com/straitgw/strait/internal/kubetest"
+	"github.com/straitgw/strait/test/conformance/kubesim"
+)
+
+// straitBin is Strait's binary, built by TestMain.
+var straitBin string
+
+// TestMain runs the tests in a private network namespace (where the Pod
+// and Gateway ranges are local) after building Strait.
+func TestMain(m *testing.M) { os.Exit(kubetest.RunWithStrait(m, &straitBin)) }
+
+const (
+	// gatewayClassName is the GatewayClass the suite tests: its default.
+	gatewayClassName = "gateway-conformance"
+	// controllerName is the controller name Strait is started with and
+	// the GatewayClass names.
+	controllerName = "strait.dev/gateway-controller"
+	// crdChannel is the Gateway API release channel whose CRDs are
+	// installed. The suite refuses to run on a mix of channels or
+	// versions; the features Strait claims are all in the standard one.
+	crdChannel = "standard"
+)
+
+// nodeIP is kubesim's Node's address: in the Pod range, which is local in
+// the network namespace, and never handed to a Pod.
+func nodeIP() netip.Addr { return netip.MustParseAddr("10.244.255.254") }
+
+// harness is a cluster ready for the suite: control plane,
+// kube-controller-manager, kubesim and the Gateway API CRDs.
+type harness struct {
+	cluster   *kubetest.Cluster
+	sim       *kubesim.Sim
+	client    client.Client // the suite's client, with the Gateway API types
+	clientset kubernetes.Interface
+}
+
+// startHarness starts a harness for a test and stops it when the test
+// ends. If the test fails, the ends of kubesim's and the controller
+// manager's logs are printed.
+func startHarness(t *testing.T) *harness {
+	t.Helper()
+	start := time.Now()
+	c := kubetest.Start(t)
+	if err := c.StartControllerManager(kubetest.ConformanceControllers()...); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, name := range []string{"kubesim.log", "kube-controller-manager.log"} {
+				t.Logf("end of %s:\n%s", name, tailFile(filepath.Join(c.Dir, name), 60))
+			}
+		}
+	})
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	crds, err := kubetest.GatewayAPICRDDir(t.Context(), wd, crdChannel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.InstallCRDs(t.Context(), crds); err != nil {
+		t.Fatal(err)
+	}
+	echo, err := kubetest.Binary("echo-basic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	simLog, err := newFileLog(filepath.Join(c.Dir, "kubesim.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(simLog.close)
+	sim, err := kubesim.Start(t.Context(), kubesim.Options{
+		Client:    c.Client,
+		EchoBasic: echo,
+		PodCIDR:   netip.MustParsePrefix(kubetest.PodCIDR),
+		NodeIP:    nodeIP(),
+		Dir:       filepath.Join(c.Dir, "kubesim"),
+		Logf:      simLog.logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sim.Stop)
+
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{
+		clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme,
+		gatewayv1.Install, v1alpha2.Install, v1alpha3.Install, xv1alpha1.Install,
+	} {
+		if err := add(scheme); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl, err := client.New(c.RESTConfig, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("harness ready in %v (cluster directory %s)", time.Since(start).Round(time.Millisecond), c.Dir)
+	return &harness{cluster: c, sim: sim, client: cl, clientset: c.Client}
+}
+
+// fileLog is a log file that goroutines may write lines to; lines written
+// after close are dropped.
+type fileLog struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func newFileLog(path string) (*fileLog, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	return &fileLog{f: f}, nil
+}
+
+func (l *fileLog) logf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.f != nil {
+		fmt.Fprintf(l.f, "%s %s\n", time.Now().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+	}
+}
+
+func (l *fileLog) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.f.Close()
+	l.f = nil
+}
+
+// tailFile returns the last n lines of the file at path.
+func tailFile(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
