@@ -71,6 +71,7 @@ func startHarness(t *testing.T) *harness {
 			for _, name := range []string{"kubesim.log", "kube-controller-manager.log"} {
 				t.Logf("end of %s:\n%s", name, tailFile(filepath.Join(c.Dir, name), 60))
 			}
+			keepLogs(t, c.Dir)
 		}
 	})
 	wd, err := os.Getwd()
@@ -151,6 +152,32 @@ func (l *fileLog) close() {
 	defer l.mu.Unlock()
 	l.f.Close()
 	l.f = nil
+}
+
+// keepLogs copies the *.log files of dir to .cache/conformance/<test>/
+// in the repository, since dir goes with the test.
+func keepLogs(t *testing.T, dir string) {
+	root, err := kubetest.RepoRoot()
+	if err != nil {
+		t.Logf("logs not kept: %v", err)
+		return
+	}
+	dst := filepath.Join(root, ".cache", "conformance", strings.ReplaceAll(t.Name(), "/", "_"))
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Logf("logs not kept: %v", err)
+		return
+	}
+	for _, l := range logs {
+		b, err := os.ReadFile(l)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dst, filepath.Base(l)), b, 0o644)
+		}
+		if err != nil {
+			t.Logf("log %s not kept: %v", l, err)
+		}
+	}
+	t.Logf("logs kept in %s", dst)
 }
 
 // tailFile returns the last n lines of the file at path.
