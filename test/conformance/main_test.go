@@ -50,10 +50,13 @@ func nodeIP() netip.Addr { return netip.MustParseAddr("10.244.255.254") }
 // harness is a cluster ready for the suite: control plane,
 // kube-controller-manager, kubesim and the Gateway API CRDs.
 type harness struct {
-	cluster   *kubetest.Cluster
-	sim       *kubesim.Sim
-	client    client.Client // the suite's client, with the Gateway API types
-	clientset kubernetes.Interface
+	cluster *kubetest.Cluster
+	sim     *kubesim.Sim
+	client  client.Client // the suite's client, with the Gateway API types
+	// clientOptions make more clients like client: the suite makes one
+	// for each test.
+	clientOptions client.Options
+	clientset     kubernetes.Interface
 }
 
 // startHarness starts a harness for a test and stops it when the test
@@ -116,12 +119,13 @@ func startHarness(t *testing.T) *harness {
 			t.Fatal(err)
 		}
 	}
-	cl, err := client.New(c.RESTConfig, client.Options{Scheme: scheme})
+	opts := client.Options{Scheme: scheme}
+	cl, err := client.New(c.RESTConfig, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("harness ready in %v (cluster directory %s)", time.Since(start).Round(time.Millisecond), c.Dir)
-	return &harness{cluster: c, sim: sim, client: cl, clientset: c.Client}
+	return &harness{cluster: c, sim: sim, client: cl, clientOptions: opts, clientset: c.Client}
 }
 
 // fileLog is a log file that goroutines may write lines to; lines written
