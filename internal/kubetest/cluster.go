@@ -1,7 +1,9 @@
 // Package kubetest runs a real Kubernetes control plane (etcd and
 // kube-apiserver, built by scripts/build-kube.sh) for tests, and runs tests
 // in a private network namespace where backends can listen on ordinary
-// (non-loopback) addresses without any packet leaving the machine.
+// (non-loopback) addresses without any packet leaving the machine. The
+// Gateway API conformance harness adds kube-controller-manager
+// (StartControllerManager, built by scripts/build-kube.sh conformance).
 //
 // A test package typically does:
 //
@@ -372,9 +374,8 @@ func (c *Cluster) StopAPIServer() {
 }
 
 // Stop kills kube-controller-manager (if started), kube-apiserver and etcd
-// and waits for them to exit. It removes
-// the cluster's directory if StartCluster created it. Calling it again does
-// nothing.
+// and waits for them to exit. It removes the cluster's directory if
+// StartCluster created it. Calling it again does nothing.
 func (c *Cluster) Stop() {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -65,6 +65,26 @@ func TestCluster(t *testing.T) {
 			t.Fatal("dialled 192.0.2.1 from inside the network namespace")
 		}
 		t.Logf("dial outside: %v", err)
+		// Addresses of both local ranges can be bound, on privileged ports
+		// too, and reached.
+		for _, addr := range []string{"10.244.7.1:80", "172.30.0.9:80"} {
+			l, err := net.Listen("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				if c, err := l.Accept(); err == nil {
+					c.Close()
+				}
+			}()
+			c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+			if err != nil {
+				t.Errorf("dial %s: %v", addr, err)
+			} else {
+				c.Close()
+			}
+			l.Close()
+		}
 		// RunInNetns also gives the tests a PID namespace of their own, so
 		// that nothing they start outlives them.
 		if pid := os.Getpid(); pid != 1 {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -109,9 +110,12 @@ func TestGatewayAPIConformance(t *testing.T) {
 			},
 			ReportOutputPath: filepath.Join(root, defaultReport),
 		},
-		Client:     h.client,
-		Clientset:  h.clientset,
-		RestConfig: h.cluster.RESTConfig,
+		Client:        h.client,
+		ClientOptions: h.clientOptions,
+		Clientset:     h.clientset,
+		// The suite sets the user agent of the configuration it is given
+		// for each test: a copy keeps the cluster's own.
+		RestConfig: rest.CopyConfig(h.cluster.RESTConfig),
 		ManifestFS: []fs.FS{&gwconformance.Manifests},
 	}
 	flags.ApplyAll(&opts.ConfigurableOptions)

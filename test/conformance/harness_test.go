@@ -26,6 +26,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clientset "k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	gwconformance "sigs.k8s.io/gateway-api/conformance"
 	"sigs.k8s.io/gateway-api/conformance/utils/config"
 	"sigs.k8s.io/gateway-api/conformance/utils/kubernetes"
@@ -78,7 +79,7 @@ func TestHarness(t *testing.T) {
 			TimeoutConfig:     config.DefaultTimeoutConfig(),
 			SupportedFeatures: supportedFeatures(),
 		},
-		Client: h.client, Clientset: cs, RestConfig: h.cluster.RESTConfig,
+		Client: h.client, ClientOptions: h.clientOptions, Clientset: cs, RestConfig: rest.CopyConfig(h.cluster.RESTConfig),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -50,10 +50,13 @@ func nodeIP() netip.Addr { return netip.MustParseAddr("10.244.255.254") }
 // harness is a cluster ready for the suite: control plane,
 // kube-controller-manager, kubesim and the Gateway API CRDs.
 type harness struct {
-	cluster   *kubetest.Cluster
-	sim       *kubesim.Sim
-	client    client.Client // the suite's client, with the Gateway API types
-	clientset kubernetes.Interface
+	cluster *kubetest.Cluster
+	sim     *kubesim.Sim
+	client  client.Client // the suite's client, with the Gateway API types
+	// clientOptions make more clients like client: the suite makes one
+	// for each test.
+	clientOptions client.Options
+	clientset     kubernetes.Interface
 }
 
 // startHarness starts a harness for a test and stops it when the test
@@ -71,6 +74,7 @@ func startHarness(t *testing.T) *harness {
 			for _, name := range []string{"kubesim.log", "kube-controller-manager.log"} {
 				t.Logf("end of %s:\n%s", name, tailFile(filepath.Join(c.Dir, name), 60))
 			}
+			keepLogs(t, c.Dir)
 		}
 	})
 	wd, err := os.Getwd()
@@ -115,12 +119,13 @@ func startHarness(t *testing.T) *harness {
 			t.Fatal(err)
 		}
 	}
-	cl, err := client.New(c.RESTConfig, client.Options{Scheme: scheme})
+	opts := client.Options{Scheme: scheme}
+	cl, err := client.New(c.RESTConfig, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("harness ready in %v (cluster directory %s)", time.Since(start).Round(time.Millisecond), c.Dir)
-	return &harness{cluster: c, sim: sim, client: cl, clientset: c.Client}
+	return &harness{cluster: c, sim: sim, client: cl, clientOptions: opts, clientset: c.Client}
 }
 
 // fileLog is a log file that goroutines may write lines to; lines written
@@ -151,6 +156,32 @@ func (l *fileLog) close() {
 	defer l.mu.Unlock()
 	l.f.Close()
 	l.f = nil
+}
+
+// keepLogs copies the *.log files of dir to .cache/conformance/<test>/
+// in the repository, since dir goes with the test.
+func keepLogs(t *testing.T, dir string) {
+	root, err := kubetest.RepoRoot()
+	if err != nil {
+		t.Logf("logs not kept: %v", err)
+		return
+	}
+	dst := filepath.Join(root, ".cache", "conformance", strings.ReplaceAll(t.Name(), "/", "_"))
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Logf("logs not kept: %v", err)
+		return
+	}
+	for _, l := range logs {
+		b, err := os.ReadFile(l)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dst, filepath.Base(l)), b, 0o644)
+		}
+		if err != nil {
+			t.Logf("log %s not kept: %v", l, err)
+		}
+	}
+	t.Logf("logs kept in %s", dst)
 }
 
 // tailFile returns the last n lines of the file at path.

@@ -25,9 +25,10 @@
 //
 // The Node's "kubelet API" serves containers' output for pods/log
 // (/containerLogs/{namespace}/{pod}/{container}, with sinceTime,
-// sinceSeconds, tailLines, limitBytes and timestamps) over HTTPS with a
-// self-signed certificate, which the API server accepts because it is
-// given no kubelet certificate authority.
+// sinceSeconds, tailLines, limitBytes and timestamps; follow is answered
+// with the output so far) over HTTPS with a self-signed certificate, which
+// the API server accepts because it is given no kubelet certificate
+// authority.
 package kubesim
 
 import (

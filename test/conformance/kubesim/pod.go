@@ -242,8 +242,8 @@ func (rt *podRuntime) stop() {
 			procs = append(procs, c.proc)
 		}
 	}
-	fwd := rt.fwd
-	rt.fwd = map[int]*forwarder{}
+	fwd, ports := rt.fwd, rt.ports
+	rt.fwd, rt.ports = map[int]*forwarder{}, map[int]int{}
 	rt.mu.Unlock()
 	for _, p := range procs {
 		p.stop()
@@ -252,7 +252,7 @@ func (rt *podRuntime) stop() {
 		f.close()
 	}
 	os.RemoveAll(rt.dir)
-	for _, p := range rt.ports {
+	for _, p := range ports {
 		rt.sim.hostPort.release(p)
 	}
 	rt.sim.ips.release(rt.ip)
