@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
@@ -46,6 +47,23 @@ func (w *Writer) writeGateways(ctx context.Context, g controller.Generation) {
 		return
 	}
 	v1 := gw.Client.GatewayV1()
+	// An object deleted and created again under its name is another
+	// object, with an empty status: what was written is remembered by
+	// UID.
+	uids := map[statusKey]types.UID{}
+	for _, o := range g.Snapshot.GatewayClasses {
+		uids[statusKey{"GatewayClass", "", o.Name}] = o.UID
+	}
+	for _, o := range g.Snapshot.Gateways {
+		uids[statusKey{"Gateway", o.Namespace, o.Name}] = o.UID
+	}
+	for _, o := range g.Snapshot.HTTPRoutes {
+		uids[statusKey{"HTTPRoute", o.Namespace, o.Name}] = o.UID
+	}
+	for _, o := range g.Snapshot.GRPCRoutes {
+		uids[statusKey{"GRPCRoute", o.Namespace, o.Name}] = o.UID
+	}
+	w.gwUIDs = uids
 	for _, cs := range r.Classes {
 		want := gatewayv1.GatewayClassStatus{Conditions: cs.Conditions, SupportedFeatures: cs.SupportedFeatures}
 		w.writeStatus(ctx, statusKey{"GatewayClass", "", cs.Name}, want, func(ctx context.Context) error {
@@ -117,6 +135,11 @@ func (w *Writer) writeGateways(ctx context.Context, g controller.Generation) {
 			ours[k] = nil
 		}
 	}
+	for k := range w.gwWritten {
+		if _, ok := uids[k]; !ok {
+			delete(w.gwWritten, k) // the object is gone
+		}
+	}
 	keys := make([]statusKey, 0, len(ours))
 	for k := range ours {
 		keys = append(keys, k)
@@ -165,7 +188,8 @@ func (w *Writer) writeStatus(ctx context.Context, k statusKey, want any, write f
 	if err != nil {
 		return
 	}
-	if w.gwWritten[k] == string(b) {
+	written := string(w.gwUIDs[k]) + " " + string(b)
+	if w.gwWritten[k] == written {
 		return
 	}
 	if err := w.limiter.Wait(ctx); err != nil {
@@ -178,7 +202,7 @@ func (w *Writer) writeStatus(ctx context.Context, k statusKey, want any, write f
 		return
 	}
 	w.metrics.StatusWrites.Inc()
-	w.gwWritten[k] = string(b)
+	w.gwWritten[k] = written
 }
 
 // gatewayStatus completes translate's status of a Gateway with what the

@@ -88,9 +88,13 @@ type Writer struct {
 	// checks only the Ingresses not among them.
 	checked      []*networkingv1.Ingress
 	checkedAddrs []networkingv1.IngressLoadBalancerIngress
-	// gwWritten holds, by object, the Gateway API status this replica
-	// last wrote or found in place (as JSON, transition times aside).
+	// gwWritten holds, by object, the UID and the Gateway API status this
+	// replica last wrote or found in place (as JSON, transition times
+	// aside).
 	gwWritten map[statusKey]string
+	// gwUIDs are the UIDs of the Gateway API objects of the generation
+	// being written.
+	gwUIDs map[statusKey]types.UID
 	// retry is set while a sync is scheduled after a failed write
 	// (guarded by leaderMu).
 	retry *time.Timer

@@ -369,6 +369,21 @@ func TestGatewaySharesIngressPorts(t *testing.T) {
 	if code, _ := s.get("other.test", "/"); code != 404 {
 		t.Errorf("other.test: %d, want 404", code)
 	}
+	// A route deleted and created again under its name gets its status
+	// written again: it is another object.
+	if err := gwc.GatewayV1().HTTPRoutes(o.ns).Delete(ctx, "site", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "gw.test gone with its route", func() bool {
+		code, _ := s.get("gw.test", "/")
+		return code == 404
+	})
+	(&gwObjects{t: t, gw: gwc, ns: o.ns}).httpRoute("site", "web", "gw.test", "gw")
+	waitFor(t, 10*time.Second, "the recreated route accepted", func() bool {
+		hr, err := gwc.GatewayV1().HTTPRoutes(o.ns).Get(ctx, "site", metav1.GetOptions{})
+		return err == nil && len(hr.Status.Parents) == 1 && meta.IsStatusConditionTrue(hr.Status.Parents[0].Conditions, "Accepted")
+	})
+
 	pool := x509.NewCertPool()
 	pool.AddCert(gwCert)
 	for _, h2 := range []bool{false, true} {
