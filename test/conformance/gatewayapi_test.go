@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/gateway-api/pkg/features"
 
 	"github.com/straitgw/strait/internal/kubetest"
+	"github.com/straitgw/strait/internal/translate/gatewayapi"
 )
 
 // The suite registers its own flags (-run-test, -skip-tests,
@@ -40,15 +41,15 @@ var extraFeatures = flag.String("extra-features", "",
 // given, relative to the repository root (make conformance writes it).
 const defaultReport = "docs/conformance/gateway-api-report.yaml"
 
-// supportedFeatures returns the Gateway API features Strait claims: the
-// one list to extend as Strait gains features. The GATEWAY-HTTP profile
-// adds its core features (Gateway, HTTPRoute, ReferenceGrant) anyway.
+// supportedFeatures returns the Gateway API features Strait claims: those
+// its GatewayClasses announce (gatewayapi.SupportedFeatures, the one list
+// to extend as Strait gains features).
 func supportedFeatures() []features.FeatureName {
-	return []features.FeatureName{
-		features.SupportGateway,
-		features.SupportHTTPRoute,
-		features.SupportReferenceGrant,
+	var out []features.FeatureName
+	for _, f := range gatewayapi.SupportedFeatures() {
+		out = append(out, features.FeatureName(f))
 	}
+	return out
 }
 
 // Implementation details for the report.
