@@ -2,6 +2,7 @@ package kubesim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -216,7 +217,8 @@ func (rt *podRuntime) exited(c *container, p *proc, err error) {
 	code, reason, msg := int32(0), "Completed", ""
 	if err != nil {
 		code, reason, msg = 1, "Error", err.Error()
-		if ee, ok := err.(*exec.ExitError); ok {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
 			code = int32(ee.ExitCode())
 		}
 	}
