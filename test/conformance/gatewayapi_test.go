@@ -101,7 +101,7 @@ func TestGatewayAPIConformance(t *testing.T) {
 			Mode:                 flags.DefaultMode,
 			TimeoutConfig:        config.DefaultTimeoutConfig(),
 			SupportedFeatures:    claimed,
-			ConformanceProfiles:  []suite.ConformanceProfileName{suite.GatewayHTTPConformanceProfileName},
+			ConformanceProfiles:  []suite.ConformanceProfileName{suite.GatewayHTTPConformanceProfileName, suite.GatewayGRPCConformanceProfileName},
 			Implementation: confv1.Implementation{
 				Organization: organization,
 				Project:      project,
