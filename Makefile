@@ -36,12 +36,12 @@ bench-scale:
 #
 # CONFORMANCE_TESTS is a go test -run pattern. TestHarness checks the
 # cluster the suite runs on and needs no Gateway support from Strait;
-# TestGatewayAPIConformance runs the suite itself and rewrites
-# CONFORMANCE_REPORT. To run the suite too:
-#   make conformance CONFORMANCE_TESTS='TestHarness|TestGatewayAPIConformance'
+# TestGatewayAPIConformance runs the suite itself (profiles GATEWAY-HTTP
+# and GATEWAY-GRPC) and rewrites CONFORMANCE_REPORT. To check the harness
+# alone: make conformance CONFORMANCE_TESTS=TestHarness
 # CONFORMANCE_FLAGS passes flags to the suite, e.g.
 #   CONFORMANCE_FLAGS='-run-test=HTTPRouteSimpleSameNamespace'
-CONFORMANCE_TESTS ?= TestHarness
+CONFORMANCE_TESTS ?= TestHarness|TestWriteSummary|TestGatewayAPIConformance
 CONFORMANCE_REPORT ?= $(CURDIR)/docs/conformance/gateway-api-report.yaml
 CONFORMANCE_FLAGS ?=
 conformance:
