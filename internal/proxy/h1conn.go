@@ -280,14 +280,7 @@ func (hc *h1conn) handle() bool {
 	vh := g.host(bytesString(host))
 	if vh == g.catchAll && g.sharedGateway(hc.s.p, hc.s.li, bytesString(host)) != nil {
 		// Gateway API requests are served by the net/http handler.
-		if hc.bw.Flush() != nil {
-			return false
-		}
-		hc.handoff()
-		if !hc.handedOff {
-			return hc.writeError(http.StatusServiceUnavailable, true, false)
-		}
-		return false
+		return hc.handoffRequest()
 	}
 	if vh.appRoot != "" && clean == "/" {
 		// app-root runs before everything else, with the connection's
@@ -296,15 +289,7 @@ func (hc *h1conn) handle() bool {
 	}
 	rt := vh.match(clean)
 	if rt.full {
-		// Answers to earlier pipelined requests go out first.
-		if hc.bw.Flush() != nil {
-			return false
-		}
-		hc.handoff()
-		if !hc.handedOff {
-			return hc.writeError(http.StatusServiceUnavailable, true, false)
-		}
-		return false
+		return hc.handoffRequest()
 	}
 	hc.upstreamHost = rt.upstreamHost
 	hc.resp.limit = rt.respHead

@@ -103,6 +103,22 @@ func (s *H1Server) startFull() {
 // handoff passes the connection, with the current request not yet
 // answered, to the net/http server. The engine must not touch the
 // connection afterwards.
+// handoffRequest hands the connection, from the current request on, to
+// the net/http side, after the answers to earlier pipelined requests; it
+// answers 503 when that side is not running. It returns what the request
+// loop returns: false, as the engine is done with the connection either
+// way.
+func (hc *h1conn) handoffRequest() bool {
+	if hc.bw.Flush() != nil {
+		return false
+	}
+	hc.handoff()
+	if !hc.handedOff {
+		return hc.writeError(http.StatusServiceUnavailable, true, false)
+	}
+	return false
+}
+
 func (hc *h1conn) handoff() {
 	s := hc.s
 	s.startFull()

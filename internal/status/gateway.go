@@ -152,33 +152,38 @@ func (w *Writer) writeGateways(ctx context.Context, g controller.Generation) {
 		w.writeStatus(ctx, k, parents, func(ctx context.Context) error {
 			switch k.kind {
 			case "HTTPRoute":
-				cur, err := v1.HTTPRoutes(k.namespace).Get(ctx, k.name, metav1.GetOptions{})
-				if err != nil {
-					return err
-				}
-				st := mergeParents(cur.Status.Parents, parents, gw.ControllerName)
-				if equality.Semantic.DeepEqual(st, cur.Status.Parents) {
-					return nil
-				}
-				cur.Status.Parents = st
-				_, err = v1.HTTPRoutes(k.namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{})
-				return err
+				rc := v1.HTTPRoutes(k.namespace)
+				return writeParents(ctx, rc.Get, rc.UpdateStatus, k.name, parents, gw.ControllerName,
+					func(r *gatewayv1.HTTPRoute) *[]gatewayv1.RouteParentStatus { return &r.Status.Parents })
 			case "GRPCRoute":
-				cur, err := v1.GRPCRoutes(k.namespace).Get(ctx, k.name, metav1.GetOptions{})
-				if err != nil {
-					return err
-				}
-				st := mergeParents(cur.Status.Parents, parents, gw.ControllerName)
-				if equality.Semantic.DeepEqual(st, cur.Status.Parents) {
-					return nil
-				}
-				cur.Status.Parents = st
-				_, err = v1.GRPCRoutes(k.namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{})
-				return err
+				rc := v1.GRPCRoutes(k.namespace)
+				return writeParents(ctx, rc.Get, rc.UpdateStatus, k.name, parents, gw.ControllerName,
+					func(r *gatewayv1.GRPCRoute) *[]gatewayv1.RouteParentStatus { return &r.Status.Parents })
 			}
 			return fmt.Errorf("no status writer for kind %s", k.kind)
 		})
 	}
+}
+
+// writeParents reads a route, merges our parent statuses into those it
+// shows and updates its status when that changes them.
+func writeParents[R any](ctx context.Context,
+	get func(context.Context, string, metav1.GetOptions) (R, error),
+	update func(context.Context, R, metav1.UpdateOptions) (R, error),
+	name string, ours []gatewayv1.RouteParentStatus, controller gatewayv1.GatewayController,
+	parents func(R) *[]gatewayv1.RouteParentStatus) error {
+	cur, err := get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	have := parents(cur)
+	st := mergeParents(*have, ours, controller)
+	if equality.Semantic.DeepEqual(st, *have) {
+		return nil
+	}
+	*have = st
+	_, err = update(ctx, cur, metav1.UpdateOptions{})
+	return err
 }
 
 // writeStatus runs write unless want is what this replica last wrote for

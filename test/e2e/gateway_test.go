@@ -51,6 +51,32 @@ func (o *gwObjects) httpRoute(name, gateway, host, svc string) {
 	}
 }
 
+// gatewaySetup starts a cluster with the Gateway API installed, and in
+// namespace ns the Services "ing" and "gw" whose echo backends (named the
+// same) listen on net.1 and net.2, the IngressClass "strait" and an
+// Ingress routing ing.test to "ing".
+func gatewaySetup(t *testing.T, ns, net string) (*kubetest.Cluster, gatewayclient.Interface, *objects) {
+	t.Helper()
+	c := kubetest.Start(t)
+	if err := c.InstallGatewayAPI(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	gwc, err := gatewayclient.NewForConfig(c.RESTConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := newObjects(t, c, ns)
+	for i, name := range []string{"ing", "gw"} {
+		ip := fmt.Sprintf("%s.%d", net, i+1)
+		annBackend(t, ip, name)
+		o.service(name)
+		o.slice(name, ip)
+	}
+	ingressClass(t, c, "strait", "strait.dev/ingress-controller", false)
+	annIngress(o, "app", "ing.test", "/", "ing", nil, "")
+	return c, gwc, o
+}
+
 // TestGatewayBesideIngress: one Strait process serves an Ingress and a
 // Gateway (HTTP and HTTPS listeners on an address of its own) on different
 // hosts. Both answer throughout while Ingresses and HTTPRoutes for other
@@ -60,28 +86,12 @@ func (o *gwObjects) httpRoute(name, gateway, host, svc string) {
 // their status: address, Programmed, attached routes, Accepted and
 // ResolvedRefs, and a route naming a missing Service says so.
 func TestGatewayBesideIngress(t *testing.T) {
-	c := kubetest.Start(t)
+	c, gwc, o := gatewaySetup(t, "side", "10.244.71")
 	ctx := context.Background()
-	if err := c.InstallGatewayAPI(ctx); err != nil {
-		t.Fatal(err)
-	}
-	gwc, err := gatewayclient.NewForConfig(c.RESTConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	annBackend(t, "10.244.71.1", "ing")
-	annBackend(t, "10.244.71.2", "gw")
-	o := newObjects(t, c, "side")
-	o.service("ing")
-	o.slice("ing", "10.244.71.1")
-	o.service("gw")
-	o.slice("gw", "10.244.71.2")
-	ingressClass(t, c, "strait", "strait.dev/ingress-controller", false)
-	annIngress(o, "app", "ing.test", "/", "ing", nil, "")
 	cert := annTLSSecret(o, "gw-cert", "gw.test")
 
 	gcName := "strait-side"
-	_, err = gwc.GatewayV1().GatewayClasses().Create(ctx, &gatewayv1.GatewayClass{
+	_, err := gwc.GatewayV1().GatewayClasses().Create(ctx, &gatewayv1.GatewayClass{
 		ObjectMeta: metav1.ObjectMeta{Name: gcName},
 		Spec:       gatewayv1.GatewayClassSpec{ControllerName: "strait.dev/gateway-controller"},
 	}, metav1.CreateOptions{})
@@ -289,24 +299,8 @@ func TestGatewayBesideIngress(t *testing.T) {
 // and the Gateway reports the published address. A listener on the
 // health port is refused and reported not Programmed.
 func TestGatewaySharesIngressPorts(t *testing.T) {
-	c := kubetest.Start(t)
+	c, gwc, o := gatewaySetup(t, "shared", "10.244.72")
 	ctx := context.Background()
-	if err := c.InstallGatewayAPI(ctx); err != nil {
-		t.Fatal(err)
-	}
-	gwc, err := gatewayclient.NewForConfig(c.RESTConfig)
-	if err != nil {
-		t.Fatal(err)
-	}
-	annBackend(t, "10.244.72.1", "ing")
-	annBackend(t, "10.244.72.2", "gw")
-	o := newObjects(t, c, "shared")
-	o.service("ing")
-	o.slice("ing", "10.244.72.1")
-	o.service("gw")
-	o.slice("gw", "10.244.72.2")
-	ingressClass(t, c, "strait", "strait.dev/ingress-controller", false)
-	annIngress(o, "app", "ing.test", "/", "ing", nil, "")
 	gwCert := annTLSSecret(o, "gw-cert", "gw.test")
 	if _, err := gwc.GatewayV1().GatewayClasses().Create(ctx, &gatewayv1.GatewayClass{
 		ObjectMeta: metav1.ObjectMeta{Name: "strait-shared"},
