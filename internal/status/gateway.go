@@ -90,8 +90,13 @@ func (w *Writer) writeGateways(ctx context.Context, g controller.Generation) {
 		failures = gw.ListenerFailures()
 	}
 	shared := w.gatewayAddresses(g)
+	specs := map[string][]gatewayv1.GatewaySpecAddress{}
+	for _, o := range g.Snapshot.Gateways {
+		specs[o.Namespace+"/"+o.Name] = o.Spec.Addresses
+	}
 	for _, gs := range r.Gateways {
-		want := w.gatewayStatus(gs, models[gs.Namespace+"/"+gs.Name], shared, failures)
+		name := gs.Namespace + "/" + gs.Name
+		want := w.gatewayStatus(gs, models[name], shared, failures, specs[name])
 		w.writeStatus(ctx, statusKey{"Gateway", gs.Namespace, gs.Name}, want, func(ctx context.Context) error {
 			cur, err := v1.Gateways(gs.Namespace).Get(ctx, gs.Name, metav1.GetOptions{})
 			if err != nil {
@@ -212,7 +217,7 @@ func (w *Writer) writeStatus(ctx context.Context, k statusKey, want any, write f
 
 // gatewayStatus completes translate's status of a Gateway with what the
 // data plane knows: its addresses, and whether its listeners are open.
-func (w *Writer) gatewayStatus(gs gatewayapi.GatewayStatus, m *model.Gateway, shared []gatewayv1.GatewayStatusAddress, failures map[string]string) gatewayv1.GatewayStatus {
+func (w *Writer) gatewayStatus(gs gatewayapi.GatewayStatus, m *model.Gateway, shared []gatewayv1.GatewayStatusAddress, failures map[string]string, requested []gatewayv1.GatewaySpecAddress) gatewayv1.GatewayStatus {
 	st := gatewayv1.GatewayStatus{Conditions: slices.Clone(gs.Conditions), Listeners: slices.Clone(gs.Listeners)}
 	ip := gatewayv1.IPAddressType
 	if m != nil && len(m.Addresses) > 0 {
@@ -246,9 +251,13 @@ func (w *Writer) gatewayStatus(gs gatewayapi.GatewayStatus, m *model.Gateway, sh
 		}
 	}
 	cond := metav1.Condition{Type: string(gatewayv1.GatewayConditionProgrammed), ObservedGeneration: gen}
+	unusable := unusableAddress(requested, st.Addresses)
 	switch {
 	case !accepted:
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, string(gatewayv1.GatewayReasonInvalid), "the Gateway is not accepted"
+	case unusable != "":
+		cond.Status, cond.Reason = metav1.ConditionFalse, string(gatewayv1.GatewayReasonAddressNotUsable)
+		cond.Message = fmt.Sprintf("spec.addresses asks for %s; Strait assigns addresses itself (leave the value empty, or remove it)", unusable)
 	case len(st.Addresses) == 0:
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, string(gatewayv1.GatewayReasonAddressNotAssigned), "no address: the address pool is exhausted, or the published Service has none"
 	case programmed == 0:
@@ -258,6 +267,21 @@ func (w *Writer) gatewayStatus(gs gatewayapi.GatewayStatus, m *model.Gateway, sh
 	}
 	st.Conditions = append(st.Conditions, cond)
 	return st
+}
+
+// unusableAddress returns the first address the Gateway asks for by value
+// that is not one it has: Strait takes no static addresses. A requested
+// address without a value asks for any, which is what Strait assigns.
+func unusableAddress(requested []gatewayv1.GatewaySpecAddress, have []gatewayv1.GatewayStatusAddress) string {
+	for _, r := range requested {
+		if r.Value == "" {
+			continue
+		}
+		if !slices.ContainsFunc(have, func(a gatewayv1.GatewayStatusAddress) bool { return a.Value == r.Value }) {
+			return r.Value
+		}
+	}
+	return ""
 }
 
 // listenerFailure says why the socket of a Gateway's listener is not open,

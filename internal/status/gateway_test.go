@@ -71,3 +71,23 @@ func TestMergeParents(t *testing.T) {
 		t.Error("new: no transition time")
 	}
 }
+
+// TestUnusableAddress: a requested address without a value is any
+// address; one with a value must be one the Gateway has.
+func TestUnusableAddress(t *testing.T) {
+	ip := gatewayv1.IPAddressType
+	have := []gatewayv1.GatewayStatusAddress{{Type: &ip, Value: "172.30.0.1"}}
+	for _, c := range []struct {
+		req  []gatewayv1.GatewaySpecAddress
+		want string
+	}{
+		{nil, ""},
+		{[]gatewayv1.GatewaySpecAddress{{Type: &ip}}, ""},
+		{[]gatewayv1.GatewaySpecAddress{{Type: &ip, Value: "172.30.0.1"}}, ""},
+		{[]gatewayv1.GatewaySpecAddress{{Type: &ip}, {Type: &ip, Value: "192.0.2.9"}}, "192.0.2.9"},
+	} {
+		if got := unusableAddress(c.req, have); got != c.want {
+			t.Errorf("unusableAddress(%v) = %q, want %q", c.req, got, c.want)
+		}
+	}
+}

@@ -43,6 +43,10 @@ func SupportedFeatures() []gatewayv1.FeatureName {
 		features.SupportHTTPRouteBackendProtocolH2C,
 		features.SupportHTTPRouteBackendProtocolWebSocket,
 		features.SupportHTTPRouteParentRefPort,
+		features.SupportHTTPRouteNamedRouteRule,
+		features.SupportGRPCRouteNamedRouteRule,
+		features.SupportGatewayAddressEmpty,
+		features.SupportGatewayHTTPListenerIsolation,
 	} {
 		out = append(out, gatewayv1.FeatureName(f))
 	}

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -187,7 +188,7 @@ func httpRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 		}
 		for mi, m := range matches {
 			gr := model.GatewayRule{
-				Route:           fmt.Sprintf("HTTPRoute %s/%s rule %d match %d", r.namespace, r.name, ri, mi),
+				Route:           ruleLabel("HTTPRoute", r, ri, rule.Name, mi),
 				Hostnames:       hosts,
 				Path:            pathMatch(m.Path),
 				RequestHeaders:  f.reqHeaders,
@@ -216,6 +217,16 @@ func httpRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 
 // entry is rule ri's match mi of r, its conditions sorted by name, with
 // what precedence reads of the route.
+// ruleLabel names a rule's match for logs and metrics: by the rule's
+// name when it has one (HTTPRouteNamedRouteRule), else by its index.
+func ruleLabel(kind string, r *route, ri int, name *gatewayv1.SectionName, mi int) string {
+	rule := strconv.Itoa(ri)
+	if name != nil && *name != "" {
+		rule = string(*name)
+	}
+	return fmt.Sprintf("%s %s/%s rule %s match %d", kind, r.namespace, r.name, rule, mi)
+}
+
 func (r *route) entry(gr model.GatewayRule, ri, mi int) ruleEntry {
 	byName := func(a, b model.ValueMatch) int { return strings.Compare(a.Name, b.Name) }
 	slices.SortFunc(gr.Headers, byName)
@@ -374,7 +385,7 @@ func grpcRules(s *snapshot.Snapshot, r *route, listenerHost string, backends map
 		}
 		for mi, m := range matches {
 			gr := model.GatewayRule{
-				Route:           fmt.Sprintf("GRPCRoute %s/%s rule %d match %d", r.namespace, r.name, ri, mi),
+				Route:           ruleLabel("GRPCRoute", r, ri, rule.Name, mi),
 				Hostnames:       hosts,
 				Path:            grpcPath(m.Method),
 				RequestHeaders:  f.reqHeaders,
