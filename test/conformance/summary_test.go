@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,7 +38,10 @@ func writeSummary(reportPath, docPath string) error {
 		}
 		return out
 	}
-	for _, p := range rep.ProfileReports {
+	// The suite lists profiles in no fixed order; the page does.
+	profiles := slices.Clone(rep.ProfileReports)
+	slices.SortFunc(profiles, func(a, b confv1.ProfileReport) int { return strings.Compare(a.Name, b.Name) })
+	for _, p := range profiles {
 		ext, claimed := "none claimed", "0"
 		if p.Extended != nil {
 			ext, claimed = status(p.Extended.Status), fmt.Sprint(len(p.Extended.SupportedFeatures))
