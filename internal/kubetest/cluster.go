@@ -555,12 +555,12 @@ func (p *process) waitReady(timeout time.Duration, ready func() error) error {
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("kubetest: %s exited before becoming ready (%v); end of %s:\n%s", p.name, p.err, p.log, tail(p.log, 40))
+			return fmt.Errorf("kubetest: %s exited before becoming ready (%v); end of %s:\n%s", p.name, p.err, p.log, TailFile(p.log, 40))
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			p.stop(syscall.SIGKILL)
-			return fmt.Errorf("kubetest: %s not ready after %v (%v); end of %s:\n%s", p.name, timeout, last, p.log, tail(p.log, 40))
+			return fmt.Errorf("kubetest: %s not ready after %v (%v); end of %s:\n%s", p.name, timeout, last, p.log, TailFile(p.log, 40))
 		}
 	}
 }
@@ -581,8 +581,9 @@ func (p *process) stop(sig syscall.Signal) {
 	<-p.done
 }
 
-// tail returns the last n lines of the file at path.
-func tail(path string, n int) string {
+// TailFile returns the last n lines of the file at path (the error, when
+// it cannot be read), for showing the end of a log in a failure.
+func TailFile(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err.Error()

@@ -88,7 +88,7 @@ func (c *Cluster) StartControllerManager(controllers ...string) error {
 	c.mu.Unlock()
 	select {
 	case <-p.done:
-		return fmt.Errorf("kubetest: kube-controller-manager exited at start (%v); end of %s:\n%s", p.err, p.log, tail(p.log, 40))
+		return fmt.Errorf("kubetest: kube-controller-manager exited at start (%v); end of %s:\n%s", p.err, p.log, TailFile(p.log, 40))
 	case <-time.After(controllerManagerSettle):
 		return nil
 	}

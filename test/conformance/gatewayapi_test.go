@@ -186,7 +186,7 @@ func startStrait(t *testing.T, h *harness) {
 			<-exited
 		}
 		if t.Failed() {
-			t.Logf("end of Strait's log %s:\n%s", logPath, tailFile(logPath, 200))
+			t.Logf("end of Strait's log %s:\n%s", logPath, kubetest.TailFile(logPath, 200))
 		}
 	})
 	healthz := "http://127.0.0.1:" + strconv.Itoa(ports[2]) + "/healthz"
@@ -202,11 +202,11 @@ func startStrait(t *testing.T, h *harness) {
 		select {
 		case err := <-exited:
 			exited <- err // for the cleanup
-			t.Fatalf("strait %s exited before it was healthy: %v\n%s", strings.Join(args, " "), err, tailFile(logPath, 40))
+			t.Fatalf("strait %s exited before it was healthy: %v\n%s", strings.Join(args, " "), err, kubetest.TailFile(logPath, 40))
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("strait not healthy after %v:\n%s", straitReadyTimeout, tailFile(logPath, 40))
+			t.Fatalf("strait not healthy after %v:\n%s", straitReadyTimeout, kubetest.TailFile(logPath, 40))
 		}
 	}
 }

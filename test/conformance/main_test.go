@@ -72,7 +72,7 @@ func startHarness(t *testing.T) *harness {
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, name := range []string{"kubesim.log", "kube-controller-manager.log"} {
-				t.Logf("end of %s:\n%s", name, tailFile(filepath.Join(c.Dir, name), 60))
+				t.Logf("end of %s:\n%s", name, kubetest.TailFile(filepath.Join(c.Dir, name), 60))
 			}
 			keepLogs(t, c.Dir)
 		}
@@ -182,17 +182,4 @@ func keepLogs(t *testing.T, dir string) {
 		}
 	}
 	t.Logf("logs kept in %s", dst)
-}
-
-// tailFile returns the last n lines of the file at path.
-func tailFile(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
