@@ -208,7 +208,9 @@ func TestAccessLogRefused(t *testing.T) {
 		if r := rawGet(t, addr, "shop.test", "/"+strings.Repeat("a", 9<<10)); r.status != 414 {
 			t.Fatalf("9k URI: %d", r.status)
 		}
-		_ = p.FlushAccessLog()
+		// The line is written once the answer has gone out: the client
+		// may read the answer before it is.
+		waitFor(5*time.Second, func() bool { _ = p.FlushAccessLog(); return len(out.lines()) > 0 })
 		if lines := out.lines(); len(lines) != 1 || lines[0] != "414 " {
 			t.Errorf("lines %q, want [\"414 \"]", lines)
 		}
