@@ -56,7 +56,7 @@ func demoCommand() *cobra.Command {
 				go func() { _ = srv.Serve(ln) }()
 				defer srv.Close()
 			}
-			srv, err := server.New(f.cfg)
+			srv, err := server.New(f.config())
 			if err != nil {
 				return err
 			}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/proxy"
 	"github.com/straitgw/strait/internal/proxy/upstream"
 	"github.com/straitgw/strait/internal/server"
@@ -16,8 +17,9 @@ import (
 // serveFlags are the flags shared by serve and demo. Names and meanings
 // follow ingress-nginx's controller flags.
 type serveFlags struct {
-	cfg      server.Config
-	logLevel string
+	cfg       server.Config
+	logLevel  string
+	metricsOn bool
 }
 
 func (f *serveFlags) register(fs *pflag.FlagSet, httpPort, httpsPort int) {
@@ -62,8 +64,22 @@ func (f *serveFlags) register(fs *pflag.FlagSet, httpPort, httpsPort int) {
 	fs.DurationVar(&l.SendTimeout, "client-send-timeout", proxy.DefaultClientSendTimeout, "longest a write to a client may block before the connection is closed (nginx's send_timeout)")
 	fs.IntVar(&l.HTTP2MaxResets, "http2-max-resets", proxy.DefaultHTTP2MaxResets, "most HTTP/2 stream resets a client may send on one connection at once, and per second sustained, before it is closed with GOAWAY (rapid reset)")
 	fs.IntVar(&l.HTTP2MaxContinuations, "http2-max-continuations", proxy.DefaultHTTP2MaxContinuations, "most CONTINUATION frames in one HTTP/2 header block before the connection is closed with GOAWAY")
+	mc := &f.cfg.Metrics
+	fs.BoolVar(&f.metricsOn, "enable-metrics", true, "count requests per Ingress path on /metrics, under ingress-nginx's metric names (nginx_ingress_controller_requests and others); the control-plane metrics are always on")
+	fs.BoolVar(&mc.Requests.PerHost, "metrics-per-host", true, "label request metrics with the Ingress host; without, series of different hosts are one")
+	fs.BoolVar(&mc.Requests.StatusClasses, "report-status-classes", false, "label request metrics with status classes (2xx, 4xx) instead of codes")
+	fs.Float64SliceVar(&mc.Requests.TimeBuckets, "time-buckets", metrics.DefaultTimeBuckets(), "bucket bounds in seconds of the request and upstream duration histograms")
+	fs.Float64SliceVar(&mc.Requests.LengthBuckets, "length-buckets", metrics.DefaultLengthBuckets(), "bucket bounds in bytes of the request size histogram")
+	fs.Float64SliceVar(&mc.Requests.SizeBuckets, "size-buckets", metrics.DefaultSizeBuckets(), "bucket bounds in bytes of the response size histogram")
 	fs.BoolVar(&f.cfg.Profiling, "profiling", true, "serve Go profiles under /debug/pprof on the health port")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+// config returns the server configuration the flags describe.
+func (f *serveFlags) config() server.Config {
+	c := f.cfg
+	c.Metrics.Disabled = !f.metricsOn
+	return c
 }
 
 func (f *serveFlags) logger() (*slog.Logger, error) {
@@ -91,7 +107,7 @@ func serveCommand() *cobra.Command {
 			// ingress-nginx writes its access log to /dev/stdout; the
 			// ConfigMap's disable-access-log turns it off.
 			f.cfg.AccessLog = os.Stdout
-			srv, err := server.New(f.cfg)
+			srv, err := server.New(f.config())
 			if err != nil {
 				return err
 			}

@@ -159,8 +159,7 @@ func (c *Controller) full() {
 	LogNewProblems(c.Log, old, problems)
 	c.setProblemGauge(problems)
 	if same {
-		c.Metrics.Generations.WithLabelValues(metrics.KindNoop).Inc()
-		c.Metrics.BuildSeconds.WithLabelValues(metrics.KindNoop).Observe(time.Since(start).Seconds())
+		c.Metrics.Served(metrics.KindNoop, time.Since(start))
 		if c.Observe != nil {
 			c.Observe(c.Current())
 		}
@@ -168,8 +167,7 @@ func (c *Controller) full() {
 	}
 	c.Proxy.Apply(m)
 	took := time.Since(start)
-	c.Metrics.Generations.WithLabelValues(metrics.KindFull).Inc()
-	c.Metrics.BuildSeconds.WithLabelValues(metrics.KindFull).Observe(took.Seconds())
+	c.Metrics.Served(metrics.KindFull, took)
 	c.Log.Info("generation applied", "ingresses", len(snap.Ingresses), "translated", r.Translated, "hosts", len(m.Hosts), "gateways", len(m.Gateways), "backends", len(m.Backends), "problems", len(problems), "took", took.Round(time.Microsecond))
 	if r.Fallback {
 		c.Log.Warn("Ingress components conflicted; every Ingress was translated together", "ingresses", len(snap.Ingresses))
@@ -235,8 +233,7 @@ func (c *Controller) endpoints(svcs map[types.NamespacedName]bool) {
 	c.mu.Lock()
 	c.cur.Model = &nm
 	c.mu.Unlock()
-	c.Metrics.Generations.WithLabelValues(metrics.KindEndpoints).Inc()
-	c.Metrics.BuildSeconds.WithLabelValues(metrics.KindEndpoints).Observe(time.Since(start).Seconds())
+	c.Metrics.Served(metrics.KindEndpoints, time.Since(start))
 }
 
 func (c *Controller) setProblemGauge(ps []model.Problem) {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -35,12 +36,35 @@ type Set struct {
 	Events *prometheus.CounterVec
 	// StatusWrites counts Ingress status updates.
 	StatusWrites prometheus.Counter
+	// configOK and configTime are ingress-nginx's
+	// config_last_reload_successful and its timestamp: Strait never
+	// reloads, so they describe the last full generation, which never
+	// fails as a whole (a bad object is left out, with a problem).
+	configOK, configTime prometheus.Gauge
+	// configCount is ingress-nginx's success counter, the number of
+	// configurations applied.
+	configCount prometheus.Counter
+}
+
+// Controller names the process in the constant labels ingress-nginx puts
+// on its metrics.
+type Controller struct {
+	// Class is the IngressClass controller value (--controller-class).
+	Class string
+	// Namespace and Pod are the pod's (POD_NAMESPACE and POD_NAME).
+	Namespace, Pod string
+}
+
+// Labels returns the constant labels.
+func (c Controller) Labels() prometheus.Labels {
+	return prometheus.Labels{"controller_class": c.Class, "controller_namespace": c.Namespace, "controller_pod": c.Pod}
 }
 
 // New registers the metrics, plus Go runtime and process collectors, in a
 // fresh registry.
-func New() *Set {
+func New(c Controller) *Set {
 	r := prometheus.NewRegistry()
+	cl := c.Labels()
 	s := &Set{
 		Registry: r,
 		Generations: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -64,13 +88,37 @@ func New() *Set {
 			Name: "strait_ingress_status_writes_total",
 			Help: "Ingress status updates written by this replica (only the leader writes).",
 		}),
+		configOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "nginx_ingress_controller_config_last_reload_successful", ConstLabels: cl,
+			Help: "Whether the last configuration was applied: 1 once the first full generation serves (Strait applies generations without reloading).",
+		}),
+		configTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "nginx_ingress_controller_config_last_reload_successful_timestamp_seconds", ConstLabels: cl,
+			Help: "When the last full generation was applied, in seconds since the epoch.",
+		}),
+		configCount: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nginx_ingress_controller_success", ConstLabels: cl,
+			Help: "Configurations applied: full generations served (Strait applies generations without reloading).",
+		}),
 	}
-	r.MustRegister(s.Generations, s.BuildSeconds, s.Problems, s.Events, s.StatusWrites,
+	r.MustRegister(s.Generations, s.BuildSeconds, s.Problems, s.Events, s.StatusWrites, s.configOK, s.configTime, s.configCount,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{PidFn: procSelf}))
 	for _, k := range []string{KindFull, KindEndpoints, KindNoop} {
 		s.Generations.WithLabelValues(k)
 	}
 	return s
+}
+
+// Served records a generation of kind that took took to build; a full
+// one also updates ingress-nginx's configuration metrics.
+func (s *Set) Served(kind string, took time.Duration) {
+	s.Generations.WithLabelValues(kind).Inc()
+	s.BuildSeconds.WithLabelValues(kind).Observe(took.Seconds())
+	if kind == KindFull {
+		s.configOK.Set(1)
+		s.configTime.Set(float64(time.Now().Unix()))
+		s.configCount.Inc()
+	}
 }
 
 // Handler serves the registry in the Prometheus text format.

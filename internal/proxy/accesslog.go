@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/straitgw/strait/internal/accesslog"
+	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/model"
 )
 
@@ -107,14 +108,22 @@ func backendLog(lr *accesslog.Route, backend string) {
 
 // HTTP/1 engine.
 
-// logStart begins the access-log entry of the current request when the
-// route is logged; it is called once the route is known.
+// logStart begins the entry of the current request when the route is
+// logged or counted; it is called once the route is known.
 func (hc *h1conn) logStart(g *generation, rt *route, host []byte, https bool) {
 	req := &hc.req
-	if g.alog == nil || !g.alog.logs(rt, bytesString(req.uri)) {
+	var al *accessLog
+	if g.alog != nil && g.alog.logs(rt, bytesString(req.uri)) {
+		al = g.alog
+	}
+	var st *metrics.RouteSeries
+	if rt != nil {
+		st = rt.stats
+	}
+	if al == nil && st == nil {
 		return
 	}
-	hc.alog = g.alog
+	hc.recording, hc.alog, hc.stats = true, al, st
 	hc.reqID = nil
 	routeLogInfo(&hc.routeInfo, rt)
 	e := &hc.le
@@ -155,14 +164,15 @@ func (hc *h1conn) logRefused(g *generation) {
 	if g.alog == nil {
 		return
 	}
-	hc.alog, hc.reqID, hc.routeInfo = g.alog, nil, accesslog.Route{}
+	hc.recording, hc.alog, hc.stats = true, g.alog, nil
+	hc.reqID, hc.routeInfo = nil, accesslog.Route{}
 	hc.le = accesslog.Entry{Start: time.Now(), RemoteAddr: bytesString(hc.ip), Route: &hc.routeInfo, UpstreamLength: -1,
 		RequestLength: int64(len(hc.req.buf)), Headers: hc}
 }
 
 // logUpstream records the upstream exchange of the current request.
 func (hc *h1conn) logUpstream(addr string, status int, length int64) {
-	if hc.alog == nil {
+	if !hc.recording {
 		return
 	}
 	e := &hc.le
@@ -171,15 +181,15 @@ func (hc *h1conn) logUpstream(addr string, status int, length int64) {
 
 // logStatus records the status and body size of the answer.
 func (hc *h1conn) logStatus(status int, body int64) {
-	if hc.alog != nil {
+	if hc.recording {
 		hc.le.Status, hc.le.BodyBytes = status, body
 	}
 }
 
-// logFinish writes the current request's line.
+// logFinish writes the current request's line and counts it.
 func (hc *h1conn) logFinish() {
-	al := hc.alog
-	hc.alog = nil
+	al, st := hc.alog, hc.stats
+	hc.recording, hc.alog, hc.stats = false, nil, nil
 	e := &hc.le
 	if e.Status == 0 {
 		// Nothing was answered: nginx's 499, the client went away.
@@ -194,9 +204,23 @@ func (hc *h1conn) logFinish() {
 	}
 	e.End = time.Now()
 	finishUpstream(e, hc.upStart)
-	hc.logBuf = al.tmpl.Append(hc.logBuf[:0], e)
-	al.out.WriteLine(hc.logBuf)
+	if st != nil {
+		observe(st, e)
+	}
+	if al != nil {
+		hc.logBuf = al.tmpl.Append(hc.logBuf[:0], e)
+		al.out.WriteLine(hc.logBuf)
+	}
 	e.Headers = nil
+}
+
+// observe counts a finished request in its route's metrics.
+func observe(st *metrics.RouteSeries, e *accesslog.Entry) {
+	st.Observe(&metrics.Observation{
+		Method: e.Method, Status: e.Status, Duration: e.End.Sub(e.Start),
+		RequestBytes: e.RequestLength, ResponseBytes: e.BodyBytes,
+		Upstream: e.UpstreamAddr != "", UpstreamDuration: e.UpstreamTime,
+	})
 }
 
 // RequestHeader implements accesslog.Headers for the HTTP/1 engine.
@@ -232,10 +256,14 @@ func (h *head) lookupFold(name string) []byte {
 
 // net/http handler.
 
-// logWriter records what the net/http handler answers for the access log.
+// logWriter records what the net/http handler answers for the access log
+// and the request metrics.
 type logWriter struct {
 	http.ResponseWriter
-	al *accessLog
+	// al is nil when the request is counted but not logged, stats nil
+	// when it is logged but not counted.
+	al    *accessLog
+	stats *metrics.RouteSeries
 	e  accesslog.Entry
 	r  *http.Request
 	// upstream is the upstream response's header, for
@@ -258,17 +286,25 @@ func finishUpstream(e *accesslog.Entry, start time.Time) {
 	}
 }
 
-// startLog returns a logWriter when the request is logged, else nil; rt
-// is nil for requests refused before routing.
+// startLog returns a logWriter when the request is logged or counted,
+// else nil; rt is nil for requests refused before routing.
 func startLog(g *generation, w http.ResponseWriter, r *http.Request, rt *route, remote string, https bool) *logWriter {
 	uri := r.RequestURI
 	if uri == "" {
 		uri = r.URL.RequestURI()
 	}
-	if g.alog == nil || !g.alog.logs(rt, uri) {
+	var al *accessLog
+	if g.alog != nil && g.alog.logs(rt, uri) {
+		al = g.alog
+	}
+	var st *metrics.RouteSeries
+	if rt != nil {
+		st = rt.stats
+	}
+	if al == nil && st == nil {
 		return nil
 	}
-	lw := &logWriter{ResponseWriter: w, al: g.alog, r: r}
+	lw := &logWriter{ResponseWriter: w, al: al, stats: st, r: r}
 	routeLogInfo(&lw.route, rt)
 	lw.e = accesslog.Entry{
 		Start: time.Now(), RemoteAddr: remote, Method: r.Method, URI: uri, Proto: r.Proto, Host: r.Host,
@@ -280,12 +316,14 @@ func startLog(g *generation, w http.ResponseWriter, r *http.Request, rt *route, 
 	// The id sent upstream is the one logged, as nginx's $req_id.
 	// With generate-request-id false there is none to log unless the
 	// client sent one, as ingress-nginx's $req_id.
-	id := r.Header.Get("X-Request-Id")
-	if id == "" && g.headers.generateRequestID() {
-		id = newRequestID()
-		r.Header.Set("X-Request-Id", id)
+	if al != nil {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" && g.headers.generateRequestID() {
+			id = newRequestID()
+			r.Header.Set("X-Request-Id", id)
+		}
+		lw.e.ReqID = id
 	}
-	lw.e.ReqID = id
 	lw.e.RequestLength = requestHeadLength(r)
 	if r.ContentLength > 0 {
 		lw.e.RequestLength += r.ContentLength
@@ -345,7 +383,7 @@ func (lw *logWriter) RequestHeader(name string) string { return lw.r.Header.Get(
 // ResponseHeader implements accesslog.Headers.
 func (lw *logWriter) ResponseHeader(name string) string { return lw.upstream.Get(name) }
 
-// finish writes the line.
+// finish counts the request and writes its line.
 func (lw *logWriter) finish() {
 	e := &lw.e
 	if e.Status == 0 {
@@ -353,22 +391,44 @@ func (lw *logWriter) finish() {
 	}
 	e.End = time.Now()
 	finishUpstream(e, lw.upStart)
-	line := lw.al.tmpl.Append(make([]byte, 0, 256), e)
-	lw.al.out.WriteLine(line)
+	if lw.stats != nil {
+		observe(lw.stats, e)
+	}
+	if lw.al != nil {
+		line := lw.al.tmpl.Append(make([]byte, 0, 256), e)
+		lw.al.out.WriteLine(line)
+	}
+}
+
+// findLogWriter returns the logWriter under w's wrappers, or nil.
+func findLogWriter(w http.ResponseWriter) *logWriter {
+	for {
+		if lw, ok := w.(*logWriter); ok {
+			return lw
+		}
+		// Other wrappers (gzip) sit between the handler and the log.
+		u, wraps := w.(interface{ Unwrap() http.ResponseWriter })
+		if !wraps {
+			return nil
+		}
+		w = u.Unwrap()
+	}
+}
+
+// countAs makes the request that w answers count in st: a canary
+// request counts in the canary's series.
+func countAs(w http.ResponseWriter, st *metrics.RouteSeries) {
+	if lw := findLogWriter(w); lw != nil && lw.stats != nil {
+		lw.stats = st
+	}
 }
 
 // logUpstreamResponse records the upstream exchange when w logs; start
 // is when connecting began.
 func logUpstreamResponse(w http.ResponseWriter, addr string, resp *http.Response, start time.Time) {
-	lw, ok := w.(*logWriter)
-	for !ok {
-		// Other wrappers (gzip) sit between the handler and the log.
-		u, wraps := w.(interface{ Unwrap() http.ResponseWriter })
-		if !wraps {
-			return
-		}
-		w = u.Unwrap()
-		lw, ok = w.(*logWriter)
+	lw := findLogWriter(w)
+	if lw == nil {
+		return
 	}
 	lw.e.UpstreamAddr, lw.e.UpstreamStatus, lw.upStart = addr, resp.StatusCode, start
 	lw.e.UpstreamLength = resp.ContentLength

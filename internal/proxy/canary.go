@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 
+	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/model"
 	"github.com/straitgw/strait/internal/proxy/upstream"
 )
@@ -13,7 +14,10 @@ import (
 // the rules that send a request to it (ingress-nginx's
 // route_to_alternative_balancer).
 type canaryRoute struct {
-	backend     *upstream.Backend
+	backend *upstream.Backend
+	// stats are the request metrics of requests the canary takes; nil
+	// without metrics.
+	stats       *metrics.RouteSeries
 	header      string // canonical header name; "" for no header rule
 	headerValue string
 	pattern     *regexp.Regexp

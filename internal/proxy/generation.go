@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/straitgw/strait/internal/accesslog"
+	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/model"
 	"github.com/straitgw/strait/internal/proxy/upstream"
 )
@@ -129,6 +131,9 @@ type route struct {
 	respHead int
 	// mirror copies requests to mirror-target; nil for none.
 	mirror *mirrorRule
+	// stats are the route's request metrics; nil for routes not counted
+	// (metrics off, or not an Ingress path).
+	stats *metrics.RouteSeries
 }
 
 // compiledHost is a compiled virtual host with the model host it was
@@ -151,6 +156,9 @@ type hostContext struct {
 	// leaves compiled routes pointing at the old object.
 	backends uint64
 	to       Timeouts
+	// reqs are the request metrics, the same for every generation; nil
+	// when off.
+	reqs *metrics.Requests
 }
 
 // same reports whether compiled hosts of context o hold in c.
@@ -350,7 +358,39 @@ func (g *generation) finishHost(vh *vhost, h *model.VirtualHost) {
 	vh.each(func(r *route) {
 		r.headers = g.headers
 		r.full = r.full || g.ctx.full
+		if reqs := g.ctx.reqs; reqs != nil && r.logSrc != nil && r.logSrc.Source.Kind == "Ingress" {
+			key := routeKey(h.Name, r.logSrc)
+			r.stats = reqs.Series(key)
+			if r.canary != nil {
+				key.Canary = upstreamName(r.logSrc.Policy.Canary.Backend)
+				r.canary.stats = reqs.Series(key)
+			}
+		}
 	})
+}
+
+// routeKey names a route's request series with ingress-nginx's labels.
+func routeKey(host string, r *model.Route) metrics.RouteKey {
+	if host == model.CatchAllHost {
+		// ingress-nginx's server_name for rules without a host.
+		host = "_"
+	}
+	k := metrics.RouteKey{Namespace: r.Source.Namespace, Ingress: r.Source.Name, Host: host, Path: r.Path}
+	var lr accesslog.Route
+	backendLog(&lr, r.Action.Backend)
+	k.Service = lr.ServiceName
+	return k
+}
+
+// upstreamName renders a backend name ("<namespace>/<service>:<port>")
+// as ingress-nginx's upstream name, "<namespace>-<service>-<port>".
+func upstreamName(backend string) string {
+	var lr accesslog.Route
+	backendLog(&lr, backend)
+	if lr.ServiceName == "" {
+		return backend
+	}
+	return lr.ServiceNamespace + "-" + lr.ServiceName + "-" + lr.ServicePort
 }
 
 // sameHost reports whether b is a, as far as compiling goes: translate

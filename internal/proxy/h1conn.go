@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/straitgw/strait/internal/accesslog"
+	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/proxy/upstream"
 )
 
@@ -58,9 +59,13 @@ type h1conn struct {
 	// gh are the current generation's global header settings (nil for
 	// the defaults).
 	gh *globalHeaders
-	// Access log (accesslog.go): alog is set while the current request is
-	// logged; le, logBuf and reqIDBuf are reused from request to request.
-	alog     *accessLog
+	// Access log and request metrics (accesslog.go): recording is set
+	// while the current request is logged or counted, alog when it is
+	// logged, stats when it is counted; le, logBuf and reqIDBuf are
+	// reused from request to request.
+	recording bool
+	alog      *accessLog
+	stats     *metrics.RouteSeries
 	le       accesslog.Entry
 	logBuf   []byte
 	reqStart time.Time
@@ -185,14 +190,14 @@ func (hc *h1conn) serve() {
 			// shutting down: this answer closes the connection.
 			hc.req.close = true
 		}
-		if hc.s.p.alog != nil {
+		if hc.s.p.alog != nil || hc.s.p.reqs != nil {
 			hc.reqStart = time.Now()
 		}
 		keep := hc.handle()
 		if hc.handedOff {
 			return
 		}
-		if hc.alog != nil {
+		if hc.recording {
 			hc.logFinish()
 		}
 		if hc.br.Buffered() == 0 || !keep {
@@ -216,7 +221,7 @@ func (hc *h1conn) refuse(g *generation, code int) {
 	hc.logRefused(g)
 	hc.writeError(code, true, false)
 	_ = hc.bw.Flush()
-	if hc.alog != nil {
+	if hc.recording {
 		hc.logFinish()
 	}
 }

@@ -32,7 +32,7 @@ func (hc *h1conn) forward(rt *route, host, uri []byte) bool {
 	var triedBuf [maxTries]*upstream.Endpoint
 	tried := triedBuf[:0]
 	stale := 0
-	if hc.alog != nil {
+	if hc.recording {
 		hc.upStart = time.Now()
 	}
 	var ep *upstream.Endpoint

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/straitgw/strait/internal/accesslog"
+	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/model"
 	"github.com/straitgw/strait/internal/proxy/upstream"
 )
@@ -36,6 +37,8 @@ type Proxy struct {
 	certs    *certStore
 	tunnels  tunnels
 	stats    stats
+	// reqs are the request metrics; nil when off.
+	reqs *metrics.Requests
 	// h2Bufs are the HTTP/2 connections' output and the streams' body
 	// buffers (h2server.go).
 	h2Bufs sync.Pool
@@ -95,6 +98,9 @@ type Options struct {
 	// ClientLimits are client-side protections; zero fields take their
 	// defaults.
 	ClientLimits ClientLimits
+	// Requests receives the request metrics of Ingress routes; nil
+	// counts nothing.
+	Requests *metrics.Requests
 }
 
 // ClientLimits are the client-side protections set by flags rather than
@@ -204,6 +210,9 @@ func New(opts Options) (*Proxy, error) {
 		p.registry.SetBreaker(*b)
 	}
 	p.mirrors = newMirrorClient()
+	if p.reqs = opts.Requests; p.reqs != nil {
+		p.reqs.OnCollect(p.pruneSeries)
+	}
 	if opts.AccessLog != nil {
 		p.alog = accesslog.NewWriter(opts.AccessLog)
 	}
@@ -226,6 +235,7 @@ func (p *Proxy) Apply(m *model.Model) {
 		full:     p.handoffAll || compileGzip(m.Gzip) != nil,
 		backends: p.registry.Replaced(),
 		to:       p.timeouts,
+		reqs:     p.reqs,
 	}
 	g := compile(m, backends, certs, ctx, p.gen.Load())
 	p.applyTLS(g, m)

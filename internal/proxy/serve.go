@@ -238,6 +238,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c := *rt
 		c.backend = rt.canary.backend
 		rt = &c
+		countAs(w, rt.canary.stats)
 	}
 	if rt.mirror != nil {
 		h.p.mirror(rt.mirror, r, https, rt.timeouts.Read)

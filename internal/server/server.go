@@ -14,6 +14,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"net/http/pprof"
 	"slices"
 	"strconv"
@@ -71,6 +72,19 @@ type Config struct {
 	ClientLimits proxy.ClientLimits
 	// Gateway configures the Gateway API.
 	Gateway GatewayConfig
+	// Metrics configures the request metrics on /metrics.
+	Metrics MetricsConfig
+}
+
+// MetricsConfig configures the request metrics, with ingress-nginx's
+// flags.
+type MetricsConfig struct {
+	// Disabled turns the request metrics off (--enable-metrics=false);
+	// the control-plane metrics stay.
+	Disabled bool
+	// Requests are the label and bucket settings. The constant labels
+	// are filled in by New.
+	Requests metrics.RequestOptions
 }
 
 // GatewayConfig configures the Gateway API side.
@@ -102,6 +116,8 @@ type Server struct {
 	log      *slog.Logger
 	proxy    *proxy.Proxy
 	metrics  *metrics.Set
+	// requests are the request metrics; nil when off.
+	requests *metrics.Requests
 	pipe     pipeline
 	stopping atomic.Bool
 
@@ -119,11 +135,26 @@ func New(cfg Config) (*Server, error) {
 	// --configmap names the ConfigMap whose keys set the defaults, in
 	// both modes.
 	cfg.Translate.ConfigMap = cfg.Kube.ConfigMap
-	p, err := proxy.New(proxy.Options{Log: cfg.Log, AccessLog: cfg.AccessLog, Outlier: cfg.Outlier, Breaker: cfg.Breaker, ClientLimits: cfg.ClientLimits})
+	// ingress-nginx's constant labels: the controller value and the pod,
+	// from the downward API variables its manifests set.
+	ctl := metrics.Controller{Class: cfg.Classes.ControllerClass, Namespace: os.Getenv("POD_NAMESPACE"), Pod: os.Getenv("POD_NAME")}
+	var reqs *metrics.Requests
+	if !cfg.Metrics.Disabled {
+		ro := cfg.Metrics.Requests
+		if err := ro.ValidateBuckets(); err != nil {
+			return nil, err
+		}
+		ro.ControllerClass, ro.ControllerNamespace, ro.ControllerPod = ctl.Class, ctl.Namespace, ctl.Pod
+		reqs = metrics.NewRequests(ro)
+	}
+	p, err := proxy.New(proxy.Options{Log: cfg.Log, AccessLog: cfg.AccessLog, Outlier: cfg.Outlier, Breaker: cfg.Breaker, ClientLimits: cfg.ClientLimits, Requests: reqs})
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, proxy: p, metrics: metrics.New()}
+	s := &Server{cfg: cfg, log: cfg.Log, proxy: p, metrics: metrics.New(ctl), requests: reqs}
+	if reqs != nil {
+		s.metrics.Registry.MustRegister(reqs)
+	}
 	s.metrics.AddSampler(p.Samples)
 	// Gateway listeners open as generations name them; the ports of
 	// Strait's own listeners are filled in once those are open.

@@ -86,8 +86,7 @@ func (s *standalone) apply(objs snapshot.Objects) {
 	s.proxy.Apply(m)
 	s.listeners.reconcile(m)
 	took := time.Since(start)
-	s.metrics.Generations.WithLabelValues(metrics.KindFull).Inc()
-	s.metrics.BuildSeconds.WithLabelValues(metrics.KindFull).Observe(took.Seconds())
+	s.metrics.Served(metrics.KindFull, took)
 	s.log.Info("generation applied", "hosts", len(m.Hosts), "gateways", len(m.Gateways), "backends", len(m.Backends), "problems", len(problems), "took", took.Round(time.Microsecond))
 }
 
