@@ -264,8 +264,8 @@ type logWriter struct {
 	// when it is logged but not counted.
 	al    *accessLog
 	stats *metrics.RouteSeries
-	e  accesslog.Entry
-	r  *http.Request
+	e     accesslog.Entry
+	r     *http.Request
 	// upstream is the upstream response's header, for
 	// $upstream_http_<name>.
 	upstream http.Header

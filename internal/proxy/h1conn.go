@@ -66,13 +66,13 @@ type h1conn struct {
 	recording bool
 	alog      *accessLog
 	stats     *metrics.RouteSeries
-	le       accesslog.Entry
-	logBuf   []byte
-	reqStart time.Time
-	upStart  time.Time
-	sent     int64
-	reqID    []byte
-	reqIDBuf [32]byte
+	le        accesslog.Entry
+	logBuf    []byte
+	reqStart  time.Time
+	upStart   time.Time
+	sent      int64
+	reqID     []byte
+	reqIDBuf  [32]byte
 	// bodyTimeout is client-body-timeout, from the generation the
 	// current request started in.
 	bodyTimeout time.Duration

@@ -14,8 +14,8 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"os"
 	"net/http/pprof"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -112,10 +112,10 @@ type pipeline interface {
 
 // Server is a running Strait process.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	proxy    *proxy.Proxy
-	metrics  *metrics.Set
+	cfg     Config
+	log     *slog.Logger
+	proxy   *proxy.Proxy
+	metrics *metrics.Set
 	// requests are the request metrics; nil when off.
 	requests *metrics.Requests
 	pipe     pipeline
