@@ -104,3 +104,19 @@ func TestValidateBuckets(t *testing.T) {
 		t.Errorf("defaults: %v", err)
 	}
 }
+
+// BenchmarkObserve measures what counting one request costs, from every
+// core at once on one route (the contended case):
+//
+//	go test ./internal/metrics -run XXX -bench Observe -benchmem
+func BenchmarkObserve(b *testing.B) {
+	r := NewRequests(RequestOptions{PerHost: true})
+	s := r.Series(RouteKey{Namespace: "ns", Ingress: "shop", Host: "shop.test", Path: "/", Service: "web"})
+	o := Observation{Method: "GET", Status: 200, Duration: 3 * time.Millisecond, RequestBytes: 80, ResponseBytes: 1200, Upstream: true, UpstreamDuration: 2 * time.Millisecond}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			s.Observe(&o)
+		}
+	})
+}

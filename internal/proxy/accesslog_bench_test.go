@@ -8,29 +8,33 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/model"
 	"github.com/straitgw/strait/internal/proxy"
 )
 
 // BenchmarkH1AccessLog measures a keep-alive GET through the HTTP/1 engine
-// with the access log off and on (to io.Discard): run with
+// with the access log (to io.Discard) and the request metrics off and on:
+// run with
 //
 //	go test ./internal/proxy -run XXX -bench H1AccessLog -benchmem
 func BenchmarkH1AccessLog(b *testing.B) {
-	for _, on := range []bool{false, true} {
-		name := "off"
-		if on {
-			name = "on"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, c := range []struct {
+		name         string
+		log, metrics bool
+	}{{"off", false, false}, {"log", true, false}, {"metrics", false, true}, {"log+metrics", true, true}} {
+		b.Run(c.name, func(b *testing.B) {
 			bs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })}
 			bl, _ := net.Listen("tcp", "127.0.0.1:0")
 			go func() { _ = bs.Serve(bl) }()
 			defer bs.Close()
 			tcp := bl.Addr().(*net.TCPAddr)
 			opts := proxy.Options{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-			if on {
+			if c.log {
 				opts.AccessLog = io.Discard
+			}
+			if c.metrics {
+				opts.Requests = metrics.NewRequests(metrics.RequestOptions{PerHost: true})
 			}
 			p, err := proxy.New(opts)
 			if err != nil {
