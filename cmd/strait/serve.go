@@ -63,6 +63,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet, httpPort, httpsPort int) {
 	fs.IntVar(&l.HTTP2MaxResets, "http2-max-resets", proxy.DefaultHTTP2MaxResets, "most HTTP/2 stream resets a client may send on one connection at once, and per second sustained, before it is closed with GOAWAY (rapid reset)")
 	fs.IntVar(&l.HTTP2MaxContinuations, "http2-max-continuations", proxy.DefaultHTTP2MaxContinuations, "most CONTINUATION frames in one HTTP/2 header block before the connection is closed with GOAWAY")
 	fs.BoolVar(&f.cfg.Profiling, "profiling", true, "serve Go profiles under /debug/pprof on the health port")
+	fs.BoolVar(&f.cfg.LiveView, "enable-live-view", true, "serve the read-only live view of hosts, routes, backends, certificates and problems on the health port (/live/, JSON at /live/api)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 }
 

@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/straitgw/strait/internal/live"
 	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/proxy"
 	"github.com/straitgw/strait/internal/proxy/upstream"
@@ -55,6 +56,9 @@ type Config struct {
 	// Profiling exposes Go's pprof handlers under /debug/pprof on the
 	// health port, as ingress-nginx's --profiling does.
 	Profiling bool
+	// LiveView serves the live view (/live/, its JSON at /live/api, and a
+	// redirect from /) on the health port; see docs/live-view.md.
+	LiveView bool
 	// Log is the process logger.
 	Log *slog.Logger
 	// AccessLog receives the access log (one line per request, in the
@@ -94,6 +98,8 @@ type pipeline interface {
 	ready() bool
 	// debug returns what /debug/model shows.
 	debug() any
+	// live returns what the live view shows.
+	live() live.State
 }
 
 // Server is a running Strait process.
@@ -293,8 +299,8 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // healthHandler serves /healthz (ready once the first generation serves,
-// failing again at shutdown), /metrics, /debug/model and, with profiling,
-// /debug/pprof.
+// failing again at shutdown), /metrics, /debug/model and, when enabled,
+// /debug/pprof and the live view.
 func (s *Server) healthHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -311,6 +317,14 @@ func (s *Server) healthHandler() http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(s.pipe.debug())
 	})
+	if s.cfg.LiveView {
+		// Per-route request counters are not kept by the data plane
+		// yet: the view shows rates as unknown.
+		lv := live.New(live.Options{State: s.pipe.live, Upstreams: s.proxy})
+		for _, p := range []string{"/{$}", "/live", live.PagePath} {
+			mux.Handle(p, lv)
+		}
+	}
 	if s.cfg.Profiling {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
