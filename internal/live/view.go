@@ -121,9 +121,9 @@ type RouteBackend struct {
 	// Status is the answer of a Gateway API backend that did not resolve
 	// (500); 0 otherwise.
 	Status int `json:"status,omitempty"`
-	// Weight is the backend's share: per cent for Ingress routes (of the
-	// requests no canary rule decided), the route's weight for Gateway API
-	// rules.
+	// Weight is the backend's share of the requests no canary header or
+	// cookie decided, out of the sum of the weights of the route's
+	// backends (100 for Ingress routes).
 	Weight int `json:"weight"`
 	// Canary marks the canary backend of an Ingress route.
 	Canary bool `json:"canary,omitempty"`
