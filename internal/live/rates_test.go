@@ -40,7 +40,9 @@ func (c *counters) traffic() []RouteTraffic {
 // rateModel has shop.test with a route /api whose canary is another
 // Ingress, and a catch-all route.
 func rateModel() *model.Model {
-	ing := func(name string) model.ObjectRef { return model.ObjectRef{Kind: "Ingress", Namespace: "shop", Name: name} }
+	ing := func(name string) model.ObjectRef {
+		return model.ObjectRef{Kind: "Ingress", Namespace: "shop", Name: name}
+	}
 	return &model.Model{
 		Hosts: []*model.VirtualHost{{
 			Name: "shop.test",
