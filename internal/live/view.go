@@ -172,8 +172,11 @@ type Backend struct {
 	// Name is "<namespace>/<service>:<port>".
 	Name string `json:"name"`
 	// Service is the Service it resolves.
-	Service  Object `json:"service"`
-	Port     int32  `json:"port"`
+	Service Object `json:"service"`
+	// Port is the Service port's number.
+	Port int32 `json:"port"`
+	// Protocol is spoken to the endpoints: HTTP, HTTPS, GRPC, GRPCS or
+	// AUTO_HTTP.
 	Protocol string `json:"protocol"`
 	// Balance is the balancer: round_robin, ewma, chash or sticky.
 	Balance string `json:"balance"`
@@ -236,7 +239,8 @@ type Certificate struct {
 	// sorted.
 	Hosts []string `json:"hosts"`
 	// Default is set for the --default-ssl-certificate.
-	Default  bool      `json:"default"`
+	Default bool `json:"default"`
+	// NotAfter is the leaf's expiry, UTC.
 	NotAfter time.Time `json:"notAfter"`
 	// DaysLeft is whole days until NotAfter; negative once expired.
 	DaysLeft int `json:"daysLeft"`
@@ -251,19 +255,24 @@ type Certificate struct {
 
 // Problem is something wrong with one object.
 type Problem struct {
+	// Object is the object that carries the mistake.
 	Object Object `json:"object"`
 	// Field is the path of the offending field, when known.
 	Field string `json:"field,omitempty"`
 	// Reason is a short CamelCase word.
-	Reason  string `json:"reason"`
+	Reason string `json:"reason"`
+	// Message says what is wrong and what Strait did about it.
 	Message string `json:"message"`
 }
 
 // Gateway is one Gateway API Gateway.
 type Gateway struct {
 	// Name is "namespace/name".
-	Name      string     `json:"name"`
-	Addresses []string   `json:"addresses"`
+	Name string `json:"name"`
+	// Addresses are the Gateway's own addresses (--gateway-address-pool);
+	// empty when its listeners share the bind address.
+	Addresses []string `json:"addresses"`
+	// Listeners are its valid listeners.
 	Listeners []Listener `json:"listeners"`
 }
 
