@@ -72,6 +72,7 @@ func (f *serveFlags) register(fs *pflag.FlagSet, httpPort, httpsPort int) {
 	fs.Float64SliceVar(&mc.Requests.LengthBuckets, "length-buckets", metrics.DefaultLengthBuckets(), "bucket bounds in bytes of the request size histogram")
 	fs.Float64SliceVar(&mc.Requests.SizeBuckets, "size-buckets", metrics.DefaultSizeBuckets(), "bucket bounds in bytes of the response size histogram")
 	fs.BoolVar(&f.cfg.Profiling, "profiling", true, "serve Go profiles under /debug/pprof on the health port")
+	fs.BoolVar(&f.cfg.LiveView, "enable-live-view", true, "serve the read-only live view of hosts, routes, backends, certificates and problems on the health port (/live/, JSON at /live/api)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 }
 

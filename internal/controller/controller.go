@@ -44,6 +44,14 @@ type Generation struct {
 	// Gateway is the Gateway API translation; nil when the Gateway API
 	// is not served.
 	Gateway *gatewayapi.Result
+	// Number counts the generations published (full or endpoints) since
+	// the start; a translation that changed nothing keeps the number.
+	Number uint64
+	// Kind is metrics.KindFull or metrics.KindEndpoints: how the
+	// generation numbered was published.
+	Kind string
+	// Published is when it was published.
+	Published time.Time
 }
 
 // Controller owns the loop.
@@ -150,11 +158,14 @@ func (c *Controller) full() {
 	same := c.cur.Model != nil && !r.Changed && sameGatewayModel(gw, c.cur.Gateway)
 	old := c.cur.Problems
 	served := c.cur.Model
+	number, kind, published := c.cur.Number, c.cur.Kind, c.cur.Published
 	if same {
 		// Keep the model the proxy serves; the new one is equal.
 		m = served
+	} else {
+		number, kind, published = number+1, metrics.KindFull, time.Now()
 	}
-	c.cur = Generation{Snapshot: snap, Model: m, Problems: problems, Gateway: gw}
+	c.cur = Generation{Snapshot: snap, Model: m, Problems: problems, Gateway: gw, Number: number, Kind: kind, Published: published}
 	c.mu.Unlock()
 	LogNewProblems(c.Log, old, problems)
 	c.setProblemGauge(problems)
@@ -232,6 +243,8 @@ func (c *Controller) endpoints(svcs map[types.NamespacedName]bool) {
 	nm.Backends = updated
 	c.mu.Lock()
 	c.cur.Model = &nm
+	c.cur.Number++
+	c.cur.Kind, c.cur.Published = metrics.KindEndpoints, time.Now()
 	c.mu.Unlock()
 	c.Metrics.Served(metrics.KindEndpoints, time.Since(start))
 }

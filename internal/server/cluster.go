@@ -20,6 +20,7 @@ import (
 	gatewayclient "sigs.k8s.io/gateway-api/pkg/client/clientset/versioned"
 
 	"github.com/straitgw/strait/internal/controller"
+	"github.com/straitgw/strait/internal/live"
 	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/proxy"
 	"github.com/straitgw/strait/internal/sources/kube"
@@ -213,6 +214,16 @@ func (c *cluster) debug() any {
 	g := c.ctrl.Current()
 	leader := c.writer.IsLeader()
 	return debugView{Leader: &leader, Problems: g.Problems, Model: g.Model}
+}
+
+func (c *cluster) live() live.State {
+	g := c.ctrl.Current()
+	leader := c.writer.IsLeader()
+	return live.State{
+		Generation: live.Generation{Number: g.Number, Kind: g.Kind, Time: g.Published, Leader: &leader},
+		Model:      g.Model,
+		Problems:   g.Problems,
+	}
 }
 
 // waitTick paces the readiness poll.

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/straitgw/strait/internal/live"
 	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/proxy"
 	"github.com/straitgw/strait/internal/proxy/upstream"
@@ -56,6 +57,9 @@ type Config struct {
 	// Profiling exposes Go's pprof handlers under /debug/pprof on the
 	// health port, as ingress-nginx's --profiling does.
 	Profiling bool
+	// LiveView serves the live view (/live/, its JSON at /live/api, and a
+	// redirect from /) on the health port; see docs/live-view.md.
+	LiveView bool
 	// Log is the process logger.
 	Log *slog.Logger
 	// AccessLog receives the access log (one line per request, in the
@@ -108,6 +112,8 @@ type pipeline interface {
 	ready() bool
 	// debug returns what /debug/model shows.
 	debug() any
+	// live returns what the live view shows.
+	live() live.State
 }
 
 // Server is a running Strait process.
@@ -324,8 +330,8 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // healthHandler serves /healthz (ready once the first generation serves,
-// failing again at shutdown), /metrics, /debug/model and, with profiling,
-// /debug/pprof.
+// failing again at shutdown), /metrics, /debug/model and, when enabled,
+// /debug/pprof and the live view.
 func (s *Server) healthHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -342,6 +348,18 @@ func (s *Server) healthHandler() http.Handler {
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(s.pipe.debug())
 	})
+	if s.cfg.LiveView {
+		opts := live.Options{State: s.pipe.live, Upstreams: s.proxy}
+		if s.requests != nil && s.cfg.Metrics.Requests.PerHost {
+			// The request metrics' series are the view's counters; without
+			// the host label they cannot be told apart per host.
+			opts.Traffic = s.routeTraffic
+		}
+		lv := live.New(opts)
+		for _, p := range []string{"/{$}", "/live", live.PagePath} {
+			mux.Handle(p, lv)
+		}
+	}
 	if s.cfg.Profiling {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -350,4 +368,17 @@ func (s *Server) healthHandler() http.Handler {
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 	return mux
+}
+
+// routeTraffic reports the request metrics' counters to the live view.
+func (s *Server) routeTraffic() []live.RouteTraffic {
+	totals := s.requests.Totals()
+	out := make([]live.RouteTraffic, len(totals))
+	for i, t := range totals {
+		out[i] = live.RouteTraffic{
+			Namespace: t.Namespace, Ingress: t.Ingress, Host: t.Host, Path: t.Path, Service: t.Service,
+			Canary: t.Canary != "", Requests: t.Requests, Errors5xx: t.Errors5xx,
+		}
+	}
+	return out
 }

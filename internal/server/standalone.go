@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/straitgw/strait/internal/controller"
+	"github.com/straitgw/strait/internal/live"
 	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/model"
 	"github.com/straitgw/strait/internal/proxy"
@@ -33,6 +34,10 @@ type standalone struct {
 	mu       sync.Mutex
 	served   *model.Model
 	problems []model.Problem
+	// number counts the generations published; published is when the
+	// last one was.
+	number    uint64
+	published time.Time
 }
 
 func newStandalone(cfg Config, p *proxy.Proxy, m *metrics.Set, gl *gatewayListeners) (*standalone, error) {
@@ -76,6 +81,8 @@ func (s *standalone) apply(objs snapshot.Objects) {
 	s.problems = problems
 	if !same {
 		s.served = m
+		s.number++
+		s.published = time.Now()
 	}
 	s.mu.Unlock()
 	controller.LogNewProblems(s.log, old, problems)
@@ -94,6 +101,17 @@ func (s *standalone) debug() any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return debugView{Problems: s.problems, Model: s.proxy.Model()}
+}
+
+func (s *standalone) live() live.State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Every generation of a manifests directory is a full one.
+	return live.State{
+		Generation: live.Generation{Number: s.number, Kind: metrics.KindFull, Time: s.published},
+		Model:      s.proxy.Model(),
+		Problems:   s.problems,
+	}
 }
 
 // debugView is the /debug/model document.
