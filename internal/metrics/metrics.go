@@ -22,6 +22,16 @@ const (
 	KindNoop = "noop"
 )
 
+// Admission results, the values of the "result" label.
+const (
+	// AdmissionAllowed is an object let in, with or without warnings.
+	AdmissionAllowed = "allowed"
+	// AdmissionDenied is an object refused for its problems.
+	AdmissionDenied = "denied"
+	// AdmissionError is a review that could not be read.
+	AdmissionError = "error"
+)
+
 // Set holds the control-plane metrics.
 type Set struct {
 	Registry *prometheus.Registry
@@ -35,6 +45,8 @@ type Set struct {
 	Events *prometheus.CounterVec
 	// StatusWrites counts Ingress status updates.
 	StatusWrites prometheus.Counter
+	// AdmissionReviews counts the validating webhook's answers by result.
+	AdmissionReviews *prometheus.CounterVec
 }
 
 // New registers the metrics, plus Go runtime and process collectors, in a
@@ -64,11 +76,18 @@ func New() *Set {
 			Name: "strait_ingress_status_writes_total",
 			Help: "Ingress status updates written by this replica (only the leader writes).",
 		}),
+		AdmissionReviews: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "strait_admission_reviews_total",
+			Help: "AdmissionReviews answered by the validating webhook, by result: allowed, denied (problems in the object), error (the review could not be read).",
+		}, []string{"result"}),
 	}
-	r.MustRegister(s.Generations, s.BuildSeconds, s.Problems, s.Events, s.StatusWrites,
+	r.MustRegister(s.Generations, s.BuildSeconds, s.Problems, s.Events, s.StatusWrites, s.AdmissionReviews,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{PidFn: procSelf}))
 	for _, k := range []string{KindFull, KindEndpoints, KindNoop} {
 		s.Generations.WithLabelValues(k)
+	}
+	for _, r := range []string{AdmissionAllowed, AdmissionDenied, AdmissionError} {
+		s.AdmissionReviews.WithLabelValues(r)
 	}
 	return s
 }

@@ -58,6 +58,7 @@ type KubeConfig struct {
 // cluster feeds generations from the Kubernetes API.
 type cluster struct {
 	ctrl   *controller.Controller
+	src    *kube.Source
 	writer *status.Writer
 }
 
@@ -161,7 +162,7 @@ func newCluster(cfg Config, p *proxy.Proxy, m *metrics.Set, gl *gatewayListeners
 			w.Observe(g)
 		},
 	}
-	return &cluster{ctrl: ctrl, writer: w}, nil
+	return &cluster{ctrl: ctrl, src: src, writer: w}, nil
 }
 
 // restConfig loads client configuration: the kubeconfig flag, else

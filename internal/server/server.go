@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/straitgw/strait/internal/admission"
 	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/proxy"
 	"github.com/straitgw/strait/internal/proxy/upstream"
@@ -71,6 +72,9 @@ type Config struct {
 	ClientLimits proxy.ClientLimits
 	// Gateway configures the Gateway API.
 	Gateway GatewayConfig
+	// Webhook configures the validating admission webhook (cluster mode
+	// only).
+	Webhook WebhookConfig
 }
 
 // GatewayConfig configures the Gateway API side.
@@ -108,6 +112,8 @@ type Server struct {
 	httpLn, httpsLn, healthLn net.Listener
 	// gateways are the Gateway API listeners.
 	gateways *gatewayListeners
+	// webhook is the validating admission webhook; nil when it is off.
+	webhook *admission.Server
 }
 
 // New checks the configuration, connects what it needs and opens the
@@ -115,6 +121,13 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if err := cfg.Webhook.check(cfg.Manifests != ""); err != nil {
+		return nil, err
+	}
+	certs, err := cfg.Webhook.load(cfg.Log)
+	if err != nil {
+		return nil, err
 	}
 	// --configmap names the ConfigMap whose keys set the defaults, in
 	// both modes.
@@ -165,6 +178,14 @@ func New(cfg Config) (*Server, error) {
 			*port = tcp.Port
 		}
 	}
+	// The webhook listens last: a port the proxy holds then fails to bind
+	// here (its listeners share ports only with each other).
+	if c, ok := s.pipe.(*cluster); ok && cfg.Webhook.Listen != "" {
+		if s.webhook, err = c.webhook(cfg, certs, s.metrics); err != nil {
+			s.closeListeners()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -188,6 +209,9 @@ func (s *Server) closeListeners() {
 			_ = ln.Close()
 		}
 	}
+	if s.webhook != nil {
+		_ = s.webhook.Close()
+	}
 }
 
 // HTTPAddr returns the bound address of the plain HTTP listener.
@@ -198,6 +222,15 @@ func (s *Server) HTTPSAddr() string { return s.httpsLn.Addr().String() }
 
 // HealthzAddr returns the bound address of the health and debug listener.
 func (s *Server) HealthzAddr() string { return s.healthLn.Addr().String() }
+
+// WebhookAddr returns the bound address of the validating webhook, "" when
+// it is off.
+func (s *Server) WebhookAddr() string {
+	if s.webhook == nil {
+		return ""
+	}
+	return s.webhook.Addr()
+}
 
 // Proxy returns the data plane, for tests and embedding.
 func (s *Server) Proxy() *proxy.Proxy { return s.proxy }
@@ -216,10 +249,14 @@ func (s *Server) Run(ctx context.Context) error {
 		{Handler: s.healthHandler(), ReadHeaderTimeout: 10 * time.Second},
 	}
 	lns := []net.Listener{httpsLn, s.healthLn}
-	errc := make(chan error, len(srvs)+2)
+	errc := make(chan error, len(srvs)+3)
 	// The health port answers from the start, reporting not ready until
-	// the first generation serves.
+	// the first generation serves; so does the webhook, letting Ingresses
+	// in with a warning until then.
 	go func() { errc <- proxy.Serve(srvs[1], lns[1]) }()
+	if s.webhook != nil {
+		go func() { errc <- s.webhook.Serve() }()
+	}
 
 	pipeCtx, stopPipe := context.WithCancel(ctx)
 	defer stopPipe()
@@ -280,6 +317,15 @@ func (s *Server) Run(ctx context.Context) error {
 		defer wg.Done()
 		s.gateways.shutdown(sctx)
 	}()
+	if s.webhook != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.webhook.Shutdown(sctx); err != nil {
+				_ = s.webhook.Close()
+			}
+		}()
+	}
 	// Upgraded connections get the grace period too; WebSockets are then
 	// sent a close frame (HTTP/2 connections got a GOAWAY from Shutdown).
 	s.proxy.DrainTunnels(deadline)
