@@ -56,6 +56,11 @@ func warningReasons() []string {
 		"ServiceUpstreamIgnored",
 		// The controller's flags.
 		"SSLPassthroughDisabled",
+		// Problems of the flags, the ConfigMap and Services, never of
+		// an Ingress.
+		"InvalidConfiguration",
+		"InvalidFlag",
+		"InvalidService",
 		// Annotations or fields without effect.
 		"CanaryAnnotationIgnored",
 		"CanaryDefaultBackendIgnored",

@@ -32,11 +32,18 @@ import (
 // deployments for longer than the check is worth.
 const NotReadyWarning = "Strait has not synced with the cluster yet; this Ingress was not checked"
 
+// State is what the controller's latest generation was translated from,
+// and the problems it found.
+type State struct {
+	// Snapshot is nil before the first generation.
+	Snapshot *snapshot.Snapshot
+	Problems []model.Problem
+}
+
 // Validator decides AdmissionRequests for Ingresses.
 type Validator struct {
-	// Snapshot returns the snapshot the latest generation was translated
-	// from, or nil before the first.
-	Snapshot func() *snapshot.Snapshot
+	// Current returns the latest generation's State.
+	Current func() State
 	// Classes selects the Ingresses Strait serves, as the snapshot does;
 	// others are let in unread.
 	Classes snapshot.ClassOptions
@@ -83,7 +90,8 @@ func (v *Validator) Review(req *admissionv1.AdmissionRequest) (*admissionv1.Admi
 	if ing.Name == "" {
 		ing.Name = req.Name
 	}
-	snap := v.Snapshot()
+	cur := v.Current()
+	snap := cur.Snapshot
 	if snap == nil {
 		allow.Warnings = []string{NotReadyWarning}
 		v.count(metrics.AdmissionAllowed)
@@ -102,19 +110,14 @@ func (v *Validator) Review(req *admissionv1.AdmissionRequest) (*admissionv1.Admi
 		}
 		ing.CreationTimestamp = metav1.NewTime(now())
 	}
-	denied, warnings := v.problems(snap, ing)
+	denied, reasons, warnings := v.problems(cur, ing)
 	allow.Warnings = warnings
 	if len(denied) == 0 {
 		v.count(metrics.AdmissionAllowed)
 		return allow, nil
 	}
-	v.log().Info("Ingress refused", "namespace", ing.Namespace, "name", ing.Name, "operation", req.Operation, "dryRun", req.DryRun != nil && *req.DryRun, "reasons", reasons(denied))
+	v.log().Info("Ingress refused", "namespace", ing.Namespace, "name", ing.Name, "operation", req.Operation, "dryRun", req.DryRun != nil && *req.DryRun, "reasons", reasons)
 	v.count(metrics.AdmissionDenied)
-	texts := make([]string, len(denied))
-	for i, p := range denied {
-		texts[i] = p.Text()
-	}
-	slices.Sort(texts)
 	return &admissionv1.AdmissionResponse{
 		UID:      req.UID,
 		Allowed:  false,
@@ -123,32 +126,51 @@ func (v *Validator) Review(req *admissionv1.AdmissionRequest) (*admissionv1.Admi
 			Status:  metav1.StatusFailure,
 			Code:    422,
 			Reason:  metav1.StatusReasonInvalid,
-			Message: strings.Join(texts, "\n"),
+			Message: strings.Join(denied, "\n"),
 		},
 	}, nil
 }
 
-// problems translates snap with ing added, or in place of the stored
-// Ingress of its name, and returns ing's problems: those that refuse it,
-// and the warnings' texts, sorted.
-func (v *Validator) problems(snap *snapshot.Snapshot, ing *networkingv1.Ingress) (denied []model.Problem, warnings []string) {
-	trial := *snap
-	trial.Ingresses = withIngress(snap.Ingresses, ing)
+// problems translates the current snapshot with ing added, or in place of
+// the stored Ingress of its name. It returns the texts of the problems
+// that refuse ing, sorted, with their distinct reasons, and the texts of
+// its warnings, sorted.
+//
+// ing's own problems count, and so do refusing problems it brings upon
+// stored Ingresses (those the latest generation did not have): taking a
+// path, alias or passthrough host from another Ingress, which happens
+// when ing is older or, created in the same second, first by name. Those
+// are given with the Ingress that would lose.
+func (v *Validator) problems(cur State, ing *networkingv1.Ingress) (denied, reasons, warnings []string) {
+	trial := *cur.Snapshot
+	trial.Ingresses = withIngress(cur.Snapshot.Ingresses, ing)
 	v.mu.Lock()
 	r := v.builder.Build(&trial, v.Translate)
 	v.mu.Unlock()
 	ref := model.ObjectRef{Kind: "Ingress", Namespace: ing.Namespace, Name: ing.Name}
-	for _, p := range r.Problems {
-		switch {
-		case p.Object != ref:
-		case denies(p.Reason):
-			denied = append(denied, p)
-		default:
-			warnings = append(warnings, p.Text())
-		}
+	had := make(map[model.Problem]bool, len(cur.Problems))
+	for _, p := range cur.Problems {
+		had[p] = true
 	}
+	for _, p := range r.Problems {
+		own, deny := p.Object == ref, denies(p.Reason)
+		switch {
+		case own && !deny:
+			warnings = append(warnings, p.Text())
+			continue
+		case own:
+			denied = append(denied, p.Text())
+		case deny && p.Object.Kind == "Ingress" && !had[p]:
+			denied = append(denied, p.Object.String()+": "+p.Text())
+		default:
+			continue
+		}
+		reasons = append(reasons, p.Reason)
+	}
+	slices.Sort(denied)
+	slices.Sort(reasons)
 	slices.Sort(warnings)
-	return denied, warnings
+	return denied, slices.Compact(reasons), warnings
 }
 
 // withIngress returns a copy of ings (namespace/name order) with ing added
@@ -162,16 +184,6 @@ func withIngress(ings []*networkingv1.Ingress, ing *networkingv1.Ingress) []*net
 		i++
 	}
 	return append(out, ings[i:]...)
-}
-
-// reasons lists the distinct reasons of ps, sorted.
-func reasons(ps []model.Problem) []string {
-	var out []string
-	for _, p := range ps {
-		out = append(out, p.Reason)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 func (v *Validator) count(result string) {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/straitgw/strait/internal/admission"
 	"github.com/straitgw/strait/internal/metrics"
-	"github.com/straitgw/strait/internal/snapshot"
 )
 
 // WebhookConfig configures the validating admission webhook, with
@@ -56,7 +55,10 @@ func (w WebhookConfig) load(log *slog.Logger) (*admission.CertFiles, error) {
 // namespace and translation settings.
 func (c *cluster) webhook(cfg Config, certs *admission.CertFiles, m *metrics.Set) (*admission.Server, error) {
 	v := &admission.Validator{
-		Snapshot:  func() *snapshot.Snapshot { return c.ctrl.Current().Snapshot },
+		Current: func() admission.State {
+			g := c.ctrl.Current()
+			return admission.State{Snapshot: g.Snapshot, Problems: g.Problems}
+		},
 		Classes:   cfg.Classes,
 		Watches:   c.src.Watches,
 		Translate: cfg.Translate,
