@@ -53,11 +53,11 @@ func validator(snap *snapshot.Snapshot, m *metrics.Set) *admission.Validator {
 		_, cur.Problems = translate.Translate(snap, translate.Options{})
 	}
 	return &admission.Validator{
-		Current:  func() admission.State { return cur },
-		Classes:  classes(),
-		Metrics:  m,
-		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:      func() time.Time { return time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) },
+		Current: func() admission.State { return cur },
+		Classes: classes(),
+		Metrics: m,
+		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:     func() time.Time { return time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) },
 	}
 }
 
