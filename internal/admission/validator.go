@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -124,7 +125,7 @@ func (v *Validator) Review(req *admissionv1.AdmissionRequest) (*admissionv1.Admi
 		Warnings: warnings,
 		Result: &metav1.Status{
 			Status:  metav1.StatusFailure,
-			Code:    422,
+			Code:    http.StatusUnprocessableEntity,
 			Reason:  metav1.StatusReasonInvalid,
 			Message: strings.Join(denied, "\n"),
 		},

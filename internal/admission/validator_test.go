@@ -1,7 +1,9 @@
 package admission_test
 
 import (
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -227,4 +229,37 @@ func TestReviewUnreadableObject(t *testing.T) {
 func later(ing *networkingv1.Ingress) *networkingv1.Ingress {
 	ing.CreationTimestamp = metav1.NewTime(ing.CreationTimestamp.Add(time.Second))
 	return ing
+}
+
+// TestReviewsInParallel: the API server sends reviews concurrently; each
+// gets the answer for its own Ingress.
+func TestReviewsInParallel(t *testing.T) {
+	v := validator(world(ingress("stored", "strait", "taken.test", "/", "web")), nil)
+	errs := make(chan string, 64)
+	var wg sync.WaitGroup
+	for i := range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("i%d", i)
+			bad := i%2 == 1
+			ann := []string{}
+			if bad {
+				ann = []string{"proxy-body-size", "12 megabytes"}
+			}
+			resp, err := v.Review(request(t, admissionv1.Create, ingress(name, "strait", name+".test", "/", "web", ann...)))
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			if resp.Allowed == bad {
+				errs <- fmt.Sprintf("%s: allowed %v, result %+v", name, resp.Allowed, resp.Result)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
 }
