@@ -28,7 +28,7 @@ func post(t *testing.T, h http.Handler, contentType string, body []byte) *httpte
 	return w
 }
 
-func reviewJSON(t *testing.T, req *admissionv1.AdmissionRequest) []byte {
+func reviewJSON(t testing.TB, req *admissionv1.AdmissionRequest) []byte {
 	t.Helper()
 	b, err := json.Marshal(admissionv1.AdmissionReview{
 		TypeMeta: metav1.TypeMeta{APIVersion: "admission.k8s.io/v1", Kind: "AdmissionReview"},
@@ -143,4 +143,30 @@ func TestHandlerRoutes(t *testing.T) {
 		}
 		_, _ = io.Copy(io.Discard, w.Body)
 	}
+}
+
+// FuzzHandler: whatever the body, the handler answers 200 with a review
+// response, or refuses the request with 400 or 413; it never panics.
+func FuzzHandler(f *testing.F) {
+	f.Add(reviewJSON(f, request(f, admissionv1.Create, ingress("a", "strait", "a.test", "/", "web", "proxy-body-size", "1m"))))
+	f.Add(reviewJSON(f, request(f, admissionv1.Update, ingress("a", "strait", "a.test", "/(x", "web", "use-regex", "true", "auth-url", "http://x/$host"))))
+	f.Add(reviewJSON(f, nil))
+	f.Add([]byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"kind":{"group":"networking.k8s.io","version":"v1","kind":"Ingress"},"operation":"CREATE","object":{"metadata":{"name":"x"},"spec":{"rules":[{"host":"*"}]}}}}`))
+	h := validator(world(ingress("stored", "strait", "taken.test", "/", "web")), nil).Handler()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		w := post(t, h, "application/json", body)
+		switch w.Code {
+		case http.StatusOK:
+			var out admissionv1.AdmissionReview
+			if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil || out.Response == nil {
+				t.Fatalf("200 without a review response: %s (%v)", w.Body, err)
+			}
+			if !out.Response.Allowed && (out.Response.Result == nil || out.Response.Result.Message == "") {
+				t.Fatalf("refusal without a message: %s", w.Body)
+			}
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+		default:
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	})
 }

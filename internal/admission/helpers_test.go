@@ -96,7 +96,7 @@ func ingress(name, class, host, path, svc string, kv ...string) *networkingv1.In
 }
 
 // request is an AdmissionRequest for obj.
-func request(t *testing.T, op admissionv1.Operation, obj runtime.Object) *admissionv1.AdmissionRequest {
+func request(t testing.TB, op admissionv1.Operation, obj runtime.Object) *admissionv1.AdmissionRequest {
 	t.Helper()
 	raw, err := json.Marshal(obj)
 	if err != nil {
