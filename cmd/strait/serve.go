@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/straitgw/strait/internal/admission"
 	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/proxy"
 	"github.com/straitgw/strait/internal/proxy/upstream"
@@ -119,5 +120,15 @@ func serveCommand() *cobra.Command {
 		},
 	}
 	f.register(cmd.Flags(), 80, 443)
+	registerWebhook(cmd.Flags(), &f.cfg.Webhook)
 	return cmd
+}
+
+// registerWebhook adds the validating webhook's flags, ingress-nginx's
+// names. Unlike ingress-nginx, the certificate files have no default: the
+// webhook is off unless asked for, and then says which file is missing.
+func registerWebhook(fs *pflag.FlagSet, w *server.WebhookConfig) {
+	fs.StringVar(&w.Listen, "validating-webhook", "", "address of the validating admission webhook for Ingresses, e.g. :8443 (HTTPS, path "+admission.Path+"); empty: off")
+	fs.StringVar(&w.CertFile, "validating-webhook-certificate", "", "PEM certificate the validating webhook serves (read again when it changes); required with --validating-webhook")
+	fs.StringVar(&w.KeyFile, "validating-webhook-key", "", "PEM private key of that certificate; required with --validating-webhook")
 }

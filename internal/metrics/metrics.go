@@ -23,6 +23,16 @@ const (
 	KindNoop = "noop"
 )
 
+// Admission results, the values of the "result" label.
+const (
+	// AdmissionAllowed is an object let in, with or without warnings.
+	AdmissionAllowed = "allowed"
+	// AdmissionDenied is an object refused for its problems.
+	AdmissionDenied = "denied"
+	// AdmissionError is a review that could not be read.
+	AdmissionError = "error"
+)
+
 // Set holds the control-plane metrics.
 type Set struct {
 	Registry *prometheus.Registry
@@ -36,6 +46,8 @@ type Set struct {
 	Events *prometheus.CounterVec
 	// StatusWrites counts Ingress status updates.
 	StatusWrites prometheus.Counter
+	// AdmissionReviews counts the validating webhook's answers by result.
+	AdmissionReviews *prometheus.CounterVec
 	// configOK and configTime are ingress-nginx's
 	// config_last_reload_successful and its timestamp: Strait never
 	// reloads, so they describe the last full generation, which never
@@ -88,6 +100,10 @@ func New(c Controller) *Set {
 			Name: "strait_ingress_status_writes_total",
 			Help: "Ingress status updates written by this replica (only the leader writes).",
 		}),
+		AdmissionReviews: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "strait_admission_reviews_total",
+			Help: "AdmissionReviews answered by the validating webhook, by result: allowed, denied (problems in the object), error (the review could not be read).",
+		}, []string{"result"}),
 		configOK: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "nginx_ingress_controller_config_last_reload_successful", ConstLabels: cl,
 			Help: "Whether the last configuration was applied: 1 once the first full generation serves (Strait applies generations without reloading).",
@@ -101,10 +117,13 @@ func New(c Controller) *Set {
 			Help: "Configurations applied: full generations served (Strait applies generations without reloading).",
 		}),
 	}
-	r.MustRegister(s.Generations, s.BuildSeconds, s.Problems, s.Events, s.StatusWrites, s.configOK, s.configTime, s.configCount,
+	r.MustRegister(s.Generations, s.BuildSeconds, s.Problems, s.Events, s.StatusWrites, s.configOK, s.configTime, s.configCount, s.AdmissionReviews,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{PidFn: procSelf}))
 	for _, k := range []string{KindFull, KindEndpoints, KindNoop} {
 		s.Generations.WithLabelValues(k)
+	}
+	for _, r := range []string{AdmissionAllowed, AdmissionDenied, AdmissionError} {
+		s.AdmissionReviews.WithLabelValues(r)
 	}
 	return s
 }

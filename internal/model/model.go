@@ -276,6 +276,15 @@ type Problem struct {
 	Message string `json:"message"`
 }
 
+// Text is the problem as users read it, in Events and admission answers:
+// the field, when there is one, then the message.
+func (p Problem) Text() string {
+	if p.Field == "" {
+		return p.Message
+	}
+	return p.Field + ": " + p.Message
+}
+
 // Equal reports whether two models serve the same. It is the change
 // detector run on every generation: comparing field by field stops at the
 // first difference and, on a 10,000-Ingress model, costs a sixth of

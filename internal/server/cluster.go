@@ -59,6 +59,7 @@ type KubeConfig struct {
 // cluster feeds generations from the Kubernetes API.
 type cluster struct {
 	ctrl   *controller.Controller
+	src    *kube.Source
 	writer *status.Writer
 }
 
@@ -162,7 +163,7 @@ func newCluster(cfg Config, p *proxy.Proxy, m *metrics.Set, gl *gatewayListeners
 			w.Observe(g)
 		},
 	}
-	return &cluster{ctrl: ctrl, writer: w}, nil
+	return &cluster{ctrl: ctrl, src: src, writer: w}, nil
 }
 
 // restConfig loads client configuration: the kubeconfig flag, else

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/straitgw/strait/internal/admission"
 	"github.com/straitgw/strait/internal/live"
 	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/proxy"
@@ -78,6 +79,9 @@ type Config struct {
 	Gateway GatewayConfig
 	// Metrics configures the request metrics on /metrics.
 	Metrics MetricsConfig
+	// Webhook configures the validating admission webhook (cluster mode
+	// only).
+	Webhook WebhookConfig
 }
 
 // MetricsConfig configures the request metrics, with ingress-nginx's
@@ -130,6 +134,8 @@ type Server struct {
 	httpLn, httpsLn, healthLn net.Listener
 	// gateways are the Gateway API listeners.
 	gateways *gatewayListeners
+	// webhook is the validating admission webhook; nil when it is off.
+	webhook *admission.Server
 }
 
 // New checks the configuration, connects what it needs and opens the
@@ -137,6 +143,13 @@ type Server struct {
 func New(cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if err := cfg.Webhook.check(cfg.Manifests != ""); err != nil {
+		return nil, err
+	}
+	certs, err := cfg.Webhook.load(cfg.Log)
+	if err != nil {
+		return nil, err
 	}
 	// --configmap names the ConfigMap whose keys set the defaults, in
 	// both modes.
@@ -202,6 +215,14 @@ func New(cfg Config) (*Server, error) {
 			*port = tcp.Port
 		}
 	}
+	// The webhook listens last: a port the proxy holds then fails to bind
+	// here (its listeners share ports only with each other).
+	if c, ok := s.pipe.(*cluster); ok && cfg.Webhook.Listen != "" {
+		if s.webhook, err = c.webhook(cfg, certs, s.metrics); err != nil {
+			s.closeListeners()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -225,6 +246,9 @@ func (s *Server) closeListeners() {
 			_ = ln.Close()
 		}
 	}
+	if s.webhook != nil {
+		_ = s.webhook.Close()
+	}
 }
 
 // HTTPAddr returns the bound address of the plain HTTP listener.
@@ -235,6 +259,15 @@ func (s *Server) HTTPSAddr() string { return s.httpsLn.Addr().String() }
 
 // HealthzAddr returns the bound address of the health and debug listener.
 func (s *Server) HealthzAddr() string { return s.healthLn.Addr().String() }
+
+// WebhookAddr returns the bound address of the validating webhook, "" when
+// it is off.
+func (s *Server) WebhookAddr() string {
+	if s.webhook == nil {
+		return ""
+	}
+	return s.webhook.Addr()
+}
 
 // Proxy returns the data plane, for tests and embedding.
 func (s *Server) Proxy() *proxy.Proxy { return s.proxy }
@@ -253,10 +286,14 @@ func (s *Server) Run(ctx context.Context) error {
 		{Handler: s.healthHandler(), ReadHeaderTimeout: 10 * time.Second},
 	}
 	lns := []net.Listener{httpsLn, s.healthLn}
-	errc := make(chan error, len(srvs)+2)
+	errc := make(chan error, len(srvs)+3)
 	// The health port answers from the start, reporting not ready until
-	// the first generation serves.
+	// the first generation serves; so does the webhook, letting Ingresses
+	// in with a warning until then.
 	go func() { errc <- proxy.Serve(srvs[1], lns[1]) }()
+	if s.webhook != nil {
+		go func() { errc <- s.webhook.Serve() }()
+	}
 
 	pipeCtx, stopPipe := context.WithCancel(ctx)
 	defer stopPipe()
@@ -317,6 +354,15 @@ func (s *Server) Run(ctx context.Context) error {
 		defer wg.Done()
 		s.gateways.shutdown(sctx)
 	}()
+	if s.webhook != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.webhook.Shutdown(sctx); err != nil {
+				_ = s.webhook.Close()
+			}
+		}()
+	}
 	// Upgraded connections get the grace period too; WebSockets are then
 	// sent a close frame (HTTP/2 connections got a GOAWAY from Shutdown).
 	s.proxy.DrainTunnels(deadline)

@@ -7,7 +7,6 @@ package status
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"slices"
@@ -402,11 +401,7 @@ func (w *Writer) events(g controller.Generation) {
 			continue
 		}
 		ing := ings[i]
-		msg := p.Message
-		if p.Field != "" {
-			msg = fmt.Sprintf("%s: %s", p.Field, p.Message)
-		}
-		w.recorder.Event(ing, corev1.EventTypeWarning, p.Reason, msg)
+		w.recorder.Event(ing, corev1.EventTypeWarning, p.Reason, p.Text())
 		w.metrics.Events.WithLabelValues(p.Reason).Inc()
 	}
 	w.emitted = cur

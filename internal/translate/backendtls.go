@@ -103,7 +103,7 @@ func (t *translator) secretRef(ing *networkingv1.Ingress, name string) (map[stri
 	}
 	s := t.secretObj(ns, n)
 	if s == nil {
-		return nil, fmt.Errorf("Secret %s not found", name)
+		return nil, notFound("Secret", "Secret %s not found", name)
 	}
 	return s.Data, nil
 }

@@ -183,7 +183,7 @@ func (t *translator) serviceUpstream(ref model.ObjectRef, be *model.Backend) {
 	}
 	ip, err := netip.ParseAddr(svc.Spec.ClusterIP)
 	if err != nil {
-		t.problem(ref, "metadata.annotations", "InvalidAnnotation",
+		t.problem(ref, "metadata.annotations", "ServiceUpstreamIgnored",
 			"%sservice-upstream: Service %s/%s has no cluster IP; its endpoints are used", annotations.Prefix, be.Service.Namespace, be.Service.Name)
 		return
 	}

@@ -60,7 +60,7 @@ func (t *translator) basicAuth(ing *networkingv1.Ingress, ref model.ObjectRef, a
 	}
 	s := t.secretObj(ns, name)
 	if s == nil {
-		bad(fmt.Errorf("%s not found", what), closed)
+		bad(notFound("Secret", "%s not found", what), closed)
 		return nil, true
 	}
 	var entries []htpasswd.Entry

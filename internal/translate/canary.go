@@ -138,7 +138,7 @@ func (t *translator) canaryIngress(ing *networkingv1.Ingress) {
 // reported and that rule left out.
 func (t *translator) canaryRule(a map[string]string, ref model.ObjectRef) model.Canary {
 	bad := func(err error, what string) {
-		t.problem(ref, "metadata.annotations", "InvalidAnnotation", "%v; %s", err, what)
+		t.problem(ref, "metadata.annotations", annotationReason(err), "%v; %s", err, what)
 	}
 	c := model.Canary{WeightTotal: 100}
 	read(a, &annotations.CanaryByHeader, &c.Header, bad, "no header rule")

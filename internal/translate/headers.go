@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 
@@ -105,17 +106,17 @@ func (t *translator) customHeaders(ing *networkingv1.Ingress, bad func(error, st
 		return nil, false
 	}
 	key := annotations.Prefix + annotations.CustomHeaders.Name
-	fail := func(format string, args ...any) ([]model.Header, bool) {
-		t.problem(ingressRef(ing), "metadata.annotations["+key+"]", "InvalidAnnotation", "%s: "+format+"; "+closed, append([]any{key}, args...)...)
+	fail := func(err error) ([]model.Header, bool) {
+		t.problem(ingressRef(ing), "metadata.annotations["+key+"]", annotationReason(err), "%s: %v; %s", key, err, closed)
 		return nil, true
 	}
 	ns, name, _ := strings.Cut(ref, "/")
 	if ns != ing.Namespace {
-		return fail("ConfigMap %s is in another namespace", ref)
+		return fail(fmt.Errorf("ConfigMap %s is in another namespace", ref))
 	}
 	cm := t.configMap(ns, name)
 	if cm == nil {
-		return fail("ConfigMap %s not found", ref)
+		return fail(notFound("ConfigMap", "ConfigMap %s not found", ref))
 	}
 	keys := make([]string, 0, len(cm.Data))
 	for k := range cm.Data {
@@ -126,13 +127,13 @@ func (t *translator) customHeaders(ing *networkingv1.Ingress, bad func(error, st
 	for _, k := range keys {
 		h, err := annotations.ParseCustomHeader(k, cm.Data[k])
 		if err != nil {
-			return fail("ConfigMap %s entry %q=%q: %v", ref, k, cm.Data[k], err)
+			return fail(fmt.Errorf("ConfigMap %s entry %q=%q: %v", ref, k, cm.Data[k], err))
 		}
 		if !t.settings.allowedResponseHeaders[strings.ToLower(h.Name)] {
-			return fail("header %q is not listed in the ConfigMap key global-allowed-response-headers", k)
+			return fail(fmt.Errorf("header %q is not listed in the ConfigMap key global-allowed-response-headers", k))
 		}
 		if seen[h.Name] {
-			return fail("ConfigMap %s sets %q twice", ref, h.Name)
+			return fail(fmt.Errorf("ConfigMap %s sets %q twice", ref, h.Name))
 		}
 		seen[h.Name] = true
 		hs = append(hs, model.Header{Name: h.Name, Value: h.Value})

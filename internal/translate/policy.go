@@ -187,7 +187,7 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	pol := &ip.pol
 	st := &t.settings
 	bad := func(err error, what string) {
-		t.problem(ref, "metadata.annotations", "InvalidAnnotation", "%v; %s", err, what)
+		t.problem(ref, "metadata.annotations", annotationReason(err), "%v; %s", err, what)
 	}
 	lookup := func(v *annotations.Value[int], def int) int {
 		n, ok, err := v.Lookup(a, annotations.Prefix)

@@ -152,7 +152,7 @@ func TestBasicAuth(t *testing.T) {
 			t.Errorf("HTTPS as %q: %d WWW-Authenticate %q, backend saw Authorization %q; want %d", tc.user, resp.StatusCode, resp.Header.Get("WWW-Authenticate"), e.Headers["Authorization"], tc.code)
 		}
 	}
-	annWaitWarning(t, c, "basicauth", "missing", "InvalidAnnotation", "auth-secret", `"later"`, "not found", "503")
+	annWaitWarning(t, c, "basicauth", "missing", "SecretNotFound", "auth-secret", `"later"`, "not found", "503")
 	for _, name := range []string{"open", "file", "map", "secure"} {
 		if w := annWarnings(c, "basicauth", name); len(w) > 0 {
 			t.Errorf("Ingress %s has warnings: %q", name, w)

@@ -267,7 +267,7 @@ func TestProxySSLAndClientCertificates(t *testing.T) {
 	if r := s.annHTTP("GET", "other.test", "/", 0); r.code != 502 {
 		t.Errorf("HTTPS without the client certificate: %v, want 502", r)
 	}
-	annWaitWarning(t, c, "tls", "backend-missing", "InvalidAnnotation", "proxy-ssl-secret", "tls/nothere")
+	annWaitWarning(t, c, "tls", "backend-missing", "SecretNotFound", "proxy-ssl-secret", "tls/nothere")
 
 	for _, tc := range []struct {
 		name string

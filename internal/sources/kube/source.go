@@ -559,6 +559,19 @@ func (s *Source) isExtraService(svc *corev1.Service) bool {
 	return false
 }
 
+// Watches reports whether the Ingresses of namespace ns are served, by
+// --watch-namespace and --watch-namespace-selector, as the caches now say.
+func (s *Source) Watches(ns string) bool {
+	switch {
+	case s.opts.Namespace != "":
+		return ns == s.opts.Namespace
+	case s.namespaces == nil:
+		return true
+	}
+	o, ok, _ := s.namespaces.GetStore().GetByKey(ns)
+	return ok && s.opts.NamespaceSelector.Matches(labels.Set(o.(*corev1.Namespace).Labels))
+}
+
 // namespaceFilter returns the namespace-selector test.
 func (s *Source) namespaceFilter() func(string) bool {
 	if s.namespaces == nil {
