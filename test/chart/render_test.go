@@ -173,6 +173,7 @@ func TestIngressNginxValues(t *testing.T) {
 		"hsts-max-age":              "31536000",
 		"annotations-risk-level":    "Critical",
 		"allow-snippet-annotations": "false",
+		"global-auth-url":           "http://oauth2-proxy." + namespace + ".svc.cluster.local/oauth2/auth", // a template
 		"log-format-upstream":       `$remote_addr - $request_id - [$time_local] "$request" $status $body_bytes_sent`,
 		"add-headers":               namespace + "/" + controllerName + "-custom-add-headers",
 		"proxy-set-headers":         namespace + "/" + controllerName + "-custom-proxy-headers",
@@ -373,6 +374,18 @@ func TestOptionalObjects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestExtraArgsReplaceChartFlags: a flag the chart sets itself, given in
+// controller.extraArgs, is passed once, with the extraArgs value.
+func TestExtraArgsReplaceChartFlags(t *testing.T) {
+	r := render(t, "--set", "controller.extraArgs.election-id=custom", "--set", "controller.extraArgs.shutdown-delay=7s",
+		"--set", "controller.extraArgs.log-level=debug")
+	f := flags(t, r)
+	wantFlag(t, f, "election-id", "custom")
+	wantFlag(t, f, "shutdown-delay", "7s")
+	wantFlag(t, f, "log-level", "debug")
+	checkRBAC(t, r, "custom") // the Role follows the flag
 }
 
 // TestInvalidValues: values that cannot work fail rendering with a message

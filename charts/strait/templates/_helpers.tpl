@@ -66,8 +66,13 @@ server may use for the webhook Service. */}}
 {{- end -}}
 {{- end -}}
 
+{{/* The leader-election Lease: controller.extraArgs.election-id when given
+there (the Role must grant the Lease the flag names), else
+controller.electionID, else "<fullname>-leader". */}}
 {{- define "strait.electionID" -}}
-{{- default (printf "%s-leader" (include "strait.fullname" .)) .Values.controller.electionID -}}
+{{- $fromArgs := get (.Values.controller.extraArgs | default dict) "election-id" -}}
+{{- $id := default .Values.controller.electionID (toString (default "" $fromArgs)) -}}
+{{- default (printf "%s-leader" (include "strait.fullname" .)) $id -}}
 {{- end -}}
 
 {{/* Labels. */}}
