@@ -12,6 +12,9 @@ go vet ./...
 # The integration tests need etcd and kube-apiserver; build them when
 # missing (cached in .cache/kube/bin).
 bash scripts/build-kube.sh
+# The Helm chart's tests (test/chart) need helm; built from tools/helm when
+# missing or out of date (cached in .cache/helm/bin).
+bash scripts/build-helm.sh
 mkdir -p .cache
 status=0
 # -p 1: packages run one at a time, so that timing measurements (route
