@@ -250,10 +250,17 @@ func (c *Controller) endpoints(svcs map[types.NamespacedName]bool) {
 }
 
 func (c *Controller) setProblemGauge(ps []model.Problem) {
-	c.Metrics.Problems.Reset()
-	for _, p := range ps {
-		c.Metrics.Problems.WithLabelValues(p.Reason).Inc()
+	c.Metrics.SetProblems(ProblemReasons(ps))
+}
+
+// ProblemReasons lists the reasons of ps, one per problem, for the
+// problem gauge.
+func ProblemReasons(ps []model.Problem) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.Reason
 	}
+	return out
 }
 
 // LogNewProblems logs the problems the previous generation did not already

@@ -128,6 +128,14 @@ func New(c Controller) *Set {
 	return s
 }
 
+// SetProblems replaces the problem gauge with the counts of reasons.
+func (s *Set) SetProblems(reasons []string) {
+	s.Problems.Reset()
+	for _, r := range reasons {
+		s.Problems.WithLabelValues(r).Inc()
+	}
+}
+
 // Served records a generation of kind that took took to build; a full
 // one also updates ingress-nginx's configuration metrics.
 func (s *Set) Served(kind string, took time.Duration) {

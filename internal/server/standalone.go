@@ -86,6 +86,7 @@ func (s *standalone) apply(objs snapshot.Objects) {
 	}
 	s.mu.Unlock()
 	controller.LogNewProblems(s.log, old, problems)
+	s.metrics.SetProblems(controller.ProblemReasons(problems))
 	if same {
 		s.metrics.Generations.WithLabelValues(metrics.KindNoop).Inc()
 		return

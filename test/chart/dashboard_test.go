@@ -15,19 +15,7 @@ import (
 // and _count, a summary its own name (quantiles), _sum and _count.
 // Metrics named process_* and go_* (Go's collectors) are allowed besides.
 func dashboardMetrics() map[string]string {
-	families := map[string]string{
-		"nginx_ingress_controller_requests":                                        "counter",
-		"nginx_ingress_controller_request_duration_seconds":                        "histogram",
-		"nginx_ingress_controller_response_size":                                   "histogram",
-		"nginx_ingress_controller_request_size":                                    "histogram",
-		"nginx_ingress_controller_ingress_upstream_latency_seconds":                "summary",
-		"nginx_ingress_controller_config_last_reload_successful":                   "gauge",
-		"nginx_ingress_controller_config_last_reload_successful_timestamp_seconds": "gauge",
-		"strait_generations_total":                                                 "counter",
-		"strait_generation_build_seconds":                                          "histogram",
-		"strait_object_problems":                                                   "gauge",
-		"strait_endpoint_ejections_total":                                          "counter",
-	}
+	families := dashboardFamilies()
 	series := map[string]string{} // series name -> family
 	for name, typ := range families {
 		switch typ {
@@ -214,5 +202,24 @@ func TestDashboard(t *testing.T) {
 	sort.Strings(missing)
 	if len(missing) > 0 {
 		t.Errorf("the dashboard shows nothing of %v", slices.Compact(missing))
+	}
+}
+
+// dashboardFamilies are the metric families the dashboard may read, with
+// their types; TestDashboardMetricsServed checks them against a running
+// Strait.
+func dashboardFamilies() map[string]string {
+	return map[string]string{
+		"nginx_ingress_controller_requests":                                        "counter",
+		"nginx_ingress_controller_request_duration_seconds":                        "histogram",
+		"nginx_ingress_controller_response_size":                                   "histogram",
+		"nginx_ingress_controller_request_size":                                    "histogram",
+		"nginx_ingress_controller_ingress_upstream_latency_seconds":                "summary",
+		"nginx_ingress_controller_config_last_reload_successful":                   "gauge",
+		"nginx_ingress_controller_config_last_reload_successful_timestamp_seconds": "gauge",
+		"strait_generations_total":                                                 "counter",
+		"strait_generation_build_seconds":                                          "histogram",
+		"strait_object_problems":                                                   "gauge",
+		"strait_upstream_ejections_total":                                          "counter",
 	}
 }

@@ -3,22 +3,9 @@ package chart
 import (
 	"os/exec"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 )
-
-// pendingServeFlags returns the flags the chart passes that `strait serve`
-// does not accept yet: the validating webhook's, whose server is being
-// added separately. Exactly these three; every other flag must be one serve
-// accepts.
-func pendingServeFlags() map[string]bool {
-	return map[string]bool{
-		"validating-webhook":             true,
-		"validating-webhook-certificate": true,
-		"validating-webhook-key":         true,
-	}
-}
 
 // serveFlagLine matches a flag in `strait serve --help`: "  -x, --name type"
 // or "      --name type".
@@ -54,30 +41,11 @@ func TestFlagsAcceptedByServe(t *testing.T) {
 	for _, f := range []string{"ingress-nginx-values.yaml", "daemonset-hostnetwork-values.yaml", "cert-manager-values.yaml"} {
 		renderings[f] = render(t, "-f", valuesFile(t, f))
 	}
-	pending := pendingServeFlags()
-	pendingSeen := map[string]bool{}
 	for name, r := range renderings {
 		for flag := range flags(t, r) {
-			switch {
-			case accepted[flag]:
-			case pending[flag]:
-				pendingSeen[flag] = true
-			default:
+			if !accepted[flag] {
 				t.Errorf("%s: the chart passes --%s, which strait serve does not accept", name, flag)
 			}
 		}
-	}
-	var stillPending []string
-	for flag := range pending {
-		if !accepted[flag] {
-			stillPending = append(stillPending, flag)
-		}
-	}
-	sort.Strings(stillPending)
-	if len(stillPending) > 0 {
-		t.Logf("flags the chart passes that strait serve does not accept yet (allowed, being added): %v", stillPending)
-	}
-	if len(pendingSeen) != len(pending) {
-		t.Errorf("the allowlist names %v, but the renderings pass only %v of them: keep it to the flags in use", pending, pendingSeen)
 	}
 }
