@@ -51,7 +51,7 @@ func startStoppable(t *testing.T, dir string) (*server.Server, func()) {
 		LiveView:    true,
 		// ingress-nginx's default, which the view's rates need.
 		Metrics: server.MetricsConfig{Requests: metrics.RequestOptions{PerHost: true}},
-		Log:         slog.New(slog.NewTextHandler(logSink(), nil)),
+		Log:     slog.New(slog.NewTextHandler(logSink(), nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
