@@ -12,6 +12,15 @@ go vet ./...
 # The integration tests need etcd and kube-apiserver; build them when
 # missing (cached in .cache/kube/bin).
 bash scripts/build-kube.sh
+# The live view's browser test (internal/live) drives Debian's headless
+# Chromium, with a font for its screenshots: installed when missing (as
+# root; elsewhere the test fails and says what to install).
+if ! command -v chromium >/dev/null || [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core
+  fi
+fi
 # The Helm chart's tests (test/chart) need helm; built from tools/helm when
 # missing or out of date (cached in .cache/helm/bin).
 bash scripts/build-helm.sh
