@@ -21,26 +21,19 @@ type tracingSettings struct {
 func (t *translator) readTracing(ref model.ObjectRef, data map[string]string) tracingSettings {
 	var ts tracingSettings
 	ex := &model.Tracing{}
-	broken := false
-	for _, f := range []func() error{
-		func() (err error) { ts.on, err = lookupConfig(data, &annotations.EnableOpentelemetry); return },
-		func() (err error) { ts.trust, err = lookupConfig(data, &annotations.OpentelemetryTrustIncomingSpan); return },
-		func() (err error) { ts.operation, err = lookupConfig(data, &annotations.OpentelemetryOperationName); return },
-		func() (err error) { ex.CollectorHost, err = lookupConfig(data, &annotations.OtlpCollectorHost); return },
-		func() (err error) { ex.CollectorPort, err = lookupConfig(data, &annotations.OtlpCollectorPort); return },
-		func() (err error) { ex.ServiceName, err = lookupConfig(data, &annotations.OtelServiceName); return },
-		func() (err error) { ex.Sampler, err = lookupConfig(data, &annotations.OtelSampler); return },
-		func() (err error) { ex.SamplerRatio, err = lookupConfig(data, &annotations.OtelSamplerRatio); return },
-		func() (err error) { ex.ParentBased, err = lookupConfig(data, &annotations.OtelSamplerParentBased); return },
-		func() (err error) { ex.MaxQueueSize, err = lookupConfig(data, &annotations.OtelMaxQueueSize); return },
-		func() (err error) { ex.ScheduleDelayMillis, err = lookupConfig(data, &annotations.OtelScheduleDelayMillis); return },
-		func() (err error) { ex.MaxExportBatchSize, err = lookupConfig(data, &annotations.OtelMaxExportBatchSize); return },
-	} {
-		if err := f(); err != nil {
-			broken = true
-			t.problem(ref, "data", "InvalidConfiguration", "%v; nothing is traced until it is fixed", err)
-		}
-	}
+	ok := tracingKey(t, ref, data, &annotations.EnableOpentelemetry, &ts.on)
+	ok = tracingKey(t, ref, data, &annotations.OpentelemetryTrustIncomingSpan, &ts.trust) && ok
+	ok = tracingKey(t, ref, data, &annotations.OpentelemetryOperationName, &ts.operation) && ok
+	ok = tracingKey(t, ref, data, &annotations.OtlpCollectorHost, &ex.CollectorHost) && ok
+	ok = tracingKey(t, ref, data, &annotations.OtlpCollectorPort, &ex.CollectorPort) && ok
+	ok = tracingKey(t, ref, data, &annotations.OtelServiceName, &ex.ServiceName) && ok
+	ok = tracingKey(t, ref, data, &annotations.OtelSampler, &ex.Sampler) && ok
+	ok = tracingKey(t, ref, data, &annotations.OtelSamplerRatio, &ex.SamplerRatio) && ok
+	ok = tracingKey(t, ref, data, &annotations.OtelSamplerParentBased, &ex.ParentBased) && ok
+	ok = tracingKey(t, ref, data, &annotations.OtelMaxQueueSize, &ex.MaxQueueSize) && ok
+	ok = tracingKey(t, ref, data, &annotations.OtelScheduleDelayMillis, &ex.ScheduleDelayMillis) && ok
+	ok = tracingKey(t, ref, data, &annotations.OtelMaxExportBatchSize, &ex.MaxExportBatchSize) && ok
+	broken := !ok
 	if !broken && ex.MaxExportBatchSize > ex.MaxQueueSize {
 		broken = true
 		t.problem(ref, "data.otel-max-export-batch-size", "InvalidConfiguration",
@@ -60,18 +53,21 @@ func (t *translator) readTracing(ref model.ObjectRef, data map[string]string) tr
 	return ts
 }
 
-// lookupConfig parses a ConfigMap key with its registry parser, or
-// returns the parsed registry default when the key is absent or empty.
-func lookupConfig[T any](data map[string]string, v *annotations.Value[T]) (T, error) {
+// tracingKey reads a tracing key of the ConfigMap into dst, or the key's
+// registry default when it is absent or empty. A malformed value is a
+// problem on the ConfigMap; tracingKey then reports false.
+func tracingKey[T any](t *translator, ref model.ObjectRef, data map[string]string, v *annotations.Value[T], dst *T) bool {
 	val, ok, err := (&annotations.Value[T]{Key: annotations.Key{Name: v.ConfigMapKey}, Parse: v.Parse}).Lookup(data, "")
-	if err != nil || ok {
-		return val, err
+	switch {
+	case err != nil:
+		t.problem(ref, "data."+v.ConfigMapKey, "InvalidConfiguration", "%v; nothing is traced until it is fixed", err)
+		return false
+	case ok:
+		*dst = val
+	case v.Default != "":
+		*dst, _ = v.Parse(v.Default) // the registry's tests parse every default
 	}
-	if v.Default == "" {
-		var zero T
-		return zero, nil
-	}
-	return v.Parse(v.Default)
+	return true
 }
 
 // routeTracing reads an Ingress's tracing annotations over the
@@ -82,9 +78,11 @@ func (t *translator) routeTracing(a map[string]string, bad func(error, string)) 
 	ts := &t.settings.tracing
 	on, trust, op := ts.on, ts.trust, ts.operation
 	const off = "the Ingress's paths are not traced until it is fixed"
-	if read(a, &annotations.EnableOpentelemetry, &on, bad, off) ||
-		read(a, &annotations.OpentelemetryTrustIncomingSpan, &trust, bad, off) ||
-		read(a, &annotations.OpentelemetryOperationName, &op, bad, off) {
+	// Each is read, so that every malformed one is reported.
+	malformed := read(a, &annotations.EnableOpentelemetry, &on, bad, off)
+	malformed = read(a, &annotations.OpentelemetryTrustIncomingSpan, &trust, bad, off) || malformed
+	malformed = read(a, &annotations.OpentelemetryOperationName, &op, bad, off) || malformed
+	if malformed {
 		return nil
 	}
 	if !on || ts.export == nil {
