@@ -48,7 +48,7 @@ func (c *collector) received() []*tracepb.Span {
 	return append([]*tracepb.Span(nil), c.spans...)
 }
 
-func startCollector(t *testing.T) *collector {
+func startCollector(t testing.TB) *collector {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -326,4 +326,3 @@ func TestTracingSwap(t *testing.T) {
 		t.Errorf("tracing off: backend got %q, want the client's traceparent", got)
 	}
 }
-
