@@ -233,10 +233,6 @@ func otherAnnotations() []Key {
 			Notes: "Strait has no web application firewall.",
 		},
 		{
-			Name: "enable-opentelemetry", Scope: ScopeLocation, Risk: RiskLow, Support: Unsupported, Default: "false", ConfigMapKey: "enable-opentelemetry",
-			Doc: "Turns OpenTelemetry tracing on or off for the Ingress's paths.",
-		},
-		{
 			Name: "enable-opentracing", Scope: ScopeLocation, Risk: RiskLow, Support: Unsupported,
 			Doc:   "Turned OpenTracing tracing on or off for the Ingress's paths.",
 			Notes: "Removed from ingress-nginx (deprecated in 2023); use enable-opentelemetry.",
@@ -350,14 +346,6 @@ func otherAnnotations() []Key {
 			Name: "modsecurity-transaction-id", Scope: ScopeLocation, Risk: RiskHigh, Support: Unsupported,
 			Doc:   "Expression that sets the ModSecurity transaction ID.",
 			Notes: "Strait has no web application firewall.",
-		},
-		{
-			Name: "opentelemetry-operation-name", Scope: ScopeLocation, Risk: RiskMedium, Support: Unsupported,
-			Doc: "Name given to the server spans of the Ingress's paths.",
-		},
-		{
-			Name: "opentelemetry-trust-incoming-span", Scope: ScopeLocation, Risk: RiskLow, Support: Unsupported, Default: "true", ConfigMapKey: "opentelemetry-trust-incoming-span",
-			Doc: "Whether spans continue the trace context sent by the client.",
 		},
 		{
 			Name: "opentracing-trust-incoming-span", Scope: ScopeLocation, Risk: RiskLow, Support: Unsupported,

@@ -40,6 +40,9 @@ type Model struct {
 	// AccessLog configures the access log; the zero value is
 	// ingress-nginx's default (on, default format).
 	AccessLog AccessLog `json:"accessLog,omitzero"`
+	// Tracing, when set, is where the spans of traced routes
+	// (Policy.Tracing) are exported; nil traces nothing.
+	Tracing *Tracing `json:"tracing,omitempty"`
 	// Client holds limits on client connections; the zero value is
 	// ingress-nginx's defaults.
 	Client Client `json:"client,omitzero"`

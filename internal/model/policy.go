@@ -59,6 +59,9 @@ type Policy struct {
 	// one, with this Path unless the cookie names its own. Routes without
 	// it honour the cookie but never set it.
 	AffinityCookiePath string `json:"affinityCookiePath,omitempty"`
+	// Tracing, when set, gives each request a server span
+	// (enable-opentelemetry); it takes effect only with Model.Tracing.
+	Tracing *RouteTracing `json:"tracing,omitempty"`
 	// AccessLogOff leaves the route's requests out of the access log
 	// (enable-access-log: "false").
 	AccessLogOff bool `json:"accessLogOff,omitempty"`

@@ -117,18 +117,27 @@ func (hc *h1conn) logStart(g *generation, rt *route, host []byte, https bool) {
 		al = g.alog
 	}
 	var st *metrics.RouteSeries
+	var tr *routeTrace
 	if rt != nil {
-		st = rt.stats
+		st, tr = rt.stats, rt.trace
+		if g.tracer == nil {
+			tr = nil
+		}
 	}
-	if al == nil && st == nil {
+	if al == nil && st == nil && tr == nil {
 		return
 	}
 	hc.recording, hc.alog, hc.stats = true, al, st
 	hc.reqID = nil
 	routeLogInfo(&hc.routeInfo, rt)
+	start := hc.reqStart
+	if hc.s.p.alog == nil && hc.s.p.reqs == nil {
+		// reqStart is only kept for the log and the metrics.
+		start = time.Now()
+	}
 	e := &hc.le
 	*e = accesslog.Entry{
-		Start:          hc.reqStart,
+		Start:          start,
 		RemoteAddr:     bytesString(hc.ip),
 		Method:         bytesString(req.method),
 		URI:            bytesString(req.uri),
@@ -156,6 +165,9 @@ func (hc *h1conn) logStart(g *generation, rt *route, host []byte, https bool) {
 		e.ReqID = bytesString(id)
 	}
 	e.Authorization = bytesString(req.lookup("authorization"))
+	if tr != nil {
+		hc.startSpan(g, tr, e)
+	}
 }
 
 // logRefused starts the entry of a request refused before routing (a head
@@ -210,6 +222,9 @@ func (hc *h1conn) logFinish() {
 	if al != nil {
 		hc.logBuf = al.tmpl.Append(hc.logBuf[:0], e)
 		al.out.WriteLine(hc.logBuf)
+	}
+	if hc.span.span != nil {
+		hc.logBuf = hc.span.end(e, hc.logBuf)
 	}
 	e.Headers = nil
 }
@@ -272,6 +287,9 @@ type logWriter struct {
 	upStart  time.Time
 	wrote    bool
 	route    accesslog.Route
+	// span is the request's span; span.span is nil when it is not
+	// traced.
+	span reqSpan
 }
 
 // finishUpstream completes the upstream fields once the response is over:
@@ -298,10 +316,14 @@ func startLog(g *generation, w http.ResponseWriter, r *http.Request, rt *route, 
 		al = g.alog
 	}
 	var st *metrics.RouteSeries
+	var tr *routeTrace
 	if rt != nil {
-		st = rt.stats
+		st, tr = rt.stats, rt.trace
+		if g.tracer == nil {
+			tr = nil
+		}
 	}
-	if al == nil && st == nil {
+	if al == nil && st == nil && tr == nil {
 		return nil
 	}
 	lw := &logWriter{ResponseWriter: w, al: al, stats: st, r: r}
@@ -327,6 +349,9 @@ func startLog(g *generation, w http.ResponseWriter, r *http.Request, rt *route, 
 	lw.e.RequestLength = requestHeadLength(r)
 	if r.ContentLength > 0 {
 		lw.e.RequestLength += r.ContentLength
+	}
+	if tr != nil {
+		startHTTPSpan(lw, g, tr, r)
 	}
 	return lw
 }
@@ -397,6 +422,9 @@ func (lw *logWriter) finish() {
 	if lw.al != nil {
 		line := lw.al.tmpl.Append(make([]byte, 0, 256), e)
 		lw.al.out.WriteLine(line)
+	}
+	if lw.span.span != nil {
+		lw.span.end(e, nil)
 	}
 }
 

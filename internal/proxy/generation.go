@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/straitgw/strait/internal/accesslog"
 	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/model"
@@ -45,6 +47,8 @@ type generation struct {
 	tls serverTLS
 	// alog is the access log; nil when off.
 	alog *accessLog
+	// tracer starts the spans of traced routes; nil when tracing is off.
+	tracer trace.Tracer
 	// limits are large-client-header-buffers.
 	limits headerLimits
 	// keepAlive is keep-alive and keep-alive-requests.
@@ -134,6 +138,9 @@ type route struct {
 	// stats are the route's request metrics; nil for routes not counted
 	// (metrics off, or not an Ingress path).
 	stats *metrics.RouteSeries
+	// trace are the route's span settings; nil when it is not traced,
+	// which costs a request one nil check.
+	trace *routeTrace
 }
 
 // compiledHost is a compiled virtual host with the model host it was
@@ -422,6 +429,7 @@ func compileHost(h *model.VirtualHost, backends map[string]*upstream.Backend, to
 		cr.full = cr.full || needsFull(&r.Policy) || grpcBackend(cr.backend)
 		cr.logSrc, cr.logOff = r, r.Policy.AccessLogOff
 		cr.mirror = compileMirror(r.Policy.Mirror)
+		cr.trace = compileTrace(r)
 		cr.respHead = int(max(r.Policy.ProxyBufferBytes, maxHeadBytes))
 		if cr.policy != nil && cr.policy.limit != nil {
 			vh.limited = append(vh.limited, cr)

@@ -80,6 +80,9 @@ type h1conn struct {
 	served int
 	// routeInfo describes the current request's route in its log line.
 	routeInfo accesslog.Route
+	// span is the current request's span (tracing.go); span.span is nil
+	// when the request is not traced.
+	span reqSpan
 	// lc is the connection as max-worker-connections counts it; nil
 	// when the listener does not count.
 	lc *limitConn

@@ -156,11 +156,12 @@ func (hc *h1conn) writeUpstreamHead(w *bufio.Writer, host, uri []byte, upgrade b
 	xffCount := 0
 	gh := hc.gh
 	under, invalid := gh.passUnderscores(), gh.passInvalidNames()
+	traced := hc.span.span != nil
 	for i := range req.fields {
 		f := &req.fields[i]
 		switch classifyHeader(f.name, under, invalid) {
 		case hdrPass:
-			if isConnToken(req.connTokens, f.name) || gh.replaces(f.name) {
+			if isConnToken(req.connTokens, f.name) || gh.replaces(f.name) || traced && isTraceHeader(f.name) {
 				continue
 			}
 			w.Write(f.name)
@@ -188,6 +189,16 @@ func (hc *h1conn) writeUpstreamHead(w *bufio.Writer, host, uri []byte, upgrade b
 		w.WriteString("X-Request-ID: ")
 		w.Write(hc.reqID)
 		w.WriteString("\r\n")
+	}
+	if traced {
+		w.WriteString("traceparent: ")
+		w.Write(hc.span.traceparent[:])
+		w.WriteString("\r\n")
+		if ts := hc.span.tracestate; ts != "" {
+			w.WriteString("tracestate: ")
+			w.WriteString(ts)
+			w.WriteString("\r\n")
+		}
 	}
 	if hc.fwd != nil {
 		hc.writeForwarded(w, host)

@@ -67,6 +67,9 @@ type Proxy struct {
 	stopping atomic.Bool
 
 	applyMu sync.Mutex // serialises Apply; requests never take it
+	// tracing is the OpenTelemetry tracer provider (tracing.go), guarded
+	// by applyMu.
+	tracing tracingState
 	// handoffAll makes the HTTP/1 engine hand every route to the net/http
 	// handler; tests use it to run the whole suite through the hand-over.
 	handoffAll bool
@@ -240,8 +243,13 @@ func (p *Proxy) Apply(m *model.Model) {
 	g := compile(m, backends, certs, ctx, p.gen.Load())
 	p.applyTLS(g, m)
 	g.alog = compileAccessLog(&m.AccessLog, p.alog)
+	tracer, oldTracer := p.updateTracing(m.Tracing)
+	g.tracer = tracer
 	p.limits.bind(g)
 	p.gen.Store(g)
+	if oldTracer != nil {
+		shutdownTracer(oldTracer, p.log)
+	}
 }
 
 // BeginDrain starts the first phase of a shutdown: Strait still serves,

@@ -368,12 +368,22 @@ func (s *Server) Run(ctx context.Context) error {
 	s.proxy.DrainTunnels(deadline)
 	wg.Wait()
 	_ = s.proxy.FlushAccessLog()
+	// Spans queued for export get a few seconds to reach the collector:
+	// an unreachable one must not hold the exit back.
+	tctx, tcancel := context.WithTimeout(context.Background(), tracingFlushTimeout)
+	if err := s.proxy.ShutdownTracing(tctx); err != nil {
+		s.log.Warn("exporting the last spans failed", "error", err)
+	}
+	tcancel()
 	stopPipe()
 	if err := <-pipeDone; err != nil && runErr == nil && ctx.Err() == nil {
 		runErr = err
 	}
 	return runErr
 }
+
+// tracingFlushTimeout bounds the export of the last spans at exit.
+const tracingFlushTimeout = 5 * time.Second
 
 // healthHandler serves /healthz (ready once the first generation serves,
 // failing again at shutdown), /metrics, /debug/model and, when enabled,

@@ -66,6 +66,8 @@ type settings struct {
 	proxyProtocolTimeout int
 	// proxyBufferSize is the ConfigMap's proxy-buffer-size.
 	proxyBufferSize int64
+	// tracing are the OpenTelemetry keys.
+	tracing tracingSettings
 }
 
 // Defaults not carried by an annotation's Key.
@@ -120,6 +122,7 @@ func (t *translator) readSettings(name string) settings {
 	st.tls = t.readTLSSettings(ref, data)
 	st.http2 = t.configBool(ref, data, "use-http2", true)
 	st.accessLog = t.readAccessLog(ref, data)
+	st.tracing = t.readTracing(ref, data)
 	st.client = t.readClient(ref, data)
 	st.upstream = t.readKeepAlive(ref, data, &st.client)
 	t.readConnLimits(ref, data, &st.client)
@@ -217,6 +220,7 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	logged := true
 	read(a, &annotations.EnableAccessLog, &logged, bad, "requests are logged")
 	pol.AccessLogOff = !logged
+	pol.Tracing = t.routeTracing(a, bad)
 	t.bufferPolicy(a, pol, bad)
 	pol.Mirror = mirrorPolicy(a, bad)
 	ip.protocol = model.ProtocolHTTP

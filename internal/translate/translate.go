@@ -110,6 +110,7 @@ func (t *translator) settle(m *model.Model, opts Options) {
 	m.ServerTLS = t.settings.tls.server
 	m.NoHTTP2 = !t.settings.http2
 	m.AccessLog = t.settings.accessLog
+	m.Tracing = t.settings.tracing.export
 	m.Client = t.settings.client
 	m.Upstream = t.settings.upstream
 	m.Gzip = t.settings.gzip
@@ -431,7 +432,7 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 	pol := ip.pol
 	pol.ExternalAuth = auth
 	if failClosed {
-		pol = model.Policy{AccessLogOff: ip.pol.AccessLogOff}
+		pol = model.Policy{AccessLogOff: ip.pol.AccessLogOff, Tracing: ip.pol.Tracing}
 	} else {
 		pol.Errors = routeErrors(ip.errors, &p.Backend)
 		if action.Backend != "" {
