@@ -207,7 +207,8 @@ func (hc *h1conn) logFinish() {
 		// Nothing was answered: nginx's 499, the client went away.
 		e.Status = 499
 	}
-	if e.ReqID == "" && (hc.reqID != nil || hc.gh.generateRequestID()) {
+	// The id is for the line and the span; counting needs none.
+	if (al != nil || hc.span.span != nil) && e.ReqID == "" && (hc.reqID != nil || hc.gh.generateRequestID()) {
 		if hc.reqID == nil {
 			// Answered before proxying: the id nginx would have made.
 			hc.reqID = appendRequestID(hc.reqIDBuf[:0])
