@@ -535,8 +535,11 @@ func classify(cat annotations.Catalogue, name, value string) checkAnnotation {
 	if !known {
 		a.Support = supportUnknown
 		a.Notes = "Not an ingress-nginx annotation Strait knows (a typo, or one of another ingress-nginx version); it has no effect."
-		if s := closestName(cat, name); s != "" {
-			a.Notes += " Did you mean " + s + "?"
+		if s := cat.Suggest(name); s != "" {
+			a.Notes += " " + strings.ToUpper(s[:1]) + s[1:]
+			if !strings.HasSuffix(s, "?") {
+				a.Notes += "."
+			}
 		}
 	} else {
 		a.Support = k.Support
@@ -555,44 +558,6 @@ func classify(cat annotations.Catalogue, name, value string) checkAnnotation {
 		a.Notes = strings.TrimSpace("Never interpreted: snippets are raw nginx configuration. " + a.Notes)
 	}
 	return a
-}
-
-// closestName suggests a registry name within two edits of name, for typos.
-func closestName(cat annotations.Catalogue, name string) string {
-	best, bestD := "", 3
-	for _, k := range cat.Annotations {
-		for _, n := range append([]string{k.Name}, k.Aliases...) {
-			if d := editDistance(name, n, bestD); d < bestD {
-				best, bestD = n, d
-			}
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance of a and b, or max when it is at
-// least max.
-func editDistance(a, b string, max int) int {
-	if d := len(a) - len(b); d >= max || -d >= max {
-		return max
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return min(prev[len(b)], max)
 }
 
 // text renders the report for a terminal.

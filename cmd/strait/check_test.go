@@ -103,7 +103,7 @@ func TestCheckTestdataGolden(t *testing.T) {
 	if !strings.Contains(out, row("not supported, snippet", `configuration-snippet: "more_set_headers "X-Frame-Options: SAMEORIGIN";⏎more_set_hea…"`)+"      Never interpreted") {
 		t.Errorf("snippet value or flag not shown as expected:\n%s", out)
 	}
-	if !strings.Contains(out, "Did you mean ssl-redirect?") {
+	if !strings.Contains(out, "Did you mean nginx.ingress.kubernetes.io/ssl-redirect?") {
 		t.Error("no suggestion for the ssl-redirects typo")
 	}
 	if strings.Contains(out, "cert-manager") || strings.Contains(out, "last-applied") {

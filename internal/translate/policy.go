@@ -368,7 +368,12 @@ func (t *translator) snippets(a map[string]string, ref model.ObjectRef) {
 			key, known := t.catalogue[name]
 			switch {
 			case !known:
-				t.problem(ref, "metadata.annotations["+k+"]", "UnknownAnnotation", "%s is not an ingress-nginx annotation Strait knows; it has no effect", k)
+				// Rare, so the registry is read again for the hint.
+				hint := ""
+				if s := annotations.All().Suggest(name); s != "" {
+					hint = " (" + s + ")"
+				}
+				t.problem(ref, "metadata.annotations["+k+"]", "UnknownAnnotation", "%s is not an ingress-nginx annotation Strait knows; it has no effect%s", k, hint)
 			case key.Support == annotations.Unsupported:
 				t.problem(ref, "metadata.annotations["+k+"]", "UnsupportedAnnotation", "%s is not supported by Strait yet and has no effect (see docs/annotations.md)", k)
 			}
