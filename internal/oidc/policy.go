@@ -62,10 +62,9 @@ func New(m *model.OIDC, log *slog.Logger) (*Policy, error) {
 
 // session is what the session cookie holds.
 type session struct {
-	// Claims are the ID token's claims.
-	Claims json.RawMessage `json:"c"`
-	// IDToken is the raw ID token, the id_token_hint of logout.
-	IDToken string `json:"i,omitempty"`
+	// IDToken is the raw ID token, verified when it was received: its
+	// claims are the session's, and it is the id_token_hint of logout.
+	IDToken string `json:"i"`
 	// Refresh is the refresh token, if the issuer gave one.
 	Refresh string `json:"r,omitempty"`
 	// Expiry is when the tokens expire (Unix seconds): past it, the
@@ -112,7 +111,7 @@ func (p *Policy) Serve(w http.ResponseWriter, r *http.Request, https bool, ps *P
 		p.login(w, r, https, ps)
 		return false
 	}
-	c, err := parseClaims(s.Claims)
+	c, err := tokenClaims(s.IDToken)
 	if err != nil {
 		p.login(w, r, https, ps)
 		return false
@@ -145,12 +144,33 @@ func (p *Policy) readSession(r *http.Request, now time.Time) (*session, bool) {
 	return &s, true
 }
 
+// errTooLarge is a session that does not fit in maxChunks cookies.
+var errTooLarge = errors.New("the session is too large for its cookies (an ID token of more than about 20 KB)")
+
 // writeSession sets the session cookie; it lives until the session ends.
-func (p *Policy) writeSession(w http.ResponseWriter, r *http.Request, https bool, s *session) {
+func (p *Policy) writeSession(w http.ResponseWriter, r *http.Request, https bool, s *session) error {
 	data, _ := json.Marshal(s)
 	end := time.Unix(s.End, 0)
 	v := p.seal.seal(p.m.CookieName, data, end)
+	if len(v) > maxChunks*chunkSize {
+		return errTooLarge
+	}
 	writeChunked(w, r, p.m.CookieName, v, cookieAttrs{secure: https, maxAge: max(1, int(end.Sub(p.now()).Seconds()))})
+	return nil
+}
+
+// tokenClaims returns the claims of an ID token already verified (the
+// session cookie that holds it is authenticated).
+func tokenClaims(raw string) (claims, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, errors.New("malformed ID token")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return nil, err
+	}
+	return parseClaims(payload)
 }
 
 // stripCookies removes the session and login-state cookies from the
@@ -314,7 +334,11 @@ func (p *Policy) callback(w http.ResponseWriter, r *http.Request, https bool, ps
 		return
 	}
 	s.End = p.now().Add(time.Duration(p.m.SessionMaxAge) * time.Second).Unix()
-	p.writeSession(w, r, https, s)
+	if err := p.writeSession(w, r, https, s); err != nil {
+		p.log.Warn("oidc: login refused", "issuer", p.m.Issuer, "sub", c2["sub"], "err", err)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
 	target := st.URL
 	if !strings.HasPrefix(target, "/") || strings.HasPrefix(target, "//") {
 		target = "/"
@@ -352,7 +376,7 @@ func (p *Policy) verify(ctx context.Context, d *discovered, tok *oauth2.Token, p
 	if raw == prevID {
 		exp = tok.Expiry
 	}
-	return &session{Claims: msg, IDToken: raw, Refresh: tok.RefreshToken, Expiry: exp.Unix()}, c, idt.Nonce, nil
+	return &session{IDToken: raw, Refresh: tok.RefreshToken, Expiry: exp.Unix()}, c, idt.Nonce, nil
 }
 
 // refresh renews an expired session with its refresh token and re-issues
@@ -392,7 +416,10 @@ func (p *Policy) refresh(w http.ResponseWriter, r *http.Request, https bool, ps 
 		ns.Expiry = p.now().Add(time.Minute).Unix()
 	}
 	ns.End = s.End
-	p.writeSession(w, r, https, ns)
+	if err := p.writeSession(w, r, https, ns); err != nil {
+		p.log.Warn("oidc: refreshed session refused", "issuer", p.m.Issuer, "err", err)
+		return nil, false
+	}
 	return ns, true
 }
 

@@ -64,7 +64,7 @@ func (s *sealer) seal(name string, data []byte, exp time.Time) string {
 // open returns the data sealed under name, refusing an altered, foreign
 // or expired value.
 func (s *sealer) open(name, value string, now time.Time) ([]byte, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(value)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(value)
 	if err != nil || len(raw) < s.aead.NonceSize()+8+s.aead.Overhead() {
 		return nil, errTampered
 	}
