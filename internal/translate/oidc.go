@@ -108,7 +108,44 @@ func (t *translator) oidcPolicy(ing *networkingv1.Ingress, a map[string]string, 
 		o.ClientSecret, o.ClientSecretRef = strings.TrimSpace(string(secret)), ref
 	}
 	o.SetFingerprint()
+	for _, k := range []struct {
+		key  annotations.Key
+		path string
+	}{{annotations.OIDCRedirectPath.Key, o.RedirectPath}, {annotations.OIDCLogoutPath.Key, o.LogoutPath}} {
+		if !ingressCovers(ing, k.path) {
+			bad(fmt.Errorf("%s%s %q is not under a path of this Ingress, so requests to it do not reach the login", p, k.key.Name, k.path),
+				"add a path that covers it (an Exact path is enough)")
+		}
+	}
 	return o, false
+}
+
+// ingressCovers reports whether every rule of an Ingress with paths has a
+// path that matches path, so that the callback and logout reach the
+// route that carries the policy on each of its hosts.
+func ingressCovers(ing *networkingv1.Ingress, path string) bool {
+	for _, r := range ing.Spec.Rules {
+		if r.HTTP == nil {
+			continue
+		}
+		covered := false
+		for _, ip := range r.HTTP.Paths {
+			p := ip.Path
+			if p == "" {
+				p = "/"
+			}
+			if ip.PathType != nil && *ip.PathType == networkingv1.PathTypeExact {
+				covered = covered || p == path
+				continue
+			}
+			p = strings.TrimRight(p, "/")
+			covered = covered || p == "" || path == p || strings.HasPrefix(path, p+"/")
+		}
+		if !covered {
+			return false
+		}
+	}
+	return true
 }
 
 // oidcRead reads an oidc-* annotation into *dst, or its default when it
