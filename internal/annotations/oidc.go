@@ -202,7 +202,10 @@ func parseClaimHeaders(raw string) ([]ClaimHeader, error) {
 		if f == "" {
 			continue
 		}
-		c, h, ok := strings.Cut(f, ":")
+		// Claim names may hold ":" (URL-named claims): the header is
+		// after the last one.
+		i := strings.LastIndexByte(f, ':')
+		c, h, ok := f[:max(i, 0)], f[i+1:], i >= 0
 		if !ok {
 			return nil, fmt.Errorf("%q is not claim:Header", f)
 		}
