@@ -58,7 +58,7 @@ func TestOIDCParsers(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(h, want) {
 		t.Errorf("claim headers = %v, %v", h, err)
 	}
-	for _, v := range []string{"email", "email:", ":X-A", "email:X A", "email:X-A,sub:x-a", "em ail:X-A", "email:X-A:B", ","} {
+	for _, v := range []string{"email", "email:", ":X-A", "email:X A", "email:X-A,sub:x-a", "em ail:X-A", ","} {
 		_, err := parseClaimHeaders(v)
 		bad(v, err)
 	}
