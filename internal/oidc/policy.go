@@ -392,8 +392,10 @@ func (p *Policy) refresh(w http.ResponseWriter, r *http.Request, https bool, ps 
 	}
 	ctx, cancel := context.WithTimeout(gooidc.ClientContext(r.Context(), ps.client), 15*time.Second)
 	defer cancel()
-	ts := p.oauthConfig(d, r, https).TokenSource(ctx, &oauth2.Token{RefreshToken: s.Refresh, Expiry: time.Unix(1, 0)})
-	tok, err := ts.Token()
+	cfg := p.oauthConfig(d, r, https)
+	tok, err := ps.refreshOnce(p.m.Issuer+"\x00"+p.m.ClientID+"\x00"+s.Refresh, func() (*oauth2.Token, error) {
+		return cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: s.Refresh, Expiry: time.Unix(1, 0)}).Token()
+	})
 	if err != nil {
 		p.log.Debug("oidc: refresh failed", "issuer", p.m.Issuer, "err", err)
 		return nil, false

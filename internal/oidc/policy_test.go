@@ -304,3 +304,41 @@ func TestEndedSessionIsRefused(t *testing.T) {
 		t.Errorf("ended session (%d cookies): %d to %q, want a login redirect", len(cs), resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
+
+// TestParallelRequestsRefreshOnce: requests that find the same session
+// expired at once share one refresh, so that a provider that accepts each
+// refresh token once does not log the user out.
+func TestParallelRequestsRefreshOnce(t *testing.T) {
+	f := newFront(t, time.Second, nil)
+	if cb := f.login(t, "/"); cb.StatusCode != http.StatusFound {
+		t.Fatalf("callback %d", cb.StatusCode)
+	}
+	time.Sleep(2100 * time.Millisecond)
+	u, _ := url.Parse(f.srv.URL)
+	cs := f.client.Jar.Cookies(u)
+	codes := make(chan int, 8)
+	for range 8 {
+		go func() {
+			req, _ := http.NewRequest("GET", f.srv.URL+"/", nil)
+			req.Header.Set("Accept", "text/html")
+			for _, c := range cs {
+				req.AddCookie(c)
+			}
+			resp, err := (&http.Client{CheckRedirect: f.client.CheckRedirect}).Do(req)
+			if err != nil {
+				codes <- 0
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	for range 8 {
+		if c := <-codes; c != http.StatusOK {
+			t.Errorf("parallel request after expiry: %d, want 200", c)
+		}
+	}
+	if n := f.op.RefreshGrants(); n != 1 {
+		t.Errorf("%d refresh grants, want 1", n)
+	}
+}

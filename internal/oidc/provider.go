@@ -23,6 +23,8 @@ type Providers struct {
 
 	mu      sync.Mutex
 	entries map[string]*providerEntry
+	// refreshes are the refreshes running or just done (refresh.go).
+	refreshes map[string]*refreshCall
 }
 
 // Backoff and refresh of discovery.
@@ -60,7 +62,7 @@ func NewProviders(client *http.Client) *Providers {
 	if client == nil {
 		client = &http.Client{Timeout: 10 * time.Second}
 	}
-	return &Providers{client: client, now: time.Now, entries: map[string]*providerEntry{}}
+	return &Providers{client: client, now: time.Now, entries: map[string]*providerEntry{}, refreshes: map[string]*refreshCall{}}
 }
 
 // get returns the issuer's discovery, fetching it when it is missing or
