@@ -114,6 +114,7 @@ func (f *front) upstream(t *testing.T, path string, hdr ...string) (int, http.He
 }
 
 func TestLoginFlow(t *testing.T) {
+	t.Parallel()
 	f := newFront(t, time.Hour, nil)
 	first := f.get(t, "/app?x=1")
 	loc, _ := url.Parse(first.Header.Get("Location"))
@@ -196,6 +197,7 @@ func TestLoginFlow(t *testing.T) {
 }
 
 func TestRefreshAndRefusedRefresh(t *testing.T) {
+	t.Parallel()
 	f := newFront(t, time.Second, nil)
 	if cb := f.login(t, "/"); cb.StatusCode != http.StatusFound {
 		t.Fatalf("callback %d", cb.StatusCode)
@@ -218,6 +220,7 @@ func TestRefreshAndRefusedRefresh(t *testing.T) {
 }
 
 func TestGroupsAndClaimsRefused(t *testing.T) {
+	t.Parallel()
 	f := newFront(t, time.Hour, func(m *model.OIDC) {
 		m.AllowedGroups = []string{"admins"}
 	})
@@ -233,6 +236,7 @@ func TestGroupsAndClaimsRefused(t *testing.T) {
 }
 
 func TestLargeSessionIsChunked(t *testing.T) {
+	t.Parallel()
 	f := newFront(t, time.Hour, nil)
 	groups := make([]string, 150)
 	for i := range groups {
@@ -257,6 +261,7 @@ func TestLargeSessionIsChunked(t *testing.T) {
 }
 
 func TestCallbackRefusesBadState(t *testing.T) {
+	t.Parallel()
 	f := newFront(t, time.Hour, nil)
 	r := f.get(t, "/")
 	r = f.get(t, r.Header.Get("Location"))
@@ -273,6 +278,7 @@ func TestCallbackRefusesBadState(t *testing.T) {
 }
 
 func TestIssuerDownFailsClosed(t *testing.T) {
+	t.Parallel()
 	f := newFront(t, time.Hour, nil)
 	f.op.Close()
 	if r := f.get(t, "/"); r.StatusCode != http.StatusServiceUnavailable {
@@ -281,6 +287,7 @@ func TestIssuerDownFailsClosed(t *testing.T) {
 }
 
 func TestEndedSessionIsRefused(t *testing.T) {
+	t.Parallel()
 	f := newFront(t, time.Hour, func(m *model.OIDC) { m.SessionMaxAge = 1 })
 	if cb := f.login(t, "/"); cb.StatusCode != http.StatusFound {
 		t.Fatalf("callback %d", cb.StatusCode)
@@ -309,6 +316,7 @@ func TestEndedSessionIsRefused(t *testing.T) {
 // expired at once share one refresh, so that a provider that accepts each
 // refresh token once does not log the user out.
 func TestParallelRequestsRefreshOnce(t *testing.T) {
+	t.Parallel()
 	f := newFront(t, time.Second, nil)
 	if cb := f.login(t, "/"); cb.StatusCode != http.StatusFound {
 		t.Fatalf("callback %d", cb.StatusCode)
