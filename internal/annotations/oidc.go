@@ -13,7 +13,7 @@ import (
 // into model.OIDC, and the data plane (internal/oidc) talks to the issuer.
 
 // notesOIDC is shared by the OIDC annotations.
-const notesOIDC = "Strait's own annotation (prefix strait.dev/). Any malformed oidc-* value, or a Secret that cannot be read, makes the Ingress's paths answer 503 until it is fixed. See docs/oidc.md."
+const notesOIDC = "Strait's own annotation (prefix strait.dev/); annotations-risk-level does not apply to it. Any malformed oidc-* value, or a Secret that cannot be read, makes the Ingress's paths answer 503 until it is fixed. See docs/oidc.md."
 
 func oidcKey(name, def, doc string, risk Risk) Key {
 	return Key{Name: name, Prefix: StraitPrefix, Scope: ScopeLocation, Risk: risk, Support: Supported, Default: def, Doc: doc, Notes: notesOIDC}
