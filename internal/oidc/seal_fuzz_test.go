@@ -5,9 +5,8 @@ import (
 	"time"
 )
 
-// FuzzOpenCookie checks that no cookie value a client can send opens
-// except one sealed with the key, under the name, and unexpired, and that
-// none panics.
+// FuzzOpenCookie checks that no cookie value a client can send opens to
+// anything but what was sealed with the key, and that none panics.
 //
 //	go test ./internal/oidc -run XXX -fuzz FuzzOpenCookie -fuzztime 20s
 func FuzzOpenCookie(f *testing.F) {
@@ -22,7 +21,9 @@ func FuzzOpenCookie(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		got, err := s.open("c", v, now)
-		if err == nil && (v != good || string(got) != `{"i":"x"}`) {
+		// Only this plaintext is ever sealed with the key (by each fuzz
+		// process, under its own nonce).
+		if err == nil && string(got) != `{"i":"x"}` {
 			t.Errorf("value %q opened to %q", v, got)
 		}
 	})
