@@ -36,7 +36,7 @@ func newFront(t *testing.T, lifetime time.Duration, edit func(*model.OIDC)) *fro
 	m := &model.OIDC{Issuer: op.Issuer, ClientID: "strait", ClientSecret: "s3cret", Scopes: []string{"openid", "email"},
 		RedirectPath: "/oauth2/callback", LogoutPath: "/oauth2/logout", GroupsClaim: "groups", CookieName: "_sess",
 		SessionMaxAge: 3600, CookieKey: bytes.Repeat([]byte{7}, 32),
-		ClaimHeaders: []model.ClaimHeader{{Claim: "email", Header: "X-Auth-Email"}, {Claim: "groups", Header: "X-Auth-Groups"}}}
+		ClaimHeaders: []model.ClaimHeader{{Claim: "email", Header: "X-Auth-Email"}, {Claim: "groups", Header: "X-Auth-Groups"}, {Claim: "phone", Header: "X-Auth-Phone"}}}
 	if edit != nil {
 		edit(m)
 	}
@@ -146,12 +146,16 @@ func TestLoginFlow(t *testing.T) {
 	}
 	// The client's own X-Auth-Email is replaced, other cookies pass, the
 	// session cookie does not.
-	code, h := f.upstream(t, "/app", "X-Auth-Email", "mallory@example.com", "Cookie", "theme=dark")
+	code, h := f.upstream(t, "/app", "X-Auth-Email", "mallory@example.com", "Cookie", "theme=dark", "X-Auth-Phone", "555")
 	if code != http.StatusOK {
 		t.Fatalf("with a session: %d", code)
 	}
 	if h.Get("X-Auth-Email") != "alice@example.com" || h.Get("X-Auth-Groups") != "dev" {
 		t.Errorf("claim headers %q %q", h.Get("X-Auth-Email"), h.Get("X-Auth-Groups"))
+	}
+	// The user has no phone claim: the client's X-Auth-Phone is removed.
+	if v := h.Values("X-Auth-Phone"); len(v) > 0 {
+		t.Errorf("upstream saw the client's X-Auth-Phone %q", v)
 	}
 	if c := strings.Join(h.Values("Cookie"), ";"); strings.Contains(c, "_sess") || !strings.Contains(c, "theme=dark") {
 		t.Errorf("upstream Cookie %q: want theme=dark only", c)

@@ -129,7 +129,7 @@ func TestOIDC(t *testing.T) {
 		m := map[string]string{}
 		kv := append([]string{
 			"oidc-issuer", op.Issuer, "oidc-client-id", "strait-e2e", "oidc-client-secret", "oidc-client",
-			"oidc-cookie-secret", "oidc-cookie", "oidc-claim-headers", "email:X-Auth-Email,groups:X-Auth-Groups,sub:X-Auth-User",
+			"oidc-cookie-secret", "oidc-cookie", "oidc-claim-headers", "email:X-Auth-Email,groups:X-Auth-Groups,sub:X-Auth-User,phone_number:X-Auth-Phone",
 			"oidc-required-claims", "email_verified=true", "oidc-post-logout-redirect", "/bye",
 		}, extra...)
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -179,7 +179,7 @@ func TestOIDC(t *testing.T) {
 	if sess == nil || !sess.HttpOnly || sess.SameSite != http.SameSiteLaxMode {
 		t.Fatalf("session cookie %+v, want HttpOnly and SameSite=Lax", sess)
 	}
-	_, e, ok := b.echoOf("http://sso.test/app?x=1", "X-Auth-Email", "mallory@example.com", "Cookie", "theme=dark")
+	_, e, ok := b.echoOf("http://sso.test/app?x=1", "X-Auth-Email", "mallory@example.com", "Cookie", "theme=dark", "X-Auth-Phone", "555")
 	if !ok {
 		t.Fatal("with a session the backend did not answer")
 	}
@@ -188,6 +188,10 @@ func TestOIDC(t *testing.T) {
 	}
 	if g, u := e.Headers["X-Auth-Groups"], e.Headers["X-Auth-User"]; len(g) != 1 || g[0] != "dev,ops" || len(u) != 1 || u[0] != "alice" {
 		t.Errorf("backend saw X-Auth-Groups %q, X-Auth-User %q", g, u)
+	}
+	// The user has no phone_number claim: the client's copy is removed.
+	if v := e.Headers["X-Auth-Phone"]; len(v) > 0 {
+		t.Errorf("backend saw the client's X-Auth-Phone %q", v)
 	}
 	if ck := strings.Join(e.Headers["Cookie"], "; "); strings.Contains(ck, "_strait_oidc") || !strings.Contains(ck, "theme=dark") {
 		t.Errorf("backend saw Cookie %q: want theme=dark and no session cookie", ck)
