@@ -354,3 +354,26 @@ func TestParallelRequestsRefreshOnce(t *testing.T) {
 		t.Errorf("%d refresh grants, want 1", n)
 	}
 }
+
+// TestFlawedIDTokensRefused: an ID token with the wrong nonce, audience or
+// issuer, expired, or signed with a key not in the JWKS ends the login
+// with 403 and no session.
+func TestFlawedIDTokensRefused(t *testing.T) {
+	t.Parallel()
+	for _, flaw := range []oidctest.Flaw{oidctest.WrongNonce, oidctest.WrongAudience, oidctest.WrongIssuer, oidctest.Expired, oidctest.ForeignKey} {
+		f := newFront(t, time.Hour, nil)
+		f.op.SetFlaw(flaw)
+		cb := f.login(t, "/")
+		for _, c := range cb.Cookies() {
+			if c.Name == "_sess" && c.MaxAge > 0 {
+				t.Errorf("flaw %d: a session cookie was set", flaw)
+			}
+		}
+		if cb.StatusCode != http.StatusForbidden {
+			t.Errorf("flaw %d: callback %d, want 403", flaw, cb.StatusCode)
+		}
+		if code, _ := f.upstream(t, "/"); code != http.StatusFound {
+			t.Errorf("flaw %d: next request %d, want a login redirect", flaw, code)
+		}
+	}
+}

@@ -54,7 +54,29 @@ type Provider struct {
 	refreshN int
 	logouts  []url.Values
 	noRefres bool
+	flaw     Flaw
+	// other signs tokens when flaw is ForeignKey.
+	other jose.Signer
 }
+
+// Flaw makes the token endpoint issue ID tokens a client must refuse.
+type Flaw int
+
+// The flaws.
+const (
+	// Sound tokens.
+	Sound Flaw = iota
+	// WrongNonce: the nonce is not the one of the authorization request.
+	WrongNonce
+	// WrongAudience: aud names another client.
+	WrongAudience
+	// WrongIssuer: iss is another issuer.
+	WrongIssuer
+	// Expired: exp is in the past.
+	Expired
+	// ForeignKey: signed with a key the JWKS does not hold.
+	ForeignKey
+)
 
 // grant is what a code or refresh token stands for.
 type grant struct {
@@ -76,7 +98,16 @@ func Start(opts Options) (*Provider, error) {
 	if opts.TokenLifetime == 0 {
 		opts.TokenLifetime = time.Hour
 	}
-	p := &Provider{key: key, signer: signer, opts: opts, codes: map[string]grant{}, refresh: map[string]grant{},
+	otherKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	// The same key id as the real key: only the signature tells them apart.
+	other, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: otherKey, KeyID: "k1"}}, (&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return nil, err
+	}
+	p := &Provider{key: key, signer: signer, other: other, opts: opts, codes: map[string]grant{}, refresh: map[string]grant{},
 		user: map[string]any{"sub": "user-1"}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
@@ -117,6 +148,13 @@ func (p *Provider) RefuseRefresh() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.noRefres = true
+}
+
+// SetFlaw makes later ID tokens carry a flaw (Sound for none).
+func (p *Provider) SetFlaw(f Flaw) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.flaw = f
 }
 
 // Logouts returns the query of each request to the end-session endpoint.
@@ -242,8 +280,21 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	if g.nonce != "" {
 		claims["nonce"] = g.nonce
 	}
+	signer := p.signer
+	switch p.flaw {
+	case WrongNonce:
+		claims["nonce"] = "not-" + g.nonce
+	case WrongAudience:
+		claims["aud"] = "another-client"
+	case WrongIssuer:
+		claims["iss"] = p.Issuer + "/other"
+	case Expired:
+		claims["iat"], claims["exp"] = now.Add(-2*time.Hour).Unix(), now.Add(-time.Hour).Unix()
+	case ForeignKey:
+		signer = p.other
+	}
 	b, _ := json.Marshal(claims)
-	jws, err := p.signer.Sign(b)
+	jws, err := signer.Sign(b)
 	if err != nil {
 		tokenError(w, http.StatusInternalServerError, "server_error")
 		return
