@@ -26,6 +26,11 @@ type front struct {
 }
 
 func newFront(t *testing.T, lifetime time.Duration, edit func(*model.OIDC)) *front {
+	return startFront(t, false, lifetime, edit)
+}
+
+// startFront is newFront over HTTPS when tlsOn.
+func startFront(t *testing.T, tlsOn bool, lifetime time.Duration, edit func(*model.OIDC)) *front {
 	t.Helper()
 	op, err := oidctest.Start(oidctest.Options{ClientID: "strait", ClientSecret: "s3cret", TokenLifetime: lifetime})
 	if err != nil {
@@ -45,15 +50,20 @@ func newFront(t *testing.T, lifetime time.Duration, edit func(*model.OIDC)) *fro
 		t.Fatal(err)
 	}
 	ps := oidc.NewProviders(nil)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !pol.Serve(w, r, false, ps) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !pol.Serve(w, r, r.TLS != nil, ps) {
 			return
 		}
 		_ = json.NewEncoder(w).Encode(r.Header)
 	}))
+	if tlsOn {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	c := &http.Client{Jar: jar, Transport: srv.Client().Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return &front{srv: srv, op: op, client: c}
 }
 
@@ -375,5 +385,29 @@ func TestFlawedIDTokensRefused(t *testing.T) {
 		if code, _ := f.upstream(t, "/"); code != http.StatusFound {
 			t.Errorf("flaw %d: next request %d, want a login redirect", flaw, code)
 		}
+	}
+}
+
+// TestHTTPSCookiesAreSecure: over HTTPS the redirect URI is https and
+// every cookie Strait sets is Secure.
+func TestHTTPSCookiesAreSecure(t *testing.T) {
+	t.Parallel()
+	f := startFront(t, true, time.Hour, nil)
+	r := f.get(t, "/")
+	loc, _ := url.Parse(r.Header.Get("Location"))
+	if loc == nil || loc.Query().Get("redirect_uri") != f.srv.URL+"/oauth2/callback" || !strings.HasPrefix(f.srv.URL, "https://") {
+		t.Fatalf("redirect_uri %q, want %s/oauth2/callback", loc.Query().Get("redirect_uri"), f.srv.URL)
+	}
+	cb := f.login(t, "/")
+	if cb.StatusCode != http.StatusFound {
+		t.Fatalf("callback %d", cb.StatusCode)
+	}
+	for _, c := range append(r.Cookies(), cb.Cookies()...) {
+		if !c.Secure || !c.HttpOnly {
+			t.Errorf("cookie %s: Secure %v HttpOnly %v", c.Name, c.Secure, c.HttpOnly)
+		}
+	}
+	if code, h := f.upstream(t, "/"); code != http.StatusOK || h.Get("X-Auth-Email") != "alice@example.com" {
+		t.Errorf("over HTTPS with a session: %d, %q", code, h.Get("X-Auth-Email"))
 	}
 }
