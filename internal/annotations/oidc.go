@@ -56,7 +56,7 @@ var OIDCScopes = Value[[]string]{
 // OIDCRedirectPath is the callback path.
 var OIDCRedirectPath = Value[string]{
 	Key: oidcKey("oidc-redirect-path", "/oauth2/callback", "Path of the callback the issuer redirects to; the redirect URI is the request's scheme and host plus this path, and must be registered at the issuer. "+
-		"A path of the Ingress must cover it (a problem says so otherwise).", RiskLow),
+		"A path of the Ingress must cover it, or another Ingress of the host with the same login (a warning says so otherwise).", RiskLow),
 	Parse: parseOIDCPath,
 }
 

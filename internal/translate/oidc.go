@@ -25,7 +25,7 @@ var oidcKeys = []annotations.Key{
 // that cannot be set up as written fails closed: the Ingress's paths
 // answer 503 rather than serve without authentication. Translate only
 // reads the snapshot; the issuer is contacted by the data plane.
-func (t *translator) oidcPolicy(ing *networkingv1.Ingress, a map[string]string, bad func(error, string)) (o *model.OIDC, failClosed bool) {
+func (t *translator) oidcPolicy(ing *networkingv1.Ingress, ref model.ObjectRef, a map[string]string, bad func(error, string)) (o *model.OIDC, failClosed bool) {
 	const closed = "the Ingress's paths answer 503 until it is fixed"
 	p := annotations.StraitPrefix
 	issuer, on, err := annotations.OIDCIssuer.Lookup(a, p)
@@ -87,34 +87,38 @@ func (t *translator) oidcPolicy(ing *networkingv1.Ingress, a map[string]string, 
 		bad(fmt.Errorf("%soidc-redirect-path and %soidc-logout-path are both %q", p, p, o.RedirectPath), closed)
 		return nil, true
 	}
-	key, ref, ok := t.oidcSecret(ing, annotations.OIDCCookieSecret.Key, cookieRef, "cookie-secret", bad)
+	key, cookieName, ok := t.oidcSecret(ing, annotations.OIDCCookieSecret.Key, cookieRef, "cookie-secret", bad)
 	if !ok {
 		return nil, true
 	}
+	// What a Secret holds is the Secret's problem, not the Ingress's
+	// (as for basic auth's users): a warning at admission.
 	if o.CookieKey, err = cookieKey(key); err != nil {
-		bad(fmt.Errorf("%s%s %q: key cookie-secret: %w", p, annotations.OIDCCookieSecret.Name, cookieRef, err), closed)
+		t.problem(ref, "metadata.annotations", "InvalidAuthSecret", "%s%s %q: key cookie-secret: %v; %s", p, annotations.OIDCCookieSecret.Name, cookieRef, err, closed)
 		return nil, true
 	}
-	o.CookieSecretRef = ref
+	o.CookieSecretRef = cookieName
 	if clientRef != "" {
-		secret, ref, ok := t.oidcSecret(ing, annotations.OIDCClientSecret.Key, clientRef, "client-secret", bad)
+		secret, secretName, ok := t.oidcSecret(ing, annotations.OIDCClientSecret.Key, clientRef, "client-secret", bad)
 		if !ok {
 			return nil, true
 		}
 		if strings.TrimSpace(string(secret)) == "" {
-			bad(fmt.Errorf("%s%s %q: key client-secret is empty", p, annotations.OIDCClientSecret.Name, clientRef), closed)
+			t.problem(ref, "metadata.annotations", "InvalidAuthSecret", "%s%s %q: key client-secret is empty; %s", p, annotations.OIDCClientSecret.Name, clientRef, closed)
 			return nil, true
 		}
-		o.ClientSecret, o.ClientSecretRef = strings.TrimSpace(string(secret)), ref
+		o.ClientSecret, o.ClientSecretRef = strings.TrimSpace(string(secret)), secretName
 	}
 	o.SetFingerprint()
 	for _, k := range []struct {
 		key  annotations.Key
 		path string
 	}{{annotations.OIDCRedirectPath.Key, o.RedirectPath}, {annotations.OIDCLogoutPath.Key, o.LogoutPath}} {
+		// Another Ingress of the host with the same login may serve it,
+		// so this is a warning, not a refusal.
 		if !ingressCovers(ing, k.path) {
-			bad(fmt.Errorf("%s%s %q is not under a path of this Ingress, so requests to it do not reach the login", p, k.key.Name, k.path),
-				"add a path that covers it (an Exact path is enough)")
+			t.problem(ref, "metadata.annotations["+p+k.key.Name+"]", "OIDCPathNotRouted",
+				"%s%s %q is not under a path of this Ingress: unless another Ingress of the host with the same login serves it, logins cannot complete; add a path that covers it (an Exact path is enough)", p, k.key.Name, k.path)
 		}
 	}
 	return o, false

@@ -316,7 +316,7 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	} else {
 		pol.BasicAuth = ba
 	}
-	if o, closed := t.oidcPolicy(ing, a, bad); closed {
+	if o, closed := t.oidcPolicy(ing, ref, a, bad); closed {
 		ip.failClosed = true
 	} else {
 		pol.OIDC = o
