@@ -31,8 +31,13 @@ func newFront(t *testing.T, lifetime time.Duration, edit func(*model.OIDC)) *fro
 
 // startFront is newFront over HTTPS when tlsOn.
 func startFront(t *testing.T, tlsOn bool, lifetime time.Duration, edit func(*model.OIDC)) *front {
+	return startFrontWith(t, tlsOn, oidctest.Options{ClientID: "strait", ClientSecret: "s3cret", TokenLifetime: lifetime}, edit)
+}
+
+// startFrontWith is startFront with the provider's options given.
+func startFrontWith(t *testing.T, tlsOn bool, opts oidctest.Options, edit func(*model.OIDC)) *front {
 	t.Helper()
-	op, err := oidctest.Start(oidctest.Options{ClientID: "strait", ClientSecret: "s3cret", TokenLifetime: lifetime})
+	op, err := oidctest.Start(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,5 +414,34 @@ func TestHTTPSCookiesAreSecure(t *testing.T) {
 	}
 	if code, h := f.upstream(t, "/"); code != http.StatusOK || h.Get("X-Auth-Email") != "alice@example.com" {
 		t.Errorf("over HTTPS with a session: %d, %q", code, h.Get("X-Auth-Email"))
+	}
+}
+
+// TestLogoutWithoutEndSession: without an end_session_endpoint, logout
+// clears the session and goes to the post-logout redirect (a path is made
+// absolute on the request's host), or ends on a plain page.
+func TestLogoutWithoutEndSession(t *testing.T) {
+	t.Parallel()
+	for _, after := range []string{"/bye", ""} {
+		f := startFrontWith(t, false, oidctest.Options{ClientID: "strait", ClientSecret: "s3cret", NoEndSession: true},
+			func(m *model.OIDC) { m.PostLogoutRedirect = after })
+		if cb := f.login(t, "/"); cb.StatusCode != http.StatusFound {
+			t.Fatalf("callback %d", cb.StatusCode)
+		}
+		r := f.get(t, "/oauth2/logout")
+		cleared := false
+		for _, c := range r.Cookies() {
+			cleared = cleared || (c.Name == "_sess" && c.MaxAge < 0)
+		}
+		want := http.StatusOK
+		if after != "" {
+			want = http.StatusFound
+		}
+		if r.StatusCode != want || !cleared || (after != "" && r.Header.Get("Location") != f.srv.URL+after) {
+			t.Errorf("logout with post-logout %q: %d to %q, cookie cleared %v", after, r.StatusCode, r.Header.Get("Location"), cleared)
+		}
+		if r := f.get(t, "/"); r.StatusCode != http.StatusFound || !strings.HasPrefix(r.Header.Get("Location"), f.op.Issuer) {
+			t.Errorf("after logout: %d to %q", r.StatusCode, r.Header.Get("Location"))
+		}
 	}
 }

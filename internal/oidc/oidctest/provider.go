@@ -35,6 +35,9 @@ type Options struct {
 	ClientID, ClientSecret string
 	// TokenLifetime is the life of ID and access tokens; 0 means an hour.
 	TokenLifetime time.Duration
+	// NoEndSession leaves end_session_endpoint out of the discovery
+	// document.
+	NoEndSession bool
 }
 
 // Provider is a running OpenID provider.
@@ -179,7 +182,7 @@ func (p *Provider) Sign(claims map[string]any) (string, error) {
 }
 
 func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{
+	doc := map[string]any{
 		"issuer":                                p.Issuer,
 		"authorization_endpoint":                p.Issuer + "/authorize",
 		"token_endpoint":                        p.Issuer + "/token",
@@ -190,7 +193,11 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"code_challenge_methods_supported":      []string{"S256"},
 		"grant_types_supported":                 []string{"authorization_code", "refresh_token"},
-	})
+	}
+	if p.opts.NoEndSession {
+		delete(doc, "end_session_endpoint")
+	}
+	writeJSON(w, http.StatusOK, doc)
 }
 
 func (p *Provider) jwks(w http.ResponseWriter, _ *http.Request) {
