@@ -248,7 +248,7 @@ func wantsRedirect(r *http.Request) bool {
 // client is redirected to the issuer.
 func (p *Policy) login(w http.ResponseWriter, r *http.Request, https bool, ps *Providers) {
 	if !wantsRedirect(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="`+p.m.Issuer+`"`)
+		w.Header().Set("WWW-Authenticate", "Bearer")
 		http.Error(w, "Unauthorized", http.StatusUnauthorized)
 		return
 	}
