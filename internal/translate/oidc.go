@@ -13,12 +13,14 @@ import (
 
 // oidcKeys are the strait.dev/oidc-* annotations other than the issuer,
 // which mean nothing without it.
-var oidcKeys = []annotations.Key{
-	annotations.OIDCClientID.Key, annotations.OIDCClientSecret.Key, annotations.OIDCCookieSecret.Key,
-	annotations.OIDCScopes.Key, annotations.OIDCRedirectPath.Key, annotations.OIDCLogoutPath.Key,
-	annotations.OIDCPostLogoutRedirect.Key, annotations.OIDCClaimHeaders.Key, annotations.OIDCGroupsClaim.Key,
-	annotations.OIDCAllowedGroups.Key, annotations.OIDCRequiredClaims.Key, annotations.OIDCCookieName.Key,
-	annotations.OIDCSessionMaxAge.Key,
+func oidcKeys() []annotations.Key {
+	return []annotations.Key{
+		annotations.OIDCClientID.Key, annotations.OIDCClientSecret.Key, annotations.OIDCCookieSecret.Key,
+		annotations.OIDCScopes.Key, annotations.OIDCRedirectPath.Key, annotations.OIDCLogoutPath.Key,
+		annotations.OIDCPostLogoutRedirect.Key, annotations.OIDCClaimHeaders.Key, annotations.OIDCGroupsClaim.Key,
+		annotations.OIDCAllowedGroups.Key, annotations.OIDCRequiredClaims.Key, annotations.OIDCCookieName.Key,
+		annotations.OIDCSessionMaxAge.Key,
+	}
 }
 
 // oidcPolicy reads strait.dev/oidc-* and the Secrets they name. Login
@@ -34,7 +36,7 @@ func (t *translator) oidcPolicy(ing *networkingv1.Ingress, ref model.ObjectRef, 
 		return nil, true
 	}
 	if !on {
-		for _, k := range oidcKeys {
+		for _, k := range oidcKeys() {
 			if _, present := a[p+k.Name]; present {
 				bad(fmt.Errorf("%s%s is set without %soidc-issuer", p, k.Name, p), "it has no effect")
 			}
