@@ -532,6 +532,8 @@ func buildCheckReport(in checkInput, prefix string, cat annotations.Catalogue) c
 func classify(cat annotations.Catalogue, name, value string) checkAnnotation {
 	a := checkAnnotation{Name: name, Value: value, Snippet: strings.HasSuffix(name, "-snippet")}
 	k, known := cat.Annotation(name)
+	// Strait's own annotations (strait.dev/) are not ingress-nginx's.
+	known = known && k.Prefix == ""
 	if !known {
 		a.Support = supportUnknown
 		a.Notes = "Not an ingress-nginx annotation Strait knows (a typo, or one of another ingress-nginx version); it has no effect."

@@ -56,6 +56,8 @@ func warningReasons() []string {
 		"ServiceUpstreamIgnored",
 		// The controller's flags.
 		"SSLPassthroughDisabled",
+		// What other Ingresses of the host may serve.
+		"OIDCPathNotRouted",
 		// Problems of the flags, the ConfigMap and Services, never of
 		// an Ingress.
 		"InvalidConfiguration",

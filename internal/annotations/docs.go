@@ -25,7 +25,7 @@ func Markdown(c Catalogue) []byte {
 	p("annotation and ConfigMap key ingress-nginx knows, and what Strait does with each. It is generated from the\n")
 	p("registry in `internal/annotations` by `go test ./internal/annotations -update`, so it cannot drift from the code.\n\n")
 	p("Annotations carry the prefix `%s`, which the tables leave out: `rewrite-target` means\n", Prefix)
-	p("`%srewrite-target`. ConfigMap keys have no prefix.\n\n", Prefix)
+	p("`%srewrite-target`. Strait's own annotations are shown with their prefix `%s`. ConfigMap keys have no prefix.\n\n", Prefix, StraitPrefix)
 
 	p("## How to read the tables\n\n")
 	p("- **Strait** says what Strait does with the key:\n")
@@ -55,6 +55,9 @@ func Markdown(c Catalogue) []byte {
 	p("|---|---|---|---|---|---|\n")
 	for _, k := range anns {
 		name := code(k.Name)
+		if k.Prefix != "" {
+			name = code(k.Prefix + k.Name)
+		}
 		for _, a := range k.Aliases {
 			name += "<br>alias " + code(a)
 		}

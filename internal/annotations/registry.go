@@ -16,6 +16,10 @@ import (
 // Prefix is ingress-nginx's default annotation prefix.
 const Prefix = "nginx.ingress.kubernetes.io/"
 
+// StraitPrefix is the prefix of Strait's own annotations, which
+// ingress-nginx does not have.
+const StraitPrefix = "strait.dev/"
+
 // Scope says what an annotation applies to.
 type Scope string
 
@@ -87,6 +91,9 @@ type Key struct {
 	Notes string
 	// Aliases are older names read when Name is absent.
 	Aliases []string
+	// Prefix is the annotation's prefix when it is not ingress-nginx's
+	// (StraitPrefix for Strait's own annotations); empty means Prefix.
+	Prefix string
 }
 
 // Value is a typed annotation or ConfigMap key: its description plus a

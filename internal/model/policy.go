@@ -23,6 +23,9 @@ type Policy struct {
 	// BasicAuth, when set, requires HTTP basic authentication after the
 	// deny and allow lists (auth-type: basic).
 	BasicAuth *BasicAuth `json:"basicAuth,omitempty"`
+	// OIDC, when set, requires an OpenID Connect session after external
+	// and basic authentication (strait.dev/oidc-issuer).
+	OIDC *OIDC `json:"oidc,omitempty"`
 	// Limit, when set, limits the requests of each client IP (limit-rps,
 	// limit-rpm, limit-connections); it runs after the redirects and
 	// before the deny and allow lists.

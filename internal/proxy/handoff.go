@@ -167,6 +167,7 @@ func needsFull(p *model.Policy) bool {
 		p.Canary != nil ||
 		p.NextUpstream != nil ||
 		p.BasicAuth != nil ||
+		p.OIDC != nil ||
 		p.Errors != nil ||
 		p.Limit != nil ||
 		len(p.ResponseHeaders) > 0 ||

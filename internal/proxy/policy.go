@@ -20,6 +20,7 @@ type routePolicy struct {
 	cors         *corsRule
 	extAuth      *extAuth    // auth-url; nil for none
 	basic        *basicAuth  // nil without auth-type basic
+	oidc         *oidcAuth   // nil without strait.dev/oidc-issuer
 	limit        *routeLimit // rate and connection limits; nil for none
 	// respHeaders are set on every response (custom-headers); respNames
 	// are their lower-case names, whose upstream values are dropped.
@@ -39,6 +40,7 @@ func compilePolicy(p *model.Policy) *routePolicy {
 	rp.cors = compileCORS(p.CORS)
 	rp.extAuth = compileExtAuth(p.ExternalAuth)
 	rp.basic = compileBasicAuth(p.BasicAuth)
+	rp.oidc = compileOIDC(p.OIDC)
 	rp.limit = compileLimit(p.Limit)
 	if len(p.ResponseHeaders) > 0 {
 		rp.respHeaders, rp.respNames = p.ResponseHeaders, map[string]bool{}
@@ -47,7 +49,7 @@ func compilePolicy(p *model.Policy) *routePolicy {
 		}
 	}
 	if rp.maxBody == 0 && rp.redirectCode == 0 && rp.httpsCode == 0 && rp.deny == nil && rp.allow == nil && rp.cors == nil &&
-		rp.extAuth == nil && rp.basic == nil && rp.limit == nil && rp.respHeaders == nil {
+		rp.extAuth == nil && rp.basic == nil && rp.oidc == nil && rp.limit == nil && rp.respHeaders == nil {
 		return nil
 	}
 	return rp

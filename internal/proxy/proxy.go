@@ -15,6 +15,7 @@ import (
 	"github.com/straitgw/strait/internal/accesslog"
 	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/model"
+	"github.com/straitgw/strait/internal/oidc"
 	"github.com/straitgw/strait/internal/proxy/upstream"
 )
 
@@ -61,6 +62,8 @@ type Proxy struct {
 	idle idleTimers
 	// mirrors sends mirror-target copies.
 	mirrors *http.Client
+	// oidc caches OpenID Connect issuers' discovery and keys, by issuer.
+	oidc *oidc.Providers
 
 	// stopping is set by BeginDrain: every HTTP/1 answer closes its
 	// connection.
@@ -213,6 +216,7 @@ func New(opts Options) (*Proxy, error) {
 		p.registry.SetBreaker(*b)
 	}
 	p.mirrors = newMirrorClient()
+	p.oidc = oidc.NewProviders(nil)
 	if p.reqs = opts.Requests; p.reqs != nil {
 		p.reqs.OnCollect(p.pruneSeries)
 	}

@@ -225,6 +225,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		// OpenID Connect login, after the other authentication.
+		if rt.policy.oidc != nil && rt.backend != nil && !h.p.oidcLogin(w, r, rt, &pr) {
+			return
+		}
 		if rt.policy.maxBody > 0 && r.ContentLength < 0 {
 			// A body of unknown length is counted as it streams.
 			r.Body = http.MaxBytesReader(w, r.Body, rt.policy.maxBody)

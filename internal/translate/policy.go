@@ -316,6 +316,11 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	} else {
 		pol.BasicAuth = ba
 	}
+	if o, closed := t.oidcPolicy(ing, ref, a, bad); closed {
+		ip.failClosed = true
+	} else {
+		pol.OIDC = o
+	}
 	if bal, closed := t.ingressBalance(a, ip.useRegex, bad); closed {
 		ip.failClosed = true
 	} else {

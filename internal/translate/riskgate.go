@@ -97,6 +97,10 @@ func (t *translator) loadCatalogue() {
 	}
 	t.catalogue = map[string]annotations.Key{}
 	for _, k := range annotations.All().Annotations {
+		if k.Prefix != "" {
+			// Not an ingress-nginx annotation: never read under Prefix.
+			continue
+		}
 		t.catalogue[k.Name] = k
 		for _, al := range k.Aliases {
 			t.catalogue[al] = k

@@ -442,6 +442,9 @@ func (t *translator) path(ing *networkingv1.Ingress, ref model.ObjectRef, hb *ho
 	if pol.BasicAuth != nil && t.authExempt(p.Path) {
 		pol.BasicAuth = nil
 	}
+	if pol.OIDC != nil && t.authExempt(p.Path) {
+		pol.OIDC = nil
+	}
 	// A target equal to the path rewrites nothing and, as in
 	// ingress-nginx, does not switch the host to regex mode.
 	if ip.rewrite != "" && ip.rewrite != p.Path {
