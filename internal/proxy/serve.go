@@ -230,6 +230,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(w, r.Body, rt.policy.maxBody)
 		}
 	}
+	if rt.plugins != nil {
+		// The route's plugins (plugins.go), around the answer.
+		var answered bool
+		var done func()
+		w, answered, done = h.runPlugins(w, r, rt, remote, https)
+		defer done()
+		if answered {
+			return
+		}
+	}
 	if rt.backend == nil {
 		plainError(w, rt.status)
 		return
