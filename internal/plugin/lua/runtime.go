@@ -84,7 +84,7 @@ func New(opts Options) *Runtime {
 
 // Check reports whether code compiles.
 func (rt *Runtime) Check(code string) error {
-	_, err := compile("main", code)
+	_, err := compile("plugin", code)
 	return err
 }
 

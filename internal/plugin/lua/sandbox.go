@@ -1,6 +1,7 @@
 package lua
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -75,7 +76,8 @@ func joinArgs(L *lua.LState, from int) string {
 func compile(name, code string) (*lua.FunctionProto, error) {
 	chunk, err := luaparse.Parse(strings.NewReader(code), name+"/main.lua")
 	if err != nil {
-		return nil, fmt.Errorf("%s/main.lua: %w", name, err)
+		// The message names the chunk already; it ends in a newline.
+		return nil, errors.New(strings.Join(strings.Fields(err.Error()), " "))
 	}
 	proto, err := lua.Compile(chunk, name+"/main.lua")
 	if err != nil {
