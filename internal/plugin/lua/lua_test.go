@@ -271,6 +271,13 @@ end }`)
 	if got := r.Header.Get("X-Libs"); got != "functionfunctionfunction" {
 		t.Errorf("libraries: %s", got)
 	}
+	// string.rep is bounded; small results still work.
+	p = load(t, rt, `return { rewrite = function() ngx.req.set_header("X-Rep", string.rep("ab", 3)) end,
+  access = function() return string.rep("x", 1e10) end }`)
+	r = request("/")
+	if o := runPhases(p, r); o.err == nil || !strings.Contains(o.err.Error(), "string.rep") || r.Header.Get("X-Rep") != "ababab" {
+		t.Errorf("string.rep: %v, X-Rep %q", o.err, r.Header.Get("X-Rep"))
+	}
 	// Calling a removed library fails the call.
 	p = load(t, rt, `return { access = function() os.exit(1) end }`)
 	if o := runPhases(p, request("/")); o.err == nil || !strings.Contains(o.err.Error(), "access") {
