@@ -187,6 +187,32 @@ end }`)
 	}
 }
 
+// TestInitWorker: init_worker runs once per state, before its first
+// request, without request functions.
+func TestInitWorker(t *testing.T) {
+	rt, _ := newRuntime(t, 0)
+	p := load(t, rt, `local M = {}
+local ready = "no"
+function M.init_worker()
+  ready = "yes"
+  local ok = pcall(ngx.req.get_method)
+  if ok then ready = "request functions ran" end
+  ngx.shared.init:incr("states", 1, 0)
+end
+function M.rewrite() ngx.req.set_header("X-Ready", ready) end
+return M`)
+	r := request("/")
+	if o := runPhases(p, r); o.err != nil || r.Header.Get("X-Ready") != "yes" {
+		t.Errorf("init_worker: %v %q", o.err, r.Header.Get("X-Ready"))
+	}
+	r = request("/")
+	runPhases(p, r)
+	d, _ := rt.shared.get("init")
+	if n, _ := d.Get("states").(float64); n < 1 {
+		t.Errorf("init_worker ran %v times", n)
+	}
+}
+
 func TestHelpers(t *testing.T) {
 	rt, _ := newRuntime(t, 0)
 	p := load(t, rt, `

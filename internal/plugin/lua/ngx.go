@@ -64,7 +64,7 @@ func (st *state) installNgx() {
 		"get_uri_args": st.reqGetURIArgs,
 		"set_uri":      st.reqSetURI,
 	} {
-		req.RawSetString(name, L.NewFunction(f))
+		req.RawSetString(name, L.NewFunction(st.inRequest(f)))
 	}
 	ngx.RawSetString("req", req)
 	ngx.RawSetString("var", st.readOnly(st.variable))
@@ -102,6 +102,17 @@ func (st *state) installNgx() {
 		return 0
 	}))
 	L.SetMetatable(ngx, mt)
+}
+
+// inRequest guards the functions that need a request: init_worker runs
+// without one.
+func (st *state) inRequest(f lua.LGFunction) lua.LGFunction {
+	return func(L *lua.LState) int {
+		if st.b.call == nil {
+			L.RaiseError("ngx.req is not available outside a request")
+		}
+		return f(L)
+	}
 }
 
 func (st *state) status() int {

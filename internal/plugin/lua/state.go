@@ -84,6 +84,15 @@ func (v *version) newState() (*state, error) {
 		return nil, errors.New("main.lua must return a table of phase functions")
 	}
 	st.mod = mod
+	// ingress-nginx calls init_worker once per nginx worker; a state is
+	// Strait's worker.
+	if init, ok := mod.RawGetString("init_worker").(*lua.LFunction); ok {
+		st.L.Push(init)
+		if err := st.L.PCall(0, 0, nil); err != nil {
+			st.L.Close()
+			return nil, fmt.Errorf("init_worker: %w", err)
+		}
+	}
 	return st, nil
 }
 
