@@ -66,7 +66,7 @@ func TestPlugins(t *testing.T) {
 			w.Header().Set("X-Echo-Path", r.URL.RequestURI())
 			_, _ = io.WriteString(w, "backend")
 		}))
-		p, logs := pluginProxy(t, 100*time.Millisecond)
+		p, logs := pluginProxy(t, 5*time.Second)
 		p.Apply(&model.Model{
 			Hosts: []*model.VirtualHost{vhost("shop.test", status(http.StatusNotFound),
 				pluginRoute("/", model.PluginRef{Name: "request-id"}, luaRef("add-header", readExample(t, "add-header"), map[string]string{"tag": "edge-1"})),
@@ -173,7 +173,7 @@ func BenchmarkPluginOverhead(b *testing.B) {
 	}{{"none", nil}, {"lua-minimal", []model.PluginRef{luaRef("minimal", minimal, nil)}}, {"go-request-id", []model.PluginRef{{Name: "request-id"}}}} {
 		b.Run(c.name, func(b *testing.B) {
 			ep := benchBackend(b)
-			p, _ := pluginProxy(b, time.Second)
+			p, _ := pluginProxy(b, 5*time.Second)
 			// Every route through net/http, so that only the plugins
 			// differ.
 			proxy.HandOffAll(p)

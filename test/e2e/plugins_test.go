@@ -102,7 +102,8 @@ func TestLuaPluginFromConfigMap(t *testing.T) {
 	ingressClass(t, c, "strait", "strait.dev/ingress-controller", false)
 	o.ingress("gated", "gate.test", "web", ingressOpts{class: "strait", annotations: map[string]string{"strait.dev/plugins": "gate"}})
 	o.ingress("open", "open.test", "web", ingressOpts{class: "strait"})
-	s := startStrait(t, c, "--configmap=strait-system/strait-config")
+	// A generous budget: no request may fail, even on a loaded machine.
+	s := startStrait(t, c, "--configmap=strait-system/strait-config", "--plugin-budget=5s")
 
 	waitFor(t, 10*time.Second, "the gated route", func() bool { return pluginGet(s.http, "gate.test").code == 200 })
 	if r := pluginGet(s.http, "gate.test"); r.code != 200 || r.plugin != "v1" || r.upstream != "v1" {

@@ -34,6 +34,10 @@ func (s *syncBuffer) String() string {
 func newRuntime(t *testing.T, budget time.Duration) (*Runtime, *syncBuffer) {
 	t.Helper()
 	var logs syncBuffer
+	if budget == 0 {
+		// Generous: a loaded test machine may stall a call.
+		budget = 5 * time.Second
+	}
 	return New(Options{Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Budget: budget}), &logs
 }
 

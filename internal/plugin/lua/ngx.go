@@ -74,14 +74,21 @@ func (st *state) installNgx() {
 	ngx.RawSetString("re", re)
 	ngx.RawSetString("shared", st.sharedTable())
 	// ngx.status is read and written through the metatable: it is the
-	// response's in header_filter and log.
+	// response's in header_filter and log. ngx.ctx is made there too.
 	mt := L.NewTable()
 	mt.RawSetString("__index", L.NewFunction(func(L *lua.LState) int {
-		if L.CheckString(2) == "status" {
+		switch L.CheckString(2) {
+		case "status":
 			L.Push(lua.LNumber(st.status()))
-			return 1
+		case "ctx":
+			// Made on first use: most requests never touch it. begin
+			// removes it.
+			ctx := L.NewTable()
+			ngx.RawSetString("ctx", ctx)
+			L.Push(ctx)
+		default:
+			L.Push(lua.LNil)
 		}
-		L.Push(lua.LNil)
 		return 1
 	}))
 	mt.RawSetString("__newindex", L.NewFunction(func(L *lua.LState) int {

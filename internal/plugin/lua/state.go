@@ -1,7 +1,6 @@
 package lua
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -37,6 +36,8 @@ type state struct {
 	res map[string]*regexp.Regexp
 	// dicts caches ngx.shared's dictionary tables by name.
 	dicts map[string]*lua.LTable
+	// budget ends calls that run too long.
+	budget *budget
 	// broken is set when a call failed: the state may be left in the
 	// middle of something and is not reused.
 	broken bool
@@ -68,12 +69,15 @@ func (v *version) newState() (*state, error) {
 	st := &state{v: v, res: map[string]*regexp.Regexp{}, dicts: map[string]*lua.LTable{}}
 	st.L = newSandbox(func(msg string) { v.rt.log.Info(msg, "plugin", v.name, "source", "print") })
 	st.installNgx()
-	ctx, cancel := context.WithTimeout(context.Background(), v.rt.budget)
-	defer cancel()
-	st.L.SetContext(ctx)
-	defer st.L.RemoveContext()
+	st.budget = newBudget()
+	st.L.SetContext(st.budget)
+	st.budget.start(v.rt.budget)
 	st.L.Push(st.L.NewFunctionFromProto(v.proto))
-	if err := st.L.PCall(0, 1, nil); err != nil {
+	err := st.L.PCall(0, 1, nil)
+	if !st.budget.stop() && err == nil {
+		err = fmt.Errorf("over the time budget of %v", v.rt.budget)
+	}
+	if err != nil {
 		st.L.Close()
 		return nil, fmt.Errorf("loading main.lua: %w", err)
 	}
@@ -87,8 +91,13 @@ func (v *version) newState() (*state, error) {
 	// ingress-nginx calls init_worker once per nginx worker; a state is
 	// Strait's worker.
 	if init, ok := mod.RawGetString("init_worker").(*lua.LFunction); ok {
+		st.budget.start(v.rt.budget)
 		st.L.Push(init)
-		if err := st.L.PCall(0, 0, nil); err != nil {
+		err := st.L.PCall(0, 0, nil)
+		if !st.budget.stop() && err == nil {
+			err = fmt.Errorf("over the time budget of %v", v.rt.budget)
+		}
+		if err != nil {
 			st.L.Close()
 			return nil, fmt.Errorf("init_worker: %w", err)
 		}
@@ -108,6 +117,7 @@ func (v *version) get() (*state, error) {
 func (v *version) put(st *state) {
 	st.b = binding{}
 	if st.broken {
+		st.budget.timer.Stop()
 		st.L.Close()
 		return
 	}
@@ -117,7 +127,7 @@ func (v *version) put(st *state) {
 // begin binds st to a request: a fresh ngx.ctx, no answer yet.
 func (st *state) begin(c *plugin.Call) {
 	st.b = binding{call: c}
-	st.ngx.RawSetString("ctx", st.L.NewTable())
+	st.ngx.RawSetString("ctx", lua.LNil)
 }
 
 // run calls the module's function for phase, if it has one, with the
@@ -128,27 +138,23 @@ func (st *state) run(phase string, cfg map[string]string) error {
 		return nil
 	}
 	L := st.L
-	ctx, cancel := context.WithTimeout(context.Background(), st.v.rt.budget)
-	L.SetContext(ctx)
-	defer func() {
-		L.RemoveContext()
-		cancel()
-	}()
 	conf := L.CreateTable(0, len(cfg))
 	for k, v := range cfg {
 		conf.RawSetString(k, lua.LString(v))
 	}
+	st.budget.start(st.v.rt.budget)
 	L.Push(fn)
 	L.Push(conf)
 	err := L.PCall(1, 0, nil)
+	if !st.budget.stop() {
+		st.broken = true
+		return fmt.Errorf("%s: over its time budget of %v", phase, st.v.rt.budget)
+	}
 	if st.b.exited {
 		return nil
 	}
 	if err != nil {
 		st.broken = true
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s: over its time budget of %v", phase, st.v.rt.budget)
-		}
 		return fmt.Errorf("%s: %w", phase, err)
 	}
 	return nil
