@@ -355,6 +355,39 @@ func TestBudgetAndErrors(t *testing.T) {
 	_ = logs
 }
 
+// TestSlots: calls beyond Options.Parallel wait for a slot, and fail
+// once they waited their whole budget.
+func TestSlots(t *testing.T) {
+	rt := New(Options{Budget: 200 * time.Millisecond, Parallel: 1})
+	spin := rt.Script("spin", `return { rewrite = function() while true do end end }`, nil)
+	quick := rt.Script("quick", `return { rewrite = function() ngx.req.set_header("X-Q", "1") end }`, nil)
+	// Warm quick's pool while the slot is free.
+	if o := runPhases(quick, request("/")); o.err != nil {
+		t.Fatal(o.err)
+	}
+	started := make(chan struct{})
+	done := make(chan outcome)
+	go func() {
+		close(started)
+		done <- runPhases(spin, request("/"))
+	}()
+	<-started
+	time.Sleep(20 * time.Millisecond)
+	// The slot is held by the loop: quick waits, then either runs once
+	// the loop is stopped or fails as busy; it never runs alongside.
+	r := request("/")
+	o := runPhases(quick, r)
+	if o.err != nil && !strings.Contains(o.err.Error(), "busy") {
+		t.Errorf("quick: %v", o.err)
+	}
+	if o := <-done; o.err == nil || !strings.Contains(o.err.Error(), "budget") {
+		t.Errorf("spin: %v", o.err)
+	}
+	if o := runPhases(quick, request("/")); o.err != nil {
+		t.Errorf("quick after the loop: %v", o.err)
+	}
+}
+
 func TestVersions(t *testing.T) {
 	rt, logs := newRuntime(t, 0)
 	v1 := rt.Script("p", `return { rewrite = function() ngx.req.set_header("X-V", "1") end }`, nil)

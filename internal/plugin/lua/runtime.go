@@ -12,6 +12,7 @@ package lua
 import (
 	"crypto/sha256"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,11 @@ type Options struct {
 	// Now is the clock of ngx.time and ngx.shared expiry; nil means
 	// time.Now.
 	Now func() time.Time
+	// Parallel is how many phase calls of all Lua plugins may run at
+	// once; 0 means half of GOMAXPROCS, at least one. It keeps the other
+	// cores for proxying when a plugin loops until its budget: a call
+	// waits for a slot for at most the budget, then fails its request.
+	Parallel int
 }
 
 // Runtime runs Lua plugins; it implements plugin.Scripts. One Runtime
@@ -47,6 +53,8 @@ type Runtime struct {
 	now    func() time.Time
 	shared *sharedDicts
 	dir    string
+	// slots bounds the Lua calls running at once (Options.Parallel).
+	slots chan struct{}
 
 	mu sync.Mutex
 	// byCode are the compiled ConfigMap versions by source digest, and
@@ -74,6 +82,11 @@ func New(opts Options) *Runtime {
 		rt.now = time.Now
 	}
 	rt.shared = newSharedDicts(rt.now)
+	n := opts.Parallel
+	if n <= 0 {
+		n = max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	rt.slots = make(chan struct{}, n)
 	empty := map[string]*version{}
 	rt.dirVersions.Store(&empty)
 	if rt.dir != "" {
@@ -81,6 +94,26 @@ func New(opts Options) *Runtime {
 	}
 	return rt
 }
+
+// acquire takes a slot to run Lua, waiting at most the budget; it
+// reports false when none came free.
+func (rt *Runtime) acquire() bool {
+	select {
+	case rt.slots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(rt.budget)
+	defer t.Stop()
+	select {
+	case rt.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+func (rt *Runtime) release() { <-rt.slots }
 
 // Check reports whether code compiles.
 func (rt *Runtime) Check(code string) error {

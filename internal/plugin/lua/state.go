@@ -59,6 +59,10 @@ type binding struct {
 	answerHeader http.Header
 }
 
+// errBusy fails a call that found every Lua slot taken for its whole
+// budget.
+var errBusy = errors.New("every Lua slot stayed busy for the time budget")
+
 // errExit unwinds the Lua stack for ngx.exit; binding.exited tells it
 // from an error, even when the plugin caught it with pcall.
 var errExit = errors.New("ngx.exit")
@@ -71,6 +75,11 @@ func (v *version) newState() (*state, error) {
 	st.installNgx()
 	st.budget = newBudget()
 	st.L.SetContext(st.budget)
+	if !v.rt.acquire() {
+		st.L.Close()
+		return nil, errBusy
+	}
+	defer v.rt.release()
 	st.budget.start(v.rt.budget)
 	st.L.Push(st.L.NewFunctionFromProto(v.proto))
 	err := st.L.PCall(0, 1, nil)
@@ -142,11 +151,16 @@ func (st *state) run(phase string, cfg map[string]string) error {
 	for k, v := range cfg {
 		conf.RawSetString(k, lua.LString(v))
 	}
+	if !st.v.rt.acquire() {
+		return fmt.Errorf("%s: %w", phase, errBusy)
+	}
 	st.budget.start(st.v.rt.budget)
 	L.Push(fn)
 	L.Push(conf)
 	err := L.PCall(1, 0, nil)
-	if !st.budget.stop() {
+	inBudget := st.budget.stop()
+	st.v.rt.release()
+	if !inBudget {
 		st.broken = true
 		return fmt.Errorf("%s: over its time budget of %v", phase, st.v.rt.budget)
 	}
