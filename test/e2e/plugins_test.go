@@ -43,6 +43,7 @@ func pluginConfigMap(t *testing.T, c *kubetest.Cluster, ns, name, code string) {
 type pluginReply struct {
 	code     int
 	plugin   string // the X-Plugin response header
+	id       string // the X-Request-Id response header (request-id plugin)
 	upstream string // X-Plugin-Version as the echo backend received it
 	err      error
 }
@@ -62,7 +63,7 @@ func pluginGet(addr, host string, hdr ...string) pluginReply {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	r := pluginReply{code: resp.StatusCode, plugin: resp.Header.Get("X-Plugin")}
+	r := pluginReply{code: resp.StatusCode, plugin: resp.Header.Get("X-Plugin"), id: resp.Header.Get("X-Request-Id")}
 	var echoed struct {
 		Headers map[string][]string `json:"headers"`
 	}
@@ -90,11 +91,16 @@ return _M
 // request header, refuses by a header and sets a response header; a
 // change to the ConfigMap applies without a restart while four clients
 // keep sending requests, none of which fails; code that does not compile
-// leaves the previous version serving.
+// leaves the previous version serving. The controller ConfigMap's plugins
+// key runs the built-in request-id plugin on every route.
 func TestLuaPluginFromConfigMap(t *testing.T) {
 	c := kubetest.Start(t)
 	backend(t, "10.244.150.1", "a")
 	sys := newObjects(t, c, "strait-system")
+	cfg := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "strait-config"}, Data: map[string]string{"plugins": "request-id"}}
+	if _, err := c.Client.CoreV1().ConfigMaps(sys.ns).Create(context.Background(), cfg, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	pluginConfigMap(t, c, sys.ns, "gate", gateCode("v1", "yes"))
 	o := newObjects(t, c, "plug")
 	o.service("web")
@@ -112,8 +118,11 @@ func TestLuaPluginFromConfigMap(t *testing.T) {
 	if r := pluginGet(s.http, "gate.test", "X-Block", "yes"); r.code != 403 || r.upstream != "" {
 		t.Errorf("v1 with X-Block yes: %+v, want 403 before the backend", r)
 	}
-	if r := pluginGet(s.http, "open.test"); r.code != 200 || r.plugin != "" || r.upstream != "" {
-		t.Errorf("route without the plugin: %+v", r)
+	if r := pluginGet(s.http, "open.test"); r.code != 200 || r.plugin != "" || r.upstream != "" || len(r.id) != 32 {
+		t.Errorf("route with only the global plugin: %+v", r)
+	}
+	if r := pluginGet(s.http, "gate.test"); len(r.id) != 32 {
+		t.Errorf("the global plugin did not run on the gated route: %+v", r)
 	}
 
 	// Four clients loop while the ConfigMap changes twice.
