@@ -18,6 +18,8 @@
 //   - HeaderFilter, once the response head is known (the upstream's, or
 //     an answer of Strait or of a plugin): may change its status and
 //     headers.
+//   - FilterBody, for plugins that implement BodyFilter: each chunk of
+//     the response body, uncompressed.
 //   - Log, after the response: read-only, always called once the
 //     request's Rewrite was called, whatever happened since.
 //
@@ -43,6 +45,17 @@ type Plugin interface {
 	HeaderFilter(c *Call, resp *Head) error
 	// Log runs after the response was sent; resp is what was sent.
 	Log(c *Call, resp *Head)
+}
+
+// BodyFilter is implemented by plugins that see or change response
+// bodies (body_filter). A plugin that changes a body's length should
+// remove Content-Length in HeaderFilter, as nginx plugins do.
+type BodyFilter interface {
+	// FilterBody is called with each chunk of the response body as it is
+	// written, then once with last set and a nil chunk when the response
+	// ends; what it returns is sent instead. An error ends the body
+	// there (the status is already sent) and is logged.
+	FilterBody(c *Call, chunk []byte, last bool) ([]byte, error)
 }
 
 // Call is what a plugin sees of one request. Each plugin of a route gets

@@ -13,6 +13,8 @@ import (
 type routePlugins struct {
 	list []namedPlugin
 	log  *slog.Logger
+	// bodies is set when a plugin filters bodies.
+	bodies bool
 }
 
 type namedPlugin struct {
@@ -42,6 +44,8 @@ func compilePlugins(refs []model.PluginRef, reg *plugin.Registry, log *slog.Logg
 			p = failing{fmt.Errorf("plugin %q is not available", ref.Name)}
 		}
 		rp.list = append(rp.list, namedPlugin{ref.Name, p})
+		_, filters := p.(plugin.BodyFilter)
+		rp.bodies = rp.bodies || filters
 	}
 	return rp
 }
@@ -69,6 +73,7 @@ func (h *handler) runPlugins(w http.ResponseWriter, r *http.Request, rt *route, 
 		pw.calls[i] = plugin.Call{Request: r, ClientIP: remote, Scheme: scheme, Port: h.li.port, Route: rt.name, ResponseHeader: w.Header()}
 	}
 	done := func() {
+		pw.finishBody()
 		head := plugin.Head{Status: pw.status, Header: w.Header()}
 		for i, np := range rp.list {
 			np.p.Log(&pw.calls[i], &head)
@@ -131,6 +136,8 @@ type pluginWriter struct {
 	status int
 	wrote  bool
 	failed bool // the response is a 500 of Strait's; writes are dropped
+	// closeInner ends the compression under the writer (wrapCompression).
+	closeInner func()
 }
 
 func (pw *pluginWriter) WriteHeader(code int) {
@@ -171,7 +178,60 @@ func (pw *pluginWriter) Write(b []byte) (int, error) {
 	if pw.failed {
 		return len(b), nil
 	}
-	return pw.ResponseWriter.Write(b)
+	if !pw.rp.bodies {
+		return pw.ResponseWriter.Write(b)
+	}
+	out, ok := pw.filterBody(b, false)
+	if !ok {
+		return len(b), nil
+	}
+	if _, err := pw.ResponseWriter.Write(out); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// filterBody passes a chunk through the body filters in order; false
+// means one failed, and the rest of the body is dropped.
+func (pw *pluginWriter) filterBody(chunk []byte, last bool) ([]byte, bool) {
+	for i, np := range pw.rp.list {
+		bf, ok := np.p.(plugin.BodyFilter)
+		if !ok {
+			continue
+		}
+		var err error
+		if chunk, err = bf.FilterBody(&pw.calls[i], chunk, last); err != nil {
+			pw.rp.failed(np.name, "body_filter", pw.route, err)
+			pw.failed = true
+			return nil, false
+		}
+	}
+	return chunk, true
+}
+
+// finishBody sends what the body filters hold back for the end, then
+// ends the compression they write through.
+func (pw *pluginWriter) finishBody() {
+	if pw.rp.bodies && pw.wrote && !pw.failed {
+		if out, ok := pw.filterBody(nil, true); ok && len(out) > 0 {
+			_, _ = pw.ResponseWriter.Write(out)
+		}
+	}
+	if pw.closeInner != nil {
+		pw.closeInner()
+	}
+}
+
+// wrapCompression adds response compression under the plugins' writer,
+// so that body filters see the body uncompressed and compression ends
+// after their last chunk; other writers are wrapped as they are.
+func wrapCompression(gc *gzipConf, w http.ResponseWriter, r *http.Request) (http.ResponseWriter, func()) {
+	pw, ok := w.(*pluginWriter)
+	if !ok || !pw.rp.bodies || pw.wrote {
+		return gc.wrap(w, r)
+	}
+	pw.ResponseWriter, pw.closeInner = gc.wrap(pw.ResponseWriter, r)
+	return pw, func() {}
 }
 
 // Flush writes the head first, so that it goes through the filters.

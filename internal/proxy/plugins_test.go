@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"compress/gzip"
 	"io"
 	"log/slog"
 	"net/http"
@@ -75,9 +76,15 @@ func TestPlugins(t *testing.T) {
 				pluginRoute("/late", luaRef("late", `return { header_filter = function() local x = nil; return x.y end }`, nil)),
 				pluginRoute("/move", luaRef("move", `return { rewrite = function() ngx.req.set_uri("/moved") end }`, nil)),
 				pluginRoute("/plain"),
+				pluginRoute("/upper", luaRef("upper", `return {
+  header_filter = function() ngx.header.content_length = nil end,
+  body_filter = function()
+    if ngx.arg[2] then ngx.arg[1] = "!" else ngx.arg[1] = string.upper(ngx.arg[1]) end
+  end }`, nil)),
 			)},
 			CatchAll: catchAll404(),
 			Backends: []model.Backend{backend("default/web:80", ep)},
+			Gzip:     &model.Gzip{Level: 1, Types: []string{"*"}},
 		})
 		var addr string
 		switch e {
@@ -138,6 +145,25 @@ func TestPlugins(t *testing.T) {
 		}
 		if resp, _ := get("/move?x=1"); resp.Header.Get("X-Echo-Path") != "/moved?x=1" {
 			t.Errorf("set_uri: upstream saw %q", resp.Header.Get("X-Echo-Path"))
+		}
+		// The body filter sees the body uncompressed, before gzip.
+		for _, enc := range []string{"", "gzip"} {
+			resp, body := get("/upper", "Accept-Encoding", enc)
+			if enc == "gzip" {
+				if resp.Header.Get("Content-Encoding") != "gzip" {
+					t.Errorf("body_filter with gzip: not compressed: %v", resp.Header)
+					continue
+				}
+				zr, err := gzip.NewReader(strings.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(zr)
+				body = string(b)
+			}
+			if resp.StatusCode != 200 || body != "BACKEND!" {
+				t.Errorf("body_filter (Accept-Encoding %q): %d %q", enc, resp.StatusCode, body)
+			}
 		}
 		if resp, body := get("/plain"); resp.StatusCode != 200 || body != "backend" || resp.Header.Get("X-Served-By") != "" {
 			t.Errorf("route without plugins: %d %q %v", resp.StatusCode, body, resp.Header)

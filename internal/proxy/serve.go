@@ -253,7 +253,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt.mirror != nil {
 		h.p.mirror(rt.mirror, r, https, rt.timeouts.Read)
 	}
-	w, closeGzip := g.gzip.wrap(w, r)
+	w, closeGzip := wrapCompression(g.gzip, w, r)
 	defer closeGzip()
 	h.p.forward(w, r, rt, &h.li, fo)
 }

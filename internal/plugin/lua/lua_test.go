@@ -191,6 +191,55 @@ end }`)
 	}
 }
 
+// TestBodyFilter: body_filter sees each chunk in ngx.arg[1] and the end
+// in ngx.arg[2], and what it leaves in ngx.arg[1] is sent.
+func TestBodyFilter(t *testing.T) {
+	rt, _ := newRuntime(t, 0)
+	p := load(t, rt, `return {
+  header_filter = function() ngx.header.content_length = nil end,
+  body_filter = function()
+    local chunk, eof = ngx.arg[1], ngx.arg[2]
+    ngx.ctx.n = (ngx.ctx.n or 0) + 1
+    if eof then ngx.arg[1] = "|" .. ngx.ctx.n else ngx.arg[1] = string.upper(chunk) end
+  end }`)
+	c := &plugin.Call{Request: request("/"), ResponseHeader: http.Header{"Content-Length": {"8"}}}
+	head := &plugin.Head{Status: 200, Header: c.ResponseHeader}
+	if _, err := p.Rewrite(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.HeaderFilter(c, head); err != nil || head.Header.Get("Content-Length") != "" {
+		t.Fatalf("header filter: %v %v", err, head.Header)
+	}
+	bf := p.(plugin.BodyFilter)
+	var out []byte
+	for _, chunk := range []string{"abc", "def"} {
+		b, err := bf.FilterBody(c, []byte(chunk), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b...)
+	}
+	b, err := bf.FilterBody(c, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = append(out, b...)
+	p.Log(c, head)
+	if string(out) != "ABCDEF|3" {
+		t.Errorf("body %q", out)
+	}
+	// A plugin without body_filter passes chunks through.
+	q := load(t, rt, `return {}`)
+	c = &plugin.Call{Request: request("/"), ResponseHeader: http.Header{}}
+	if _, err := q.Rewrite(c); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := q.(plugin.BodyFilter).FilterBody(c, []byte("same"), false); err != nil || string(b) != "same" {
+		t.Errorf("pass-through: %q %v", b, err)
+	}
+	q.Log(c, &plugin.Head{Status: 200, Header: c.ResponseHeader})
+}
+
 // TestInitWorker: init_worker runs once per state, before its first
 // request, without request functions.
 func TestInitWorker(t *testing.T) {

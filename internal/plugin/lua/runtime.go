@@ -1,6 +1,6 @@
 // Package lua runs plugins written in Lua with ingress-nginx's layout: a
-// main.lua module returning a table whose rewrite, access, header_filter,
-// body_filter and log functions are called in those phases, with the
+// main.lua module returning a table whose init_worker, rewrite, access,
+// header_filter, body_filter and log functions are called in those phases, with the
 // part of OpenResty's ngx API such plugins use (ngx.go, ngxreq.go).
 //
 // Plugins run in sandboxed states (sandbox.go) with a time budget per

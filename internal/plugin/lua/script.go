@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	lua "github.com/yuin/gopher-lua"
+
 	"github.com/straitgw/strait/internal/plugin"
 )
 
@@ -18,7 +20,10 @@ type script struct {
 	broken error
 }
 
-var _ plugin.Plugin = (*script)(nil)
+var (
+	_ plugin.Plugin     = (*script)(nil)
+	_ plugin.BodyFilter = (*script)(nil)
+)
 
 // Rewrite binds a state to the request for all its phases, then calls
 // the module's rewrite.
@@ -68,9 +73,38 @@ func (s *script) HeaderFilter(c *plugin.Call, resp *plugin.Head) error {
 	return st.run("header_filter", s.cfg)
 }
 
-// Log calls the module's log and gives the state back to its pool. A
-// body_filter function is not called: response bodies pass through
-// unchanged.
+// FilterBody calls the module's body_filter with the chunk in ngx.arg[1]
+// and the end in ngx.arg[2], and sends what ngx.arg[1] holds afterwards.
+func (s *script) FilterBody(c *plugin.Call, chunk []byte, last bool) ([]byte, error) {
+	st, ok := c.State.(*state)
+	if !ok || st.broken {
+		return chunk, nil
+	}
+	if _, has := st.mod.RawGetString("body_filter").(*lua.LFunction); !has {
+		return chunk, nil
+	}
+	L := st.L
+	arg := L.CreateTable(2, 0)
+	arg.RawSetInt(1, lua.LString(chunk))
+	arg.RawSetInt(2, lua.LBool(last))
+	st.ngx.RawSetString("arg", arg)
+	st.b.exited = false
+	err := st.run("body_filter", s.cfg)
+	st.ngx.RawSetString("arg", lua.LNil)
+	if err != nil {
+		return nil, err
+	}
+	switch v := arg.RawGetInt(1).(type) {
+	case lua.LString:
+		return []byte(v), nil
+	case *lua.LNilType:
+		return nil, nil
+	default:
+		return nil, fmt.Errorf("body_filter: ngx.arg[1] must be a string or nil, not a %s", v.Type())
+	}
+}
+
+// Log calls the module's log and gives the state back to its pool.
 func (s *script) Log(c *plugin.Call, resp *plugin.Head) {
 	st, ok := c.State.(*state)
 	if !ok {
