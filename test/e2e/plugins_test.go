@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -92,7 +93,8 @@ return _M
 // change to the ConfigMap applies without a restart while four clients
 // keep sending requests, none of which fails; code that does not compile
 // leaves the previous version serving. The controller ConfigMap's plugins
-// key runs the built-in request-id plugin on every route.
+// key runs the built-in request-id plugin on every route, and a plugin of
+// --plugins-dir is reloaded when its file changes.
 func TestLuaPluginFromConfigMap(t *testing.T) {
 	c := kubetest.Start(t)
 	backend(t, "10.244.150.1", "a")
@@ -108,8 +110,24 @@ func TestLuaPluginFromConfigMap(t *testing.T) {
 	ingressClass(t, c, "strait", "strait.dev/ingress-controller", false)
 	o.ingress("gated", "gate.test", "web", ingressOpts{class: "strait", annotations: map[string]string{"strait.dev/plugins": "gate"}})
 	o.ingress("open", "open.test", "web", ingressOpts{class: "strait"})
+	o.ingress("dir", "dir.test", "web", ingressOpts{class: "strait", annotations: map[string]string{"strait.dev/plugins": "from-dir"}})
+	dir := t.TempDir()
+	writePlugin := func(code string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(dir, "from-dir"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		tmp := filepath.Join(dir, "from-dir", ".main.lua.new")
+		if err := os.WriteFile(tmp, []byte(code), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, "from-dir", "main.lua")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writePlugin(gateCode("d1", "yes"))
 	// A generous budget: no request may fail, even on a loaded machine.
-	s := startStrait(t, c, "--configmap=strait-system/strait-config", "--plugin-budget=5s")
+	s := startStrait(t, c, "--configmap=strait-system/strait-config", "--plugin-budget=5s", "--plugins-dir="+dir)
 
 	waitFor(t, 10*time.Second, "the gated route", func() bool { return pluginGet(s.http, "gate.test").code == 200 })
 	if r := pluginGet(s.http, "gate.test"); r.code != 200 || r.plugin != "v1" || r.upstream != "v1" {
@@ -178,6 +196,17 @@ func TestLuaPluginFromConfigMap(t *testing.T) {
 	}
 	if r := pluginGet(s.http, "gate.test", "X-Block", "please"); r.code != 403 {
 		t.Errorf("v2 with X-Block please: %+v, want 403", r)
+	}
+
+	// A plugin of --plugins-dir, reloaded when its file changes.
+	if r := pluginGet(s.http, "dir.test"); r.code != 200 || r.plugin != "d1" || r.upstream != "d1" {
+		t.Errorf("plugin from the directory: %+v", r)
+	}
+	writePlugin(gateCode("d2", "yes"))
+	took = waitFor(t, 10*time.Second, "the directory change", func() bool { return pluginGet(s.http, "dir.test").plugin == "d2" })
+	t.Logf("the directory change served in %v", took.Round(time.Millisecond))
+	if r := pluginGet(s.http, "dir.test", "X-Block", "yes"); r.code != 403 {
+		t.Errorf("directory plugin d2 with X-Block yes: %+v, want 403", r)
 	}
 }
 
