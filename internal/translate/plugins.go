@@ -112,7 +112,14 @@ func (t *translator) resolvePlugin(obj model.ObjectRef, field, n string, cfg map
 	r := model.PluginRef{Name: n, Config: cfg}
 	if f := t.plugins.Lookup(n); f != nil {
 		if err := f.Check(cfg); err != nil {
-			t.problem(obj, field, "InvalidConfiguration", "plugin %s: %v; the paths using it answer 503 until it is fixed", n, err)
+			// An Ingress's own mistake refuses it at admission; a
+			// missing plugin (below) may be a ConfigMap created later.
+			const msg = "plugin %s: %v; the paths using it answer 503 until it is fixed"
+			if obj.Kind == "Ingress" {
+				t.problem(obj, field, "InvalidAnnotation", msg, n, err)
+			} else {
+				t.problem(obj, field, "InvalidConfiguration", msg, n, err)
+			}
 			return r, false
 		}
 		return r, true
@@ -144,7 +151,7 @@ func (t *translator) resolvePlugin(obj model.ObjectRef, field, n string, cfg map
 		r.Lua = &model.LuaScript{}
 		return r, true
 	}
-	t.problem(obj, field, "InvalidConfiguration", "unknown plugin %q (Go plugins: %s; Lua plugins come from ConfigMaps %s<name> or the plugins directory); the paths using it answer 503",
+	t.problem(obj, field, "ConfigMapNotFound", "unknown plugin %q (Go plugins: %s; Lua plugins come from ConfigMaps %s<name> or the plugins directory); the paths using it answer 503",
 		n, strings.Join(t.plugins.Names(), ", "), PluginConfigMapPrefix)
 	return r, false
 }
