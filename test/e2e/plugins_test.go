@@ -243,6 +243,14 @@ func TestLuaPluginIsolation(t *testing.T) {
 		return ds
 	}
 	before := calm(300)
+	// Alone, each fails with a 500 within its budget.
+	for _, host := range []string{"spin.test", "fail.test"} {
+		start := time.Now()
+		if r := pluginGet(s.http, host); r.err != nil || r.code != 500 {
+			t.Errorf("%s alone: %+v", host, r)
+		}
+		t.Logf("%s alone: 500 after %v", host, time.Since(start).Round(time.Millisecond))
+	}
 
 	var stop atomic.Bool
 	var wg sync.WaitGroup
