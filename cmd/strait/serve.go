@@ -10,6 +10,7 @@ import (
 
 	"github.com/straitgw/strait/internal/admission"
 	"github.com/straitgw/strait/internal/metrics"
+	luaplugin "github.com/straitgw/strait/internal/plugin/lua"
 	"github.com/straitgw/strait/internal/proxy"
 	"github.com/straitgw/strait/internal/proxy/upstream"
 	"github.com/straitgw/strait/internal/server"
@@ -50,6 +51,8 @@ func (f *serveFlags) register(fs *pflag.FlagSet, httpPort, httpsPort int) {
 	fs.StringVar(&f.cfg.Translate.DefaultBackendService, "default-backend-service", "", "namespace/name of the Service answering unmatched requests (default: built-in 404)")
 	fs.DurationVar(&f.cfg.ShutdownDelay, "shutdown-delay", 5*time.Second, "on SIGTERM/SIGQUIT, how long to keep serving with readiness failing before closing the listeners (replaces a preStop sleep; 0 closes at once)")
 	fs.DurationVar(&f.cfg.ShutdownGracePeriod, "shutdown-grace-period", 10*time.Second, "how long in-flight requests may take to finish on shutdown")
+	fs.StringVar(&f.cfg.Plugins.Dir, "plugins-dir", "", "directory of Lua plugins, each <name>/main.lua, watched for changes (see docs/plugins.md); empty: Lua plugins come from ConfigMaps only")
+	fs.DurationVar(&f.cfg.Plugins.Budget, "plugin-budget", luaplugin.DefaultBudget, "longest one call of a Lua plugin's phase function may run; beyond, its request gets a 500")
 	o := &upstream.Outlier{}
 	f.cfg.Outlier = o
 	fs.IntVar(&o.ConsecutiveFailures, "outlier-consecutive-failures", upstream.DefaultConsecutiveFailures, "eject an endpoint after this many failures in a row (connect errors, resets, timeouts, 502/503/504 responses); 0 disables passive health checking")

@@ -75,6 +75,9 @@ type Policy struct {
 	// Mirror, when set, sends a copy of every proxied request elsewhere
 	// (mirror-target).
 	Mirror *Mirror `json:"mirror,omitempty"`
+	// Plugins run in the route's request phases (plugin.go), the
+	// ConfigMap's global ones first.
+	Plugins []PluginRef `json:"plugins,omitempty"`
 }
 
 // NextUpstream says when a failed try moves on to another endpoint

@@ -7,6 +7,7 @@ package proxy
 
 import (
 	"crypto/tls"
+	"log/slog"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 	"github.com/straitgw/strait/internal/accesslog"
 	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/model"
+	"github.com/straitgw/strait/internal/plugin"
 	"github.com/straitgw/strait/internal/proxy/upstream"
 )
 
@@ -141,6 +143,8 @@ type route struct {
 	// trace are the route's span settings; nil when it is not traced,
 	// which costs a request one nil check.
 	trace *routeTrace
+	// plugins run in the route's phases; nil for none.
+	plugins *routePlugins
 }
 
 // compiledHost is a compiled virtual host with the model host it was
@@ -166,6 +170,10 @@ type hostContext struct {
 	// reqs are the request metrics, the same for every generation; nil
 	// when off.
 	reqs *metrics.Requests
+	// plugins is the process's plugin registry, the same for every
+	// generation; log receives plugin failures.
+	plugins *plugin.Registry
+	log     *slog.Logger
 }
 
 // same reports whether compiled hosts of context o hold in c.
@@ -364,6 +372,9 @@ func (g *generation) finishHost(vh *vhost, h *model.VirtualHost) {
 	}
 	vh.each(func(r *route) {
 		r.headers = g.headers
+		if r.logSrc != nil && !r.logHost {
+			r.plugins = compilePlugins(r.logSrc.Policy.Plugins, g.ctx.plugins, g.ctx.log)
+		}
 		r.full = r.full || g.ctx.full
 		if reqs := g.ctx.reqs; reqs != nil && r.logSrc != nil && r.logSrc.Source.Kind == "Ingress" {
 			key := routeKey(h.Name, r.logSrc)

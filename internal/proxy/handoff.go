@@ -171,5 +171,6 @@ func needsFull(p *model.Policy) bool {
 		p.Errors != nil ||
 		p.Limit != nil ||
 		len(p.ResponseHeaders) > 0 ||
-		p.Mirror != nil
+		p.Mirror != nil ||
+		len(p.Plugins) > 0
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/straitgw/strait/internal/metrics"
 	"github.com/straitgw/strait/internal/model"
 	"github.com/straitgw/strait/internal/oidc"
+	"github.com/straitgw/strait/internal/plugin"
 	"github.com/straitgw/strait/internal/proxy/upstream"
 )
 
@@ -73,6 +74,8 @@ type Proxy struct {
 	// tracing is the OpenTelemetry tracer provider (tracing.go), guarded
 	// by applyMu.
 	tracing tracingState
+	// plugins are the plugins routes may name; nil for none.
+	plugins *plugin.Registry
 	// handoffAll makes the HTTP/1 engine hand every route to the net/http
 	// handler; tests use it to run the whole suite through the hand-over.
 	handoffAll bool
@@ -107,6 +110,9 @@ type Options struct {
 	// Requests receives the request metrics of Ingress routes; nil
 	// counts nothing.
 	Requests *metrics.Requests
+	// Plugins are the plugins routes may name (model.Policy.Plugins);
+	// nil means none, and a route naming one fails its requests.
+	Plugins *plugin.Registry
 }
 
 // ClientLimits are the client-side protections set by flags rather than
@@ -200,7 +206,7 @@ func New(opts Options) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{log: log, registry: upstream.NewRegistry(to.Connect), certs: newCertStore(def), timeouts: to, ticketKeys: keys,
-		clientLimits: opts.ClientLimits.withDefaults(), h2Work: make(chan *h2stream)}
+		clientLimits: opts.ClientLimits.withDefaults(), h2Work: make(chan *h2stream), plugins: opts.Plugins}
 	p.conns.init(p)
 	p.h2Bufs.New = func() any { b := make([]byte, 0, 16<<10); return &b }
 	if o := opts.Outlier; o != nil {
@@ -243,6 +249,8 @@ func (p *Proxy) Apply(m *model.Model) {
 		backends: p.registry.Replaced(),
 		to:       p.timeouts,
 		reqs:     p.reqs,
+		plugins:  p.plugins,
+		log:      p.log,
 	}
 	g := compile(m, backends, certs, ctx, p.gen.Load())
 	p.applyTLS(g, m)

@@ -234,6 +234,16 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			r.Body = http.MaxBytesReader(w, r.Body, rt.policy.maxBody)
 		}
 	}
+	if rt.plugins != nil {
+		// The route's plugins (plugins.go), around the answer.
+		var answered bool
+		var done func()
+		w, answered, done = h.runPlugins(w, r, rt, remote, https)
+		defer done()
+		if answered {
+			return
+		}
+	}
 	if rt.backend == nil {
 		plainError(w, rt.status)
 		return
@@ -247,7 +257,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt.mirror != nil {
 		h.p.mirror(rt.mirror, r, https, rt.timeouts.Read)
 	}
-	w, closeGzip := g.gzip.wrap(w, r)
+	w, closeGzip := wrapCompression(g.gzip, w, r)
 	defer closeGzip()
 	h.p.forward(w, r, rt, &h.li, fo)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/straitgw/strait/internal/admission"
 	"github.com/straitgw/strait/internal/live"
 	"github.com/straitgw/strait/internal/metrics"
+	luaplugin "github.com/straitgw/strait/internal/plugin/lua"
 	"github.com/straitgw/strait/internal/proxy"
 	"github.com/straitgw/strait/internal/proxy/upstream"
 	"github.com/straitgw/strait/internal/snapshot"
@@ -82,6 +83,8 @@ type Config struct {
 	// Webhook configures the validating admission webhook (cluster mode
 	// only).
 	Webhook WebhookConfig
+	// Plugins configures the Lua plugin runtime (plugins.go).
+	Plugins PluginsConfig
 }
 
 // MetricsConfig configures the request metrics, with ingress-nginx's
@@ -136,6 +139,8 @@ type Server struct {
 	gateways *gatewayListeners
 	// webhook is the validating admission webhook; nil when it is off.
 	webhook *admission.Server
+	// scripts runs the Lua plugins.
+	scripts *luaplugin.Runtime
 }
 
 // New checks the configuration, connects what it needs and opens the
@@ -166,11 +171,16 @@ func New(cfg Config) (*Server, error) {
 		ro.ControllerClass, ro.ControllerNamespace, ro.ControllerPod = ctl.Class, ctl.Namespace, ctl.Pod
 		reqs = metrics.NewRequests(ro)
 	}
-	p, err := proxy.New(proxy.Options{Log: cfg.Log, AccessLog: cfg.AccessLog, Outlier: cfg.Outlier, Breaker: cfg.Breaker, ClientLimits: cfg.ClientLimits, Requests: reqs})
+	scripts, plugins, err := cfg.Plugins.registry(cfg.Log)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, proxy: p, metrics: metrics.New(ctl), requests: reqs}
+	cfg.Translate.Plugins = plugins
+	p, err := proxy.New(proxy.Options{Log: cfg.Log, AccessLog: cfg.AccessLog, Outlier: cfg.Outlier, Breaker: cfg.Breaker, ClientLimits: cfg.ClientLimits, Requests: reqs, Plugins: plugins})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Log, proxy: p, metrics: metrics.New(ctl), requests: reqs, scripts: scripts}
 	if reqs != nil {
 		s.metrics.Registry.MustRegister(reqs)
 	}
@@ -297,6 +307,11 @@ func (s *Server) Run(ctx context.Context) error {
 
 	pipeCtx, stopPipe := context.WithCancel(ctx)
 	defer stopPipe()
+	go func() {
+		if err := s.scripts.Watch(pipeCtx); err != nil {
+			s.log.Error("watching the plugins directory", "error", err)
+		}
+	}()
 	started := make(chan struct{})
 	pipeDone := make(chan error, 1)
 	go func() {

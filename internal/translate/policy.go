@@ -20,8 +20,11 @@ type settings struct {
 	bodySize                      int64
 	connect, read, send           int
 	allow, deny                   []netip.Prefix
-	// failClosed is set when a global access list is malformed.
+	// failClosed is set when a global access list is malformed or a
+	// global plugin cannot run.
 	failClosed bool
+	// plugins are the ConfigMap's plugins (plugins.go).
+	plugins []model.PluginRef
 	// hsts is the Strict-Transport-Security value, "" for none.
 	hsts string
 	// forwarding is the trust in forwarded headers.
@@ -123,6 +126,11 @@ func (t *translator) readSettings(name string) settings {
 	st.http2 = t.configBool(ref, data, "use-http2", true)
 	st.accessLog = t.readAccessLog(ref, data)
 	st.tracing = t.readTracing(ref, data)
+	if refs, closed := t.globalPlugins(ref, data); closed {
+		st.failClosed = true
+	} else {
+		st.plugins = refs
+	}
 	st.client = t.readClient(ref, data)
 	st.upstream = t.readKeepAlive(ref, data, &st.client)
 	t.readConnLimits(ref, data, &st.client)
@@ -280,6 +288,11 @@ func (t *translator) ingressPolicy(ing *networkingv1.Ingress, ref model.ObjectRe
 	}
 	if st.failClosed {
 		ip.failClosed = true
+	}
+	if refs, closed := t.routePlugins(ref, a); closed {
+		ip.failClosed = true
+	} else {
+		pol.Plugins = refs
 	}
 	if e, closed := t.errorsPolicy(ing, ref, bad); closed {
 		ip.failClosed = true

@@ -18,6 +18,7 @@ import (
 
 	"github.com/straitgw/strait/internal/annotations"
 	"github.com/straitgw/strait/internal/model"
+	"github.com/straitgw/strait/internal/plugin"
 	"github.com/straitgw/strait/internal/snapshot"
 )
 
@@ -37,6 +38,9 @@ type Options struct {
 	// EnableSSLPassthrough honours the ssl-passthrough annotation
 	// (--enable-ssl-passthrough).
 	EnableSSLPassthrough bool `json:"enableSSLPassthrough,omitempty"`
+	// Plugins are the plugins the data plane can run, against which
+	// plugin names and configurations are checked; nil knows none.
+	Plugins *plugin.Registry `json:"-"`
 }
 
 // Translate builds the model for s. The returned problems are sorted by
@@ -62,6 +66,10 @@ func newTranslator(s *snapshot.Snapshot, opts Options, base *translator) *transl
 		passthroughOn: opts.EnableSSLPassthrough,
 		balance:       map[string]*balanceState{},
 		reads:         newReads(),
+		plugins:       opts.Plugins,
+	}
+	if ns, _, ok := strings.Cut(opts.ConfigMap, "/"); ok {
+		t.pluginNS = ns
 	}
 	if base == nil {
 		t.settings = t.readSettings(opts.ConfigMap)
@@ -123,6 +131,10 @@ func (t *translator) settle(m *model.Model, opts Options) {
 
 // translator carries the state of one Translate call.
 type translator struct {
+	// plugins is Options.Plugins; pluginNS the namespace of Lua plugins'
+	// ConfigMaps, the controller ConfigMap's.
+	plugins       *plugin.Registry
+	pluginNS      string
 	snap          *snapshot.Snapshot
 	defaultAction model.Action
 	catchAll      *hostBuilder

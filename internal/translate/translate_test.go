@@ -13,6 +13,9 @@ import (
 
 	"github.com/straitgw/strait/internal/golden"
 	"github.com/straitgw/strait/internal/model"
+	"github.com/straitgw/strait/internal/plugin"
+	"github.com/straitgw/strait/internal/plugin/builtin"
+	luaplugin "github.com/straitgw/strait/internal/plugin/lua"
 	"github.com/straitgw/strait/internal/snapshot"
 	"github.com/straitgw/strait/internal/sources/manifests"
 	"github.com/straitgw/strait/internal/translate"
@@ -55,6 +58,7 @@ func TestGolden(t *testing.T) {
 				classes = *opts.Classes
 			}
 			snap := snapshot.Build(objs, classes)
+			opts.Translate.Plugins = goldenPlugins(t)
 			out.Model, out.Problems = translate.Translate(snap, opts.Translate)
 
 			// Translate is deterministic and pure: a second run over the same
@@ -70,6 +74,16 @@ func TestGolden(t *testing.T) {
 			golden.Check(t, strings.TrimSuffix(in, ".in.yaml")+".out.yaml", got)
 		})
 	}
+}
+
+// goldenPlugins is the plugin list of the golden cases: the built-in Go
+// plugins and a Lua runtime without a plugins directory.
+func goldenPlugins(t *testing.T) *plugin.Registry {
+	reg, err := plugin.NewRegistry(luaplugin.New(luaplugin.Options{}), builtin.List()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reg
 }
 
 func splitOptions(t *testing.T, data []byte) (goldenOptions, []byte) {

@@ -212,6 +212,10 @@ func New(client kubernetes.Interface, opts Options, log *slog.Logger) *Source {
 	s.configMaps = []cache.SharedIndexInformer{informerFor(s, &corev1.ConfigMap{}, core.ConfigMaps(ns).List, core.ConfigMaps(ns).Watch, nil)}
 	if n := opts.ConfigMap; n.Name != "" && ns != "" && n.Namespace != ns {
 		s.configMaps = append(s.configMaps, informerFor(s, &corev1.ConfigMap{}, core.ConfigMaps(n.Namespace).List, core.ConfigMaps(n.Namespace).Watch, byName(n.Name)))
+		// The Lua plugins' ConfigMaps live beside it, labelled
+		// strait.dev/plugin (translate/plugins.go).
+		s.configMaps = append(s.configMaps, informerFor(s, &corev1.ConfigMap{}, core.ConfigMaps(n.Namespace).List, core.ConfigMaps(n.Namespace).Watch,
+			func(o *metav1.ListOptions) { o.LabelSelector = "strait.dev/plugin" }))
 	}
 	for _, n := range opts.ExtraServices {
 		if n.Name == "" || ns == "" || n.Namespace == ns {
