@@ -1,7 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +15,9 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/straitgw/strait/internal/server"
+	"github.com/straitgw/strait/internal/snapshot"
 )
 
 func TestProxyConfHasIngressNginxWork(t *testing.T) {
@@ -219,5 +228,60 @@ func TestParseCPUInfo(t *testing.T) {
 	}
 	if model, n := parseCPUInfo(""); model != "unknown" || n != 0 {
 		t.Errorf("parseCPUInfo(\"\") = %q, %d", model, n)
+	}
+}
+
+// TestStraitLuaPlugin serves the manifests of a -strait-lua-plugin run with
+// a real Strait and checks that the plugin runs: the backend sees its
+// header. Without it the run would measure no plugin at all.
+func TestStraitLuaPlugin(t *testing.T) {
+	got := make(chan string, 1)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case got <- r.Header.Get("X-Bench-Plugin"):
+		default:
+		}
+	}))
+	defer backend.Close()
+	bport := backend.Listener.Addr().(*net.TCPAddr).Port
+	cert, err := newBenchCert(benchHost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := writeManifests(dir, straitPorts{backend: bport, wsEcho: bport, luaPlugin: true}, cert); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{
+		Manifests: dir, BindAddress: "127.0.0.1",
+		Kube:      server.KubeConfig{ConfigMap: "bench/strait-config"},
+		Classes:   snapshot.ClassOptions{WatchWithoutClass: true},
+		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+srv.HTTPAddr()+"/body/0b", nil)
+		req.Host = benchHost
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Strait did not serve the bench route within 10 s (last: %v)", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if h := <-got; h != "1" {
+		t.Errorf("the backend saw X-Bench-Plugin %q, want the plugin's 1", h)
 	}
 }

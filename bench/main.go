@@ -68,6 +68,7 @@ type options struct {
 	rate         float64    // fixed open-loop rate; 0 derives it from nginx
 	list         bool       // only list the scenarios
 	straitBin    string     // prebuilt Strait to measure; empty builds ./cmd/strait
+	straitLua    bool       // a minimal Lua plugin on Strait's routes
 }
 
 func main() {
@@ -95,6 +96,7 @@ func parseFlags(args []string) (options, error) {
 	fs.Float64Var(&o.rate, "rate", 0, "fixed rate in requests/s for the open-loop scenario (default: half of nginx's median in its closed-loop reference)")
 	fs.BoolVar(&o.list, "list", false, "list the scenarios and exit")
 	fs.StringVar(&o.out, "out", "", "also write a Markdown report to this path (e.g. docs/benchmarks.md)")
+	fs.BoolVar(&o.straitLua, "strait-lua-plugin", false, "put a minimal Lua plugin (one request header set in rewrite) on Strait's routes: run once with and once without to measure what a plugin costs (the other proxies are unchanged)")
 	fs.StringVar(&o.straitBin, "strait-bin", "", "measure this prebuilt Strait binary instead of building ./cmd/strait (e.g. to compare two builds)")
 	fs.StringVar(&proxies, "proxies", strings.Join(allProxies, ","), "comma-separated proxies to measure ("+strings.Join(allProxies, ", ")+")")
 	if err := fs.Parse(args); err != nil {
@@ -158,6 +160,9 @@ func (o options) reproduceCommand() string {
 	}
 	if !slices.Equal(o.proxies, allProxies) {
 		cmd += " -proxies " + strings.Join(o.proxies, ",")
+	}
+	if o.straitLua {
+		cmd += " -strait-lua-plugin"
 	}
 	if o.straitBin != "" {
 		cmd += " -strait-bin " + o.straitBin
@@ -366,7 +371,7 @@ func startAll(ctx context.Context, opts options, tools toolPaths, root, tmp stri
 			}
 			t = &target{name: name, url: localURL(ports[4]), tlsAddr: localAddr(ports[5]), proc: p}
 		case "strait":
-			sp := straitPorts{http: ports[6], https: ports[7], healthz: ports[8], backend: backendPort, wsEcho: wsPort}
+			sp := straitPorts{http: ports[6], https: ports[7], healthz: ports[8], backend: backendPort, wsEcho: wsPort, luaPlugin: opts.straitLua}
 			p, err := startStrait(tools, straitBin, filepath.Join(tmp, "strait"), sp, cert, proxyCPU)
 			if err != nil {
 				return set, err

@@ -9,11 +9,23 @@ import (
 )
 
 // straitPorts are the ports Strait listens on and the backends' ports,
-// which its manifests point at.
+// which its manifests point at, and whether its routes run a Lua plugin.
 type straitPorts struct {
 	http, https, healthz int
 	backend, wsEcho      int
+	// luaPlugin puts benchLuaPlugin on the bench Ingress's routes.
+	luaPlugin bool
 }
+
+// benchLuaPlugin is the smallest useful plugin: it sets one request header
+// in the rewrite phase, so a run with it measures what running any plugin
+// costs.
+const benchLuaPlugin = `local _M = {}
+function _M.rewrite()
+  ngx.req.set_header("X-Bench-Plugin", "1")
+end
+return _M
+`
 
 // serviceManifests are a Service named name mapping port 80 to the
 // backend's real port, as kube-proxy would, and the EndpointSlice Strait
@@ -119,6 +131,19 @@ spec:
             port:
               number: 80
 `, benchHost, wsPath),
+	}
+	if p.luaPlugin {
+		m["ingress.yaml"] = strings.Replace(m["ingress.yaml"], "  namespace: bench\n", "  namespace: bench\n  annotations:\n    strait.dev/plugins: bench\n", 1)
+		m["plugin.yaml"] = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: strait-plugin-bench
+  namespace: bench
+  labels:
+    strait.dev/plugin: bench
+data:
+  main.lua: |
+` + indentPEM([]byte(benchLuaPlugin), 4)
 	}
 	m["service.yaml"], m["endpointslice.yaml"] = serviceManifests("backend", p.backend)
 	m["service-websocket.yaml"], m["endpointslice-websocket.yaml"] = serviceManifests("websocket", p.wsEcho)
