@@ -254,9 +254,9 @@ func TestStraitLuaPlugin(t *testing.T) {
 	}
 	srv, err := server.New(server.Config{
 		Manifests: dir, BindAddress: "127.0.0.1",
-		Kube:      server.KubeConfig{ConfigMap: "bench/strait-config"},
-		Classes:   snapshot.ClassOptions{WatchWithoutClass: true},
-		Log:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Kube:    server.KubeConfig{ConfigMap: "bench/strait-config"},
+		Classes: snapshot.ClassOptions{WatchWithoutClass: true},
+		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
